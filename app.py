@@ -1,0 +1,107 @@
+"""The composition root: ``create_app`` builds the Flask server and the Dash app on it.
+
+``gunicorn app:server`` serves it; ``python app.py`` serves it on http://127.0.0.1:8050 and, on an empty
+demo database, seeds the demo first and then keeps it alive with the simulator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from dash import Dash
+from flask import Flask
+from sqlalchemy.exc import OperationalError
+
+from callbacks import first_screen as first_screen_callbacks
+from data import cache, cli, db
+from data.config import INSTANCE_DIR, PROJECT_ROOT, load_config
+from data.demo import generator
+from layouts import first_screen
+from layouts.strings import t
+
+log = logging.getLogger("eqian")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Flask server with the Dash app mounted at /; ``config`` overrides EQIAN_* settings."""
+    settings = load_config(config)
+    server = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    server.config.update(settings)
+    engine = db.init_app(server)
+    cache.init_app(server)
+    try:
+        db.create_schema(engine)
+    except OperationalError as exc:  # the database may come up later; queries will retry then
+        log.warning("database not reachable at start-up, schema not checked: %s", exc.__class__.__name__)
+
+    dash_app = Dash(
+        __name__,
+        server=server,
+        title=t("app_title"),
+        update_title=None,
+        assets_folder=str(PROJECT_ROOT / "assets"),
+        serve_locally=True,
+    )
+    refresh = settings["EQIAN_REFRESH_SECONDS"]
+    dash_app.layout = lambda: first_screen.layout(refresh)
+    first_screen_callbacks.register_callbacks(dash_app)
+    server.extensions["dash_app"] = dash_app
+    cli.register(server)
+    return server
+
+
+def dash_app_of(server: Flask) -> Dash:
+    """The Dash app that ``create_app`` mounted on ``server``."""
+    return server.extensions["dash_app"]
+
+
+def prepare_demo(server: Flask) -> None:
+    """Seed the demo on an empty database when demo mode is on."""
+    if not server.config["EQIAN_DEMO"]:
+        return
+    engine = db.engine_of(server)
+    with engine.connect() as conn:
+        empty = not generator.has_events(conn)
+    if empty:
+        log.warning("empty database: seeding the demo (scale %s) …", server.config["EQIAN_DEMO_SCALE"])
+        summary = generator.seed_demo(engine, seed=server.config["EQIAN_DEMO_SEED"],
+                                      scale=server.config["EQIAN_DEMO_SCALE"])
+        log.warning("demo seeded: %s incidents", f"{summary['incidents']:,}")
+
+
+def start_simulator(server: Flask) -> threading.Event | None:
+    """Run the live simulator in a background thread when the database holds the demo."""
+    engine = db.engine_of(server)
+    if not (server.config["EQIAN_SIMULATE"] and generator.is_demo(engine)):
+        return None
+    stop = threading.Event()
+    sim = generator.Simulator(engine, rate=server.config["EQIAN_SIMULATE_RATE"])
+    threading.Thread(target=generator.run_simulator, args=(sim, 1.0, stop), name="demo-simulator",
+                     daemon=True).start()
+    return stop
+
+
+def __getattr__(name: str):
+    # ``gunicorn app:server`` asks for this; building it lazily keeps imports free of side effects.
+    if name == "server":
+        value = create_app()
+        globals()["server"] = value
+        return value
+    raise AttributeError(name)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    server = create_app()
+    prepare_demo(server)
+    start_simulator(server)
+    host = os.environ.get("EQIAN_HOST", "127.0.0.1")
+    port = int(os.environ.get("EQIAN_PORT", "8050"))
+    log.warning("serving on http://%s:%d", host, port)
+    server.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Callbacks: thin functions that read inputs, call ``data/`` and hand the results to ``layouts/``."""

@@ -1,0 +1,1 @@
+"""The data layer: schema, queries and metrics. Knows nothing of Dash."""

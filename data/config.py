@@ -1,0 +1,90 @@
+"""Configuration read from ``EQIAN_*`` environment variables.
+
+One place decides every setting's name, default and type. ``load_config`` returns a plain dict of
+Flask config keys, so tests can pass overrides and CLI commands read the same values as the server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'eqian.db'}"
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def _as_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, on/off)")
+
+
+def _as_float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+def _as_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+# name -> (default, parser); a default of None means "derived below".
+_SETTINGS: dict[str, tuple[Any, Any]] = {
+    "EQIAN_ENV": ("development", str),
+    "EQIAN_DATABASE_URL": (DEFAULT_DATABASE_URL, str),
+    "EQIAN_CACHE_URL": ("simple", str),
+    "EQIAN_CACHE_TIMEOUT": (300, _as_int),
+    "EQIAN_SECRET_KEY": (None, str),
+    "EQIAN_DEMO": (None, _as_bool),
+    "EQIAN_DEMO_SEED": (20_151_101, _as_int),
+    "EQIAN_DEMO_SCALE": (1.0, _as_float),
+    "EQIAN_SIMULATE": (None, _as_bool),
+    "EQIAN_SIMULATE_RATE": (1.0, _as_float),
+    "EQIAN_REFRESH_SECONDS": (2.0, _as_float),
+    "EQIAN_TILE_URL": ("", str),
+    "EQIAN_LANG": ("zh", str),
+}
+
+
+def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict:
+    """Settings from the environment, then ``overrides``; derived defaults filled in last."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    config: dict[str, Any] = {}
+    for name, (default, parse) in _SETTINGS.items():
+        if name in overrides:
+            config[name] = overrides.pop(name)
+        elif name in environ:
+            config[name] = parse(name, environ[name]) if parse is not str else environ[name]
+        else:
+            config[name] = default
+    config.update(overrides)  # extra Flask keys such as TESTING pass straight through
+
+    is_default_db = config["EQIAN_DATABASE_URL"] == DEFAULT_DATABASE_URL
+    if config["EQIAN_DEMO"] is None:
+        config["EQIAN_DEMO"] = is_default_db
+    if config["EQIAN_SIMULATE"] is None:
+        config["EQIAN_SIMULATE"] = bool(config["EQIAN_DEMO"])
+    if config["EQIAN_SECRET_KEY"] in (None, ""):
+        if config["EQIAN_ENV"] == "production":
+            raise ConfigError("EQIAN_SECRET_KEY must be set when EQIAN_ENV=production")
+        config["EQIAN_SECRET_KEY"] = DEV_SECRET_KEY
+    if config["EQIAN_LANG"] not in ("zh", "en"):
+        raise ConfigError(f"EQIAN_LANG={config['EQIAN_LANG']!r} must be zh or en")
+    config["SECRET_KEY"] = config["EQIAN_SECRET_KEY"]
+    return config

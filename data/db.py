@@ -1,0 +1,105 @@
+"""The database engine: built once per app from ``EQIAN_DATABASE_URL``, bound with ``init_app``.
+
+A leaf module: it imports nothing of the app, so data functions, CLI commands and tests can use it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy.engine import make_url
+
+from data.schema import SCHEMA_VERSION, Base, Meta
+
+EXTENSION_KEY = "eqian_engine"
+
+
+class SchemaMismatch(RuntimeError):
+    """The database was built by another schema version."""
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the settings this app needs on each backend."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
+    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    # WAL lets the live simulator write while the screens read; foreign keys are off by default there.
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def init_app(app) -> Engine:
+    """Create the engine for a Flask app from its config and keep it on the app."""
+    engine = make_engine(app.config["EQIAN_DATABASE_URL"])
+    app.extensions[EXTENSION_KEY] = engine
+    return engine
+
+
+def engine_of(app) -> Engine:
+    """The engine bound to ``app`` by ``init_app``."""
+    return app.extensions[EXTENSION_KEY]
+
+
+def current_engine() -> Engine:
+    """The engine of the Flask app handling the current request or CLI command."""
+    from flask import current_app
+
+    return engine_of(current_app)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables and record the schema version; refuse a database of another version."""
+    existing = set(inspect(engine).get_table_names())
+    if "meta" in existing:
+        version = get_meta(engine, "schema_version")
+        if version not in (None, SCHEMA_VERSION):
+            raise SchemaMismatch(
+                f"database schema version {version} differs from this code's {SCHEMA_VERSION}; "
+                "migrate it, or for a demo database delete it and let the app rebuild it"
+            )
+    Base.metadata.create_all(engine)
+    set_meta(engine, "schema_version", SCHEMA_VERSION)
+
+
+def drop_schema(engine: Engine) -> None:
+    """Drop every table of this app (tests and ``init-db --drop`` only)."""
+    Base.metadata.drop_all(engine)
+
+
+def get_meta(engine_or_conn, key: str) -> str | None:
+    """One value from the meta table, or None."""
+    stmt = select(Meta.value).where(Meta.key == key)
+    if isinstance(engine_or_conn, Engine):
+        with engine_or_conn.connect() as conn:
+            return conn.execute(stmt).scalar_one_or_none()
+    return engine_or_conn.execute(stmt).scalar_one_or_none()
+
+
+def set_meta(engine_or_conn, key: str, value: str) -> None:
+    """Insert or replace one value in the meta table."""
+    def _write(conn):
+        table = Meta.__table__
+        updated = conn.execute(table.update().where(table.c.key == key).values(value=value)).rowcount
+        if not updated:
+            conn.execute(table.insert().values(key=key, value=value))
+
+    if isinstance(engine_or_conn, Engine):
+        with engine_or_conn.begin() as conn:
+            _write(conn)
+    else:
+        _write(engine_or_conn)

@@ -1,0 +1,57 @@
+"""Incident queries: today's count and the newest calls, with personal data masked by default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select
+
+from data.masking import mask_address, mask_name, mask_phone
+from data.schema import Incident, Station
+from data.timeutil import local_midnight, local_today, to_local
+
+
+@dataclass(frozen=True)
+class CallRow:
+    """One call as the feed shows it."""
+
+    id: int
+    received_at: datetime  # Shanghai time
+    category: str
+    subcategory: str | None
+    priority: int
+    station: str
+    place: str | None
+    caller_name: str | None
+    caller_phone: str | None
+    disposition: str | None
+    enterprise_related: bool
+
+
+def count_today(conn: Connection, now: datetime) -> int:
+    """Incidents received since Shanghai midnight, up to ``now``."""
+    start = local_midnight(local_today(now))
+    stmt = select(func.count()).select_from(Incident).where(Incident.received_at >= start,
+                                                             Incident.received_at <= now)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def latest_calls(conn: Connection, limit: int = 10, unmasked: bool = False) -> list[CallRow]:
+    """The newest calls, newest first; names, phones and addresses masked unless ``unmasked``."""
+    stmt = (
+        select(Incident.id, Incident.received_at, Incident.category, Incident.subcategory, Incident.priority,
+               Station.name, Incident.address, Incident.caller_name, Incident.caller_phone,
+               Incident.disposition, Incident.enterprise_related)
+        .join(Station, Station.id == Incident.station_id)
+        .order_by(Incident.received_at.desc(), Incident.id.desc())
+        .limit(limit)
+    )
+    rows = []
+    for r in conn.execute(stmt):
+        place, name, phone = r.address, r.caller_name, r.caller_phone
+        if not unmasked:
+            place, name, phone = mask_address(place), mask_name(name), mask_phone(phone)
+        rows.append(CallRow(r.id, to_local(r.received_at), r.category, r.subcategory, r.priority, r.name,
+                            place, name, phone, r.disposition, bool(r.enterprise_related)))
+    return rows

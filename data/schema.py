@@ -1,0 +1,269 @@
+"""The data model (SQLAlchemy 2.0, typed), identical on SQLite and PostgreSQL.
+
+Times are ``UTCDateTime``: aware datetimes in, stored as UTC, aware UTC datetimes out. Categorical
+columns are checked against ``data.vocab`` by CHECK constraints, so bad values fail at the database too.
+Documented column by column in docs/schema.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from data import vocab
+
+SCHEMA_VERSION = "1"
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that must be timezone-aware on the way in and is UTC-aware on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: times must carry a zone")
+        value = value.astimezone(timezone.utc)
+        # SQLite stores text; keep it naive UTC so that string comparison orders correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _in(column: str, values) -> str:
+    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, Decimal: Numeric(14, 2), str: String(200)}
+
+
+class Meta(Base):
+    """Key/value facts about this database: schema version, demo seed and scale, programme start."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Station(Base):
+    """A police station (派出所) and its jurisdiction polygon."""
+
+    __tablename__ = "stations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    polygon_geojson: Mapped[str] = mapped_column(Text, doc="GeoJSON Polygon/MultiPolygon, [lon, lat]")
+    centre_lat: Mapped[float] = mapped_column(Float)
+    centre_lon: Mapped[float] = mapped_column(Float)
+
+
+class Park(Base):
+    """An industrial park (园区) inside one station's area."""
+
+    __tablename__ = "parks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+
+
+class Enterprise(Base):
+    """An enterprise or network unit: identity, size, place and network class."""
+
+    __tablename__ = "enterprises"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True, doc="统一社会信用代码, GB 32100")
+    sector: Mapped[str] = mapped_column(String(16))
+    workers: Mapped[Optional[int]] = mapped_column(Integer, doc="NULL when not recorded")
+    park_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parks.id"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(120))
+    network_unit_class: Mapped[Optional[str]] = mapped_column(String(16), doc="平安织里自家人 class, or NULL")
+    registered_on: Mapped[Optional[date]] = mapped_column(Date)
+
+    __table_args__ = (
+        CheckConstraint("length(credit_code) = 18", name="ck_enterprise_credit_code_len"),
+        CheckConstraint("workers IS NULL OR workers >= 0", name="ck_enterprise_workers"),
+        CheckConstraint(
+            "network_unit_class IS NULL OR " + _in("network_unit_class", vocab.NETWORK_UNIT_CLASSES),
+            name="ck_enterprise_network_class",
+        ),
+    )
+
+
+class Team(Base):
+    """A self-governance team (自治队伍) an enterprise has set up, and since when."""
+
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    team_type: Mapped[str] = mapped_column(String(16))
+    established_on: Mapped[date] = mapped_column(Date)
+    members: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "team_type", name="uq_team_enterprise_type"),
+        CheckConstraint(_in("team_type", vocab.TEAM_TYPES), name="ck_team_type"),
+    )
+
+
+class _SourceMixin:
+    """Where a record came from: ``source`` names the system, ``source_id`` is its own id there."""
+
+    source: Mapped[str] = mapped_column(String(32), default=vocab.SOURCES_LOCAL)
+    source_id: Mapped[Optional[str]] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(doc="when this system stored the row")
+
+
+class Incident(_SourceMixin, Base):
+    """A police incident (警情) as received by the command centre."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime]
+    category: Mapped[str] = mapped_column(String(16))
+    subcategory: Mapped[Optional[str]] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    enterprise_related: Mapped[bool] = mapped_column(Boolean)
+    enterprise_id: Mapped[Optional[int]] = mapped_column(ForeignKey("enterprises.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    park_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parks.id"))
+    lat: Mapped[Optional[float]] = mapped_column(Float)
+    lon: Mapped[Optional[float]] = mapped_column(Float)
+    address: Mapped[Optional[str]] = mapped_column(String(200), doc="personal data: exact address")
+    caller_name: Mapped[Optional[str]] = mapped_column(String(64), doc="personal data")
+    caller_phone: Mapped[Optional[str]] = mapped_column(String(32), doc="personal data")
+    summary: Mapped[Optional[str]] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16))
+    disposition: Mapped[Optional[str]] = mapped_column(String(16))
+    dispatched_at: Mapped[Optional[datetime]]
+    arrived_at: Mapped[Optional[datetime]]
+    closed_at: Mapped[Optional[datetime]]
+    loss_amount: Mapped[Optional[Decimal]]
+    recovered_amount: Mapped[Optional[Decimal]]
+
+    __table_args__ = (
+        CheckConstraint(_in("category", vocab.INCIDENT_CATEGORIES), name="ck_incident_category"),
+        CheckConstraint(_in("priority", vocab.PRIORITIES), name="ck_incident_priority"),
+        CheckConstraint(_in("channel", vocab.CHANNELS), name="ck_incident_channel"),
+        CheckConstraint(
+            "disposition IS NULL OR " + _in("disposition", vocab.DISPOSITIONS), name="ck_incident_disposition"
+        ),
+        UniqueConstraint("source", "source_id", name="uq_incident_source"),
+        Index("ix_incident_received", "received_at"),
+        Index("ix_incident_station_received", "station_id", "received_at"),
+        Index("ix_incident_enterprise_received", "enterprise_id", "received_at"),
+        Index("ix_incident_category_received", "category", "received_at"),
+    )
+
+
+class Dispute(_SourceMixin, Base):
+    """A dispute (矛盾纠纷) and how far up it had to go to be settled."""
+
+    __tablename__ = "disputes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reported_at: Mapped[datetime]
+    dispute_type: Mapped[str] = mapped_column(String(16))
+    enterprise_id: Mapped[Optional[int]] = mapped_column(ForeignKey("enterprises.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    park_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parks.id"))
+    parties: Mapped[Optional[str]] = mapped_column(String(200), doc="personal data: the parties' names")
+    party_count: Mapped[int] = mapped_column(Integer, default=2)
+    amount: Mapped[Optional[Decimal]]
+    settled_level: Mapped[Optional[str]] = mapped_column(String(16))
+    mediator: Mapped[Optional[str]] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    settled_at: Mapped[Optional[datetime]]
+
+    __table_args__ = (
+        CheckConstraint(_in("dispute_type", vocab.DISPUTE_TYPES), name="ck_dispute_type"),
+        CheckConstraint(
+            "settled_level IS NULL OR " + _in("settled_level", vocab.SETTLED_LEVELS), name="ck_dispute_level"
+        ),
+        CheckConstraint(_in("status", vocab.DISPUTE_STATUSES), name="ck_dispute_status"),
+        UniqueConstraint("source", "source_id", name="uq_dispute_source"),
+        Index("ix_dispute_reported", "reported_at"),
+        Index("ix_dispute_station_reported", "station_id", "reported_at"),
+        Index("ix_dispute_enterprise_reported", "enterprise_id", "reported_at"),
+        Index("ix_dispute_type_reported", "dispute_type", "reported_at"),
+    )
+
+
+class Hazard(_SourceMixin, Base):
+    """A safety hazard (安全隐患) found at an enterprise, its deadline and its rectification."""
+
+    __tablename__ = "hazards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    found_at: Mapped[datetime]
+    hazard_type: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(8))
+    enterprise_id: Mapped[Optional[int]] = mapped_column(ForeignKey("enterprises.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    park_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parks.id"))
+    description: Mapped[Optional[str]] = mapped_column(String(200))
+    deadline: Mapped[date] = mapped_column(Date, doc="Shanghai date by which it must be rectified")
+    rectified_at: Mapped[Optional[datetime]]
+    status: Mapped[str] = mapped_column(String(8))
+
+    __table_args__ = (
+        CheckConstraint(_in("severity", vocab.HAZARD_SEVERITIES), name="ck_hazard_severity"),
+        CheckConstraint(_in("status", vocab.HAZARD_STATUSES), name="ck_hazard_status"),
+        CheckConstraint(
+            "(status = '已整改') = (rectified_at IS NOT NULL)", name="ck_hazard_status_matches_rectified"
+        ),
+        UniqueConstraint("source", "source_id", name="uq_hazard_source"),
+        Index("ix_hazard_found", "found_at"),
+        Index("ix_hazard_station_found", "station_id", "found_at"),
+        Index("ix_hazard_enterprise_found", "enterprise_id", "found_at"),
+        Index("ix_hazard_open", "status", "deadline"),
+        Index("ix_hazard_rectified", "rectified_at"),
+    )
+
+
+class DemoPending(Base):
+    """Demo only: a value the simulator writes when its time comes (an arrival, a settlement, a fix)."""
+
+    __tablename__ = "demo_pending"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    values_json: Mapped[str] = mapped_column(Text)
+
+
+EVENT_TABLES = (Incident.__table__, Dispute.__table__, Hazard.__table__)

@@ -1,0 +1,1 @@
+"""Layouts: pure functions that return Dash components."""

@@ -1,0 +1,50 @@
+"""Reusable pure layout functions: a panel kind is one function used many times."""
+
+from __future__ import annotations
+
+from dash import html
+
+SIGNIFICANCE_MARKS = {"significant": "▲▲", "notable": "▲", "noise": "≈"}
+
+
+def panel(title: str, body, panel_id: str | None = None, class_name: str = "") -> html.Section:
+    """A titled box."""
+    kwargs = {"id": panel_id} if panel_id else {}
+    return html.Section([html.H2(title, className="panel-title"), html.Div(body, className="panel-body")],
+                        className=f"panel {class_name}".strip(), **kwargs)
+
+
+def kpi_tile(tile_id: str, label: str, value: str, detail: str = "", tone: str = "neutral",
+             mark: str | None = None, mark_title: str | None = None) -> html.Div:
+    """A KPI tile: label, big value, optional significance mark and detail line."""
+    value_children = [html.Span(value, className="kpi-value-text")]
+    if mark:
+        value_children.append(html.Span(mark, className="kpi-mark", title=mark_title))
+    return html.Div(
+        [html.Div(label, className="kpi-label"),
+         html.Div(value_children, className=f"kpi-value tone-{tone}"),
+         html.Div(detail, className="kpi-detail")],
+        id=tile_id, className="kpi-tile",
+    )
+
+
+def data_table(columns: list[str], rows: list[list], table_id: str | None = None, row_classes=None) -> html.Table:
+    """A plain HTML table (the first screen's call list)."""
+    row_classes = row_classes or [""] * len(rows)
+    kwargs = {"id": table_id} if table_id else {}
+    return html.Table(
+        [html.Thead(html.Tr([html.Th(c) for c in columns])),
+         html.Tbody([html.Tr([html.Td(v) for v in row], className=cls) for row, cls in zip(rows, row_classes)])],
+        className="data-table", **kwargs,
+    )
+
+
+def change_tone(pct: float | None, now: int) -> str:
+    """Colour of a change: down is good (green), up is bad (red) for incident counts."""
+    if pct is None:
+        return "up" if now > 0 else "neutral"
+    if pct < 0:
+        return "down"
+    if pct > 0:
+        return "up"
+    return "neutral"

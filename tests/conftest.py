@@ -81,33 +81,54 @@ def demo_now():
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def demo_engine(request, tmp_path_factory, demo_now):
-    """A full-scale (scale 1) demo town, seeded once per backend per session."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    else:
-        admin, base = _pg_admin_engine()
-        name = f"eqian_demo_{uuid.uuid4().hex[:10]}"
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001
-            if os.environ.get("CI"):
-                pytest.fail(f"PostgreSQL unreachable: {exc}")
-            pytest.skip(f"PostgreSQL unreachable: {exc}")
-        url = base.set(database=name).render_as_string(hide_password=False)
-    eng = db.make_engine(url)
-    db.create_schema(eng)
-    summary = seed_demo(eng, seed=20_151_101, scale=1.0, now=demo_now)
-    eng.summary = summary
-    yield eng
-    eng.dispose()
-    if request.param == "postgresql":
+@pytest.fixture(scope="session")
+def demo_databases(tmp_path_factory, demo_now):
+    """Full-scale (scale 1) demo towns, seeded on first use, once per backend per session."""
+    engines, cleanups = {}, []
+
+    def get(backend: str):
+        if backend in engines:
+            return engines[backend]
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+        else:
+            admin, base = _pg_admin_engine()
+            name = f"eqian_demo_{uuid.uuid4().hex[:10]}"
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+            except Exception as exc:  # noqa: BLE001
+                if os.environ.get("CI"):
+                    pytest.fail(f"PostgreSQL unreachable: {exc}")
+                pytest.skip(f"PostgreSQL unreachable: {exc}")
+            url = base.set(database=name).render_as_string(hide_password=False)
+            cleanups.append((admin, name))
+        eng = db.make_engine(url)
+        db.create_schema(eng)
+        eng.summary = seed_demo(eng, seed=20_151_101, scale=1.0, now=demo_now)
+        engines[backend] = eng
+        return eng
+
+    yield get
+    for eng in engines.values():
+        eng.dispose()
+    for admin, name in cleanups:
         with admin.connect() as conn:
             conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def demo_engine(request, demo_databases):
+    """The full-scale demo on each backend."""
+    return demo_databases(request.param)
+
+
+@pytest.fixture
+def demo_sqlite(demo_databases):
+    """The full-scale demo on SQLite only (browser tests: the data layer is tested on both)."""
+    return demo_databases("sqlite")
 
 
 class LiveServer:

@@ -26,8 +26,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
+
+from stdnum.cn import uscc
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
 from data import vocab
 
@@ -57,6 +60,20 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class InvalidCreditCode(ValueError):
+    """A unified social credit code that is malformed or fails its check digit."""
+
+
+def validate_credit_code(value: str) -> str:
+    """The code in canonical form (upper case, no spaces) if it is a valid GB 32100 code, else raise."""
+    try:
+        return uscc.validate(value)
+    except InvalidChecksum:
+        raise InvalidCreditCode(f"credit code {value!r}: check digit does not match") from None
+    except (InvalidLength, InvalidFormat, InvalidComponent) as exc:
+        raise InvalidCreditCode(f"credit code {value!r}: {exc.message}") from None
 
 
 def _in(column: str, values) -> str:
@@ -115,6 +132,10 @@ class Enterprise(Base):
     address: Mapped[str] = mapped_column(String(120))
     network_unit_class: Mapped[Optional[str]] = mapped_column(String(16), doc="平安织里自家人 class, or NULL")
     registered_on: Mapped[Optional[date]] = mapped_column(Date)
+
+    @validates("credit_code")
+    def _check_credit_code(self, _key, value: str) -> str:
+        return validate_credit_code(value)
 
     __table_args__ = (
         CheckConstraint("length(credit_code) = 18", name="ck_enterprise_credit_code_len"),

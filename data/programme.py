@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from data.metrics import Change
 from data.schema import Dispute, Hazard, Incident
-from data.timeutil import local_day_range, local_midnight
+from data.timeutil import local_date, local_day_range, local_midnight
 
 # figure -> (table's time column, extra conditions)
 FIGURES = {
@@ -35,6 +35,21 @@ def count_days(conn: Connection, figure: str, first: date, last: date) -> int:
     start, end = local_day_range(first, last)
     stmt = select(func.count()).select_from(column.table).where(column >= start, column < end, *conditions)
     return int(conn.execute(stmt).scalar_one())
+
+
+def daily_counts(conn: Connection, figure: str, first: date, last: date):
+    """A figure's count on each Shanghai day first..last, as a numpy array (zeros included)."""
+    import numpy as np
+
+    column, conditions = FIGURES[figure]
+    start, end = local_day_range(first, last)
+    day = local_date(column)
+    stmt = (select(day, func.count()).select_from(column.table)
+            .where(column >= start, column < end, *conditions).group_by(day))
+    counts = np.zeros((last - first).days + 1, dtype=np.int64)
+    for bucket, n in conn.execute(stmt):
+        counts[(bucket - first).days] = n
+    return counts
 
 
 def rolling_windows(today: date) -> tuple[tuple[date, date], tuple[date, date]]:

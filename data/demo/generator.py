@@ -21,7 +21,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from data import bulk, db
 from data.demo import events, plan as planning
 from data.demo.world import World, build_world
-from data.programme import count_days, rolling_windows
+from data.programme import daily_counts
 from data.schema import DemoPending, Dispute, Enterprise, Hazard, Incident, Park, Station, Team
 from data.timeutil import local_midnight, local_today, now_utc
 
@@ -318,15 +318,11 @@ class Simulator:
                 natural[cell] = int(rng.poisson(expected))
         if self.rate != 1.0:
             return natural  # extra events break the calibration anyway; do not fight them
-        (a0, a1), (b0, b1) = rolling_windows(day + timedelta(days=1))
         for figure in planning.FIGURE_ADJUSTS:
             cells = planning.FIGURE_CELLS[figure]
             free = planning.FIGURE_ADJUSTS[figure]
-            a_prev = count_days(conn, figure, a0 - timedelta(days=1), a1 - timedelta(days=1))
-            b_prev = count_days(conn, figure, b0 - timedelta(days=1), b1 - timedelta(days=1))
-            out_a = count_days(conn, figure, a0 - timedelta(days=1), a0 - timedelta(days=1))
-            out_b = count_days(conn, figure, b0 - timedelta(days=1), b0 - timedelta(days=1))
-            low, high = planning.band_for_next_day(planning.TARGETS[figure], a_prev, out_a, b_prev, out_b)
+            past = daily_counts(conn, figure, day - timedelta(days=730), day - timedelta(days=1))
+            low, high = planning.band_for_next_day(planning.TARGETS[figure], past)
             others = sum(natural[c] for c in cells if c != free)
             wanted = int(np.clip(sum(natural[c] for c in cells), low, high))
             natural[free] = max(0, wanted - others)

@@ -254,6 +254,7 @@ def make_plan(seed: int, scale: float, today: date, programme_start: date, first
     plan = Plan(first, today, programme_start, counts, effects)
     for figure in order:
         _calibrate(plan, figure, windows, rng)
+    keep_today_on_target(plan)
     return plan
 
 
@@ -270,15 +271,56 @@ def _calibrate(plan: Plan, figure: str, windows, rng: np.random.Generator) -> No
     plan.figures[figure] = (want_a, want_b)
 
 
-def band_for_next_day(pct: float, a_prev: int, out_a: int, b_prev: int, out_b: int, tolerance: float = 0.02):
-    """The range of counts for the next day that keeps a rolling 365-day change within ``tolerance`` of pct.
+def isotonic_increasing(values) -> np.ndarray:
+    """The least-squares non-decreasing fit of a sequence (pool adjacent violators)."""
+    blocks: list[list[float]] = []  # [mean, weight]
+    for value in values:
+        blocks.append([float(value), 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            mean2, w2 = blocks.pop()
+            mean1, w1 = blocks.pop()
+            blocks.append([(mean1 * w1 + mean2 * w2) / (w1 + w2), w1 + w2])
+    return np.concatenate([np.full(int(w), m) for m, w in blocks])
 
-    After the day, the recent window loses ``out_a`` (its oldest day) and gains the new day; the earlier
-    window loses ``out_b`` and gains ``out_a``.
+
+def band_for_next_day(pct: float, past: np.ndarray, horizon: int = 60, tolerance: float = 0.045):
+    """The range of counts for the next day that keeps a rolling 365-day change on ``pct``.
+
+    ``past`` holds the figure's daily counts of the 730 days before the new day, oldest first. Day k
+    after the new one (k = 0..horizon) closes the window [k-364, k] against [k-729, k-365], so the new
+    days' cumulative count up to day k should be T_k = ratio * earlier window - what the past still adds.
+    Counts cannot be negative, so the cumulative count must not decrease: its best feasible path is the
+    isotonic (non-decreasing) fit of T, and today's count is kept within ``tolerance`` points of that
+    path's first step. Where the seasons of the two years differ (the Spring Festival moves), the fit
+    spreads an unavoidable miss over the days ahead instead of failing all at once.
     """
-    b_next = b_prev - out_b + out_a
-    base = a_prev - out_a
-    ratio_low, ratio_high = 1 + (pct - tolerance) / 100, 1 + (pct + tolerance) / 100
-    low = max(0, math.ceil(ratio_low * b_next - base))
-    high = math.floor(ratio_high * b_next - base)
-    return low, max(low, high)
+    if len(past) != 730:
+        raise ValueError(f"need the 730 days before the new day, got {len(past)}")
+    ratio = 1 + pct / 100
+    cumulative = np.concatenate([[0], np.cumsum(past)])  # cumulative[i] = sum of past[:i]
+
+    def past_sum(first: int, last: int) -> int:  # inclusive day offsets relative to the new day (-730..-1)
+        first, last = max(first, -730), min(last, -1)
+        return 0 if last < first else int(cumulative[last + 731] - cumulative[first + 730])
+
+    needed = [ratio * past_sum(k - 729, k - 365) - past_sum(k - 364, -1) for k in range(min(horizon, 364) + 1)]
+    path = max(0.0, isotonic_increasing(needed)[0])
+    slack = tolerance / 100 * past_sum(-729, -365)
+    low, high = max(0, math.ceil(path - slack)), math.floor(path + slack)
+    if high < low:
+        nearest = max(0, round(path))
+        return nearest, nearest
+    return low, high
+
+
+def keep_today_on_target(plan: Plan) -> None:
+    """Choose today's counts so that each figure still holds once today is complete (see band_for_next_day)."""
+    i = plan.index(plan.today)
+    for figure in FIGURE_ADJUSTS:
+        cells = FIGURE_CELLS[figure]
+        past = sum(plan.counts[c][i - 730:i] for c in cells)
+        low, high = band_for_next_day(TARGETS[figure], past)
+        current = int(sum(plan.counts[c][i] for c in cells))
+        wanted = min(max(current, low), high)
+        free = plan.counts[FIGURE_ADJUSTS[figure]]
+        free[i] = max(0, free[i] + wanted - current)

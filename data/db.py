@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 
+from data import rollups
 from data.schema import SCHEMA_VERSION, Base, Meta
 
 EXTENSION_KEY = "eqian_engine"
@@ -73,11 +74,15 @@ def create_schema(engine: Engine) -> None:
                 "migrate it, or for a demo database delete it and let the app rebuild it"
             )
     Base.metadata.create_all(engine)
-    set_meta(engine, "schema_version", SCHEMA_VERSION)
+    with engine.begin() as conn:
+        rollups.install_triggers(conn)
+        set_meta(conn, "schema_version", SCHEMA_VERSION)
 
 
 def drop_schema(engine: Engine) -> None:
     """Drop every table of this app (tests and ``init-db --drop`` only)."""
+    with engine.begin() as conn:
+        rollups.drop_triggers(conn)
     Base.metadata.drop_all(engine)
 
 

@@ -34,7 +34,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 from data import vocab
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 class UTCDateTime(TypeDecorator):

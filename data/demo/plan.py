@@ -15,8 +15,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
-from lunardate import LunarDate
-
+from data.periods import spring_festival
 from data.programme import rolling_windows
 
 # The programme's published results (last 365 days against the 365 before), in percent.
@@ -72,12 +71,6 @@ WEEKDAY = {
 }
 MONTH = (0.95, 0.90, 1.00, 1.00, 1.02, 1.05, 1.10, 1.10, 1.03, 1.00, 0.98, 0.97)
 HAZARD_CAMPAIGNS = (((3, 10), (4, 10)), ((6, 10), (7, 10)), ((9, 15), (10, 15)), ((12, 1), (12, 25)))
-
-
-@lru_cache(maxsize=64)
-def spring_festival(year: int) -> date:
-    """Lunar new year's day (春节) of a Gregorian year."""
-    return LunarDate(year, 1, 1).to_solar_date()
 
 
 def _sf_offsets(ordinals: np.ndarray) -> np.ndarray:

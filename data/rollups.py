@@ -40,7 +40,7 @@ def _local_day(name: str) -> Expr:
     def expr(d, r):
         if d == "postgresql":
             return f"CAST(({r}{name} AT TIME ZONE 'Asia/Shanghai') AS DATE)"
-        return f"date({r}{name}, '+8 hours')"
+        return f"date(substr({r}{name}, 1, 19), '+8 hours')"  # whole seconds: SQLite rounds fractions
 
     return expr
 
@@ -49,7 +49,7 @@ def _local_month(name: str) -> Expr:
     def expr(d, r):
         if d == "postgresql":
             return f"CAST(date_trunc('month', {r}{name} AT TIME ZONE 'Asia/Shanghai') AS DATE)"
-        return f"strftime('%Y-%m-01', {r}{name}, '+8 hours')"
+        return f"strftime('%Y-%m-01', substr({r}{name}, 1, 19), '+8 hours')"
 
     return expr
 
@@ -58,7 +58,7 @@ def _local_hour(name: str) -> Expr:
     def expr(d, r):
         if d == "postgresql":
             return f"CAST(EXTRACT(HOUR FROM {r}{name} AT TIME ZONE 'Asia/Shanghai') AS INTEGER)"
-        return f"CAST(strftime('%H', {r}{name}, '+8 hours') AS INTEGER)"
+        return f"CAST(strftime('%H', substr({r}{name}, 1, 19), '+8 hours') AS INTEGER)"
 
     return expr
 
@@ -72,8 +72,8 @@ def _whole_units(start: str, end: str, unit_seconds: int, cap: int) -> Expr:
                        f"- EXTRACT(EPOCH FROM date_trunc('second', {r}{start})))")
             value = f"LEAST({cap}, GREATEST(0, CAST(FLOOR({seconds} / {unit_seconds}) AS INTEGER)))"
         else:
-            seconds = (f"(CAST(strftime('%s', {r}{end}) AS INTEGER) "
-                       f"- CAST(strftime('%s', {r}{start}) AS INTEGER))")
+            seconds = (f"(CAST(strftime('%s', substr({r}{end}, 1, 19)) AS INTEGER) "
+                       f"- CAST(strftime('%s', substr({r}{start}, 1, 19)) AS INTEGER))")
             value = f"MIN({cap}, MAX(0, {seconds} / {unit_seconds}))"
         return f"(CASE WHEN {r}{end} IS NULL THEN -1 ELSE {value} END)"
 

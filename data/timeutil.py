@@ -61,6 +61,7 @@ def _local_date_pg(element, compiler, **kw):
 
 @compiles(local_date, "sqlite")
 def _local_date_sqlite(element, compiler, **kw):
-    # SQLite keeps UTC text; Shanghai has no DST, so a fixed offset is exact here.
+    # SQLite keeps UTC text; Shanghai has no DST, so a fixed offset is exact here. Cut the fraction
+    # first: SQLite rounds it to milliseconds, which would move 23:59:59.9995 to the next day.
     (arg,) = list(element.clauses)
-    return f"date({compiler.process(arg, **kw)}, '+8 hours')"
+    return f"date(substr({compiler.process(arg, **kw)}, 1, 19), '+8 hours')"

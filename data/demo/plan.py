@@ -173,21 +173,26 @@ def _solve_effect(target_ratio, windows, ordinals, programme_start, scale, cells
     return (low + high) / 2
 
 
-def calibrated_pair(a: int, b: int, pct: float) -> tuple[int, int]:
-    """The integer pair (A, B) nearest (a, b) whose change 100*(A/B-1) lies within 0.04 of ``pct``."""
+def calibrated_pair(a: int, b: int, pct: float, tolerance: float = 0.04) -> tuple[int, int]:
+    """The integer pair (A, B) nearest (a, b) whose change 100*(A/B-1) lies within ``tolerance`` of pct."""
     ratio = 1 + pct / 100.0
     best = None
-    for radius in range(0, 10_000):
+    for radius in range(0, max(b, 1) + 10_000):
         for bb in {max(1, b - radius), b + radius}:
-            for aa in {math.floor(ratio * bb), math.ceil(ratio * bb)}:
-                if aa < 0 or abs(100.0 * (aa / bb - 1) - pct) >= 0.04:
-                    continue
-                cost = abs(aa - a) + abs(bb - b)
-                if best is None or cost < best[0]:
-                    best = (cost, aa, bb)
+            low = max(0, math.floor((ratio - tolerance / 100) * bb) - 1)
+            high = math.ceil((ratio + tolerance / 100) * bb) + 1
+            valid = [aa for aa in range(low, high + 1) if abs(100.0 * (aa / bb - 1) - pct) < tolerance]
+            if not valid:
+                continue
+            aa = min(valid, key=lambda x: (abs(x - a), x))
+            cost = abs(aa - a) + abs(bb - b)
+            if best is None or cost < best[0]:
+                best = (cost, aa, bb)
         if best is not None and best[0] <= radius:
-            return best[1], best[2]
-    raise ValueError(f"no pair near ({a}, {b}) gives {pct}%")
+            break
+    if best is None:
+        raise ValueError(f"no pair near ({a}, {b}) gives {pct}%")
+    return best[1], best[2]
 
 
 def shift_total(counts: np.ndarray, delta: int, rng: np.random.Generator) -> np.ndarray:
@@ -297,7 +302,7 @@ def band_for_next_day(pct: float, past: np.ndarray, horizon: int = 60, tolerance
         return 0 if last < first else int(cumulative[last + 731] - cumulative[first + 730])
 
     needed = [ratio * past_sum(k - 729, k - 365) - past_sum(k - 364, -1) for k in range(min(horizon, 364) + 1)]
-    path = max(0.0, isotonic_increasing(needed)[0])
+    path = isotonic_increasing(needed)[0]
     slack = tolerance / 100 * past_sum(-729, -365)
     low, high = max(0, math.ceil(path - slack)), math.floor(path + slack)
     if high < low:

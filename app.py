@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from callbacks import first_screen as first_screen_callbacks
-from data import cache, cli, db
+from data import cache, cli, db, jobs
 from data.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from data.demo import generator
 from layouts import first_screen
@@ -71,15 +71,15 @@ def prepare_demo(server: Flask) -> None:
         log.warning("demo seeded: %s incidents", f"{summary['incidents']:,}")
 
 
-def start_simulator(server: Flask) -> threading.Event | None:
-    """Run the live simulator in a background thread when the database holds the demo."""
+def start_background_jobs(server: Flask) -> threading.Event:
+    """The live simulator (on a demo database) and the safety-index refresher, in daemon threads."""
     engine = db.engine_of(server)
-    if not (server.config["EQIAN_SIMULATE"] and generator.is_demo(engine)):
-        return None
     stop = threading.Event()
-    sim = generator.Simulator(engine, rate=server.config["EQIAN_SIMULATE_RATE"])
-    threading.Thread(target=generator.run_simulator, args=(sim, 1.0, stop), name="demo-simulator",
-                     daemon=True).start()
+    if server.config["EQIAN_SIMULATE"] and generator.is_demo(engine):
+        sim = generator.Simulator(engine, rate=server.config["EQIAN_SIMULATE_RATE"])
+        jobs.start(sim.tick, 1.0, "demo simulator", stop)
+    jobs.start(lambda: jobs.refresh_current_index(engine), server.config["EQIAN_INDEX_REFRESH_SECONDS"],
+               "index refresher", stop)
     return stop
 
 
@@ -96,7 +96,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = create_app()
     prepare_demo(server)
-    start_simulator(server)
+    start_background_jobs(server)
     host = os.environ.get("EQIAN_HOST", "127.0.0.1")
     port = int(os.environ.get("EQIAN_PORT", "8050"))
     log.warning("serving on http://%s:%d", host, port)

@@ -9,8 +9,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from data import db
+from data import db, safety_index
 from data.demo import generator
+from data.timeutil import local_today
 
 
 def _engine():
@@ -51,7 +52,7 @@ def seed_demo(seed, scale, reset, now_text, programme_start) -> None:
     if reset:
         generator.reset(engine)
     started = time.monotonic()
-    steps = ["world", "plan", *generator.planning.CELLS, "incidents", "disputes", "hazards"]
+    steps = ["world", "plan", *generator.planning.CELLS, "incidents", "disputes", "hazards", "index"]
     with click.progressbar(length=len(steps), label="seeding demo", show_pos=True) as bar:
         def progress(_label: str, _n: int) -> None:
             bar.update(1)
@@ -85,9 +86,25 @@ def simulate(rate, interval, once) -> None:
     generator.run_simulator(sim, interval)
 
 
+@click.command("refresh-index")
+@click.option("--all", "all_months", is_flag=True, help="Recompute every month, not just this one and the last.")
+@with_appcontext
+def refresh_index(all_months: bool) -> None:
+    """Recompute the enterprise safety index (this month and last; --all for every month)."""
+    engine = _engine()
+    today = local_today()
+    started = time.monotonic()
+    with engine.begin() as conn:
+        months = safety_index.index_months(conn, today)
+        if not all_months:
+            months = months[-2:]
+        rows = safety_index.refresh(conn, months, today)
+    click.echo(f"index refreshed for {len(months)} month(s), {rows:,} rows in {time.monotonic() - started:.1f}s")
+
+
 def register(app) -> None:
     """Add the commands to a Flask app's CLI."""
-    for command in (init_db, seed_demo, simulate):
+    for command in (init_db, seed_demo, simulate, refresh_index):
         app.cli.add_command(command)
 
 

@@ -56,6 +56,7 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "EQIAN_SIMULATE": (None, _as_bool),
     "EQIAN_SIMULATE_RATE": (1.0, _as_float),
     "EQIAN_REFRESH_SECONDS": (2.0, _as_float),
+    "EQIAN_INDEX_REFRESH_SECONDS": (600.0, _as_float),
     "EQIAN_TILE_URL": ("", str),
     "EQIAN_LANG": ("zh", str),
 }

@@ -114,7 +114,7 @@ def overdue_hazards(conn: Connection, today: date, unit: Unit = TOWN, limit: int
     stmt = (select(Hazard.id, Hazard.enterprise_id, Hazard.station_id, Hazard.hazard_type, Hazard.severity,
                    Hazard.deadline)
             .where(and_(*conditions)).order_by(Hazard.deadline, Hazard.id))
-    if limit:
+    if limit is not None:
         stmt = stmt.limit(limit)
     return [OverdueHazard(r.id, r.enterprise_id, r.station_id, r.hazard_type, r.severity, r.deadline,
                           (today - r.deadline).days) for r in conn.execute(stmt)]

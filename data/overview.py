@@ -6,7 +6,6 @@ and the newest calls are read fresh on every refresh (they are index lookups).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -14,7 +13,7 @@ from data import db
 from data.cache import cache
 from data.incidents import CallRow, count_today, latest_calls
 from data.metrics import Change
-from data.programme import FIGURE_ORDER, ProgrammeTotals, programme_totals, rolling_year_change
+from data.programme import FIGURE_ORDER, ProgrammeTotals, programme_start, programme_totals, rolling_year_change
 from data.timeutil import local_today, now_utc
 
 
@@ -28,15 +27,6 @@ class Overview:
     totals: ProgrammeTotals | None
     calls: list[CallRow]
     demo: bool
-
-
-def programme_start(conn) -> date | None:
-    """The programme start recorded in the database (set by seed-demo or init-db), if any."""
-    raw = db.get_meta(conn, "programme_start")
-    if raw is None:
-        settings = db.get_meta(conn, "demo_settings")
-        raw = json.loads(settings)["programme_start"] if settings else None
-    return date.fromisoformat(raw) if raw else None
 
 
 @cache.memoize(timeout=300)

@@ -6,15 +6,26 @@ so a figure does not move during the day as today's calls arrive.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Connection, and_, func, select
 
+from data import db
 from data.metrics import Change
 from data.schema import Dispute, Hazard, Incident
 from data.timeutil import local_date, local_day_range, local_midnight
+
+def programme_start(conn) -> date | None:
+    """The programme start recorded in the database (by seed-demo or init-db), if any."""
+    raw = db.get_meta(conn, "programme_start")
+    if raw is None:
+        settings = db.get_meta(conn, "demo_settings")
+        raw = json.loads(settings)["programme_start"] if settings else None
+    return date.fromisoformat(raw) if raw else None
+
 
 # figure -> (table's time column, extra conditions)
 FIGURES = {

@@ -404,6 +404,8 @@ def counts(conn: Connection, family: str, window: Window, filters: Filters | Non
     result: dict[tuple, int] = {}
     for rollup, first, last in parts:
         for row in conn.execute(_sum_query(rollup, first, last, filters, group_by)):
+            if row[-1] is None:  # an ungrouped SUM over no rows
+                continue
             key = tuple(_normalise(v) for v in row[:-1])
             result[key] = result.get(key, 0) + int(row[-1])
     return {k: v for k, v in result.items() if v != 0}

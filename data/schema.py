@@ -14,6 +14,7 @@ from typing import Optional
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     Float,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -34,7 +36,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 from data import vocab
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 class UTCDateTime(TypeDecorator):
@@ -286,5 +288,25 @@ class DemoPending(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     values_json: Mapped[str] = mapped_column(Text)
 
+
+safety_index_table = Table(
+    "safety_index", Base.metadata,
+    Column("month", Date, primary_key=True),
+    Column("enterprise_id", Integer, primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("band", String(4), nullable=False),
+    *(Column(p, Float, nullable=False) for p in ("incidents", "disputes", "hazards", "governance")),
+    Index("ix_safety_index_month_score", "month", "score"),
+)
+safety_index_unit_table = Table(
+    "safety_index_units", Base.metadata,
+    Column("month", Date, primary_key=True),
+    Column("unit_kind", String(16), primary_key=True),
+    Column("unit_id", Integer, primary_key=True),  # 0 for the town
+    Column("score", Float, nullable=False),
+    Column("band", String(4), nullable=False),
+    Column("enterprises", Integer, nullable=False),
+    Column("workers", Float, nullable=False),
+)
 
 EVENT_TABLES = (Incident.__table__, Dispute.__table__, Hazard.__table__)

@@ -18,9 +18,10 @@ from typing import Callable
 import numpy as np
 from sqlalchemy import Engine, delete, func, select, update
 
-from data import bulk, db, rollups
+from data import bulk, db, rollups, safety_index
 from data.demo import events, plan as planning
 from data.demo.world import World, build_world
+from data.jobs import run_every
 from data.programme import daily_counts
 from data.schema import DemoPending, Dispute, Enterprise, Hazard, Incident, Park, Station, Team
 from data.timeutil import local_midnight, local_today, now_utc
@@ -134,6 +135,9 @@ def seed_demo(engine: Engine, seed: int = 20_151_101, scale: float = 1.0, now: d
         db.set_meta(conn, "demo_written_until", now.astimezone(timezone.utc).isoformat())
         db.set_meta(conn, f"demo_targets:{today.isoformat()}",
                     json.dumps({c: int(the_plan.counts[c][-1]) for c in planning.CELLS}))
+        months = safety_index.index_months(conn, today)
+        written["index_rows"] = safety_index.refresh(conn, months, today)
+        progress("index", written["index_rows"])
     return {"enterprises": world.n_enterprises, **written, "figures": the_plan.figures,
             "programme_start": programme_start.isoformat()}
 
@@ -339,16 +343,4 @@ def pending_count(conn) -> int:
 
 def run_simulator(sim: Simulator, interval: float = 1.0, stop=None) -> None:
     """Tick forever (or until ``stop`` is set); a database outage is logged and retried, never fatal."""
-    stop = stop or threading.Event()
-    failures = 0
-    while not stop.is_set():
-        try:
-            sim.tick()
-            if failures:
-                log.info("simulator recovered after %d failed ticks", failures)
-            failures = 0
-        except Exception as exc:  # noqa: BLE001 - the demo must outlive any database hiccup
-            failures += 1
-            if failures in (1, 10) or failures % 100 == 0:
-                log.warning("simulator tick failed (%d in a row): %s", failures, exc)
-        stop.wait(interval)
+    run_every(sim.tick, interval, stop or threading.Event(), "demo simulator")

@@ -1,0 +1,170 @@
+"""The wall's numbers against independent pandas computations, and the versioned cache (memory and Redis)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+from sqlalchemy import event, text
+
+import app as app_module
+from data import db, service
+from data.cockpit import SAME_WEEKDAYS, cockpit_numbers
+from data.compstat import Unit
+from data.demo.generator import DemoSettings
+from data.schema import Incident
+
+pytestmark = pytest.mark.slow
+
+
+def _incidents(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        frame = pd.read_sql(text("SELECT received_at, category, enterprise_related, station_id FROM incidents"), conn)
+    frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True, format="mixed")
+    local = frame["received_at"].dt.tz_convert("Asia/Shanghai")
+    frame["day"] = local.dt.date
+    frame["hour"] = local.dt.hour
+    frame["enterprise_related"] = frame["enterprise_related"].astype(bool)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def frames(demo_databases):
+    return {backend: _incidents(demo_databases(backend)) for backend in ("sqlite", "postgresql")}
+
+
+@pytest.mark.parametrize("unit", [Unit(), Unit("station", 2)], ids=["town", "station2"])
+def test_ckp001_incident_numbers_equal_pandas(demo_engine, frames, unit):
+    today = DemoSettings.load(demo_engine).seed_day
+    frame = frames[demo_engine.dialect.name]
+    if unit.kind == "station":
+        frame = frame[frame["station_id"] == unit.id]
+    with demo_engine.connect() as conn:
+        numbers = cockpit_numbers(conn, today, unit)
+    on_today = frame[frame["day"] == today]
+    assert numbers.today_total == len(on_today)
+    assert numbers.today_enterprise == int(on_today["enterprise_related"].sum())
+    assert numbers.categories_today == on_today["category"].value_counts().to_dict()
+    weekdays = [today - timedelta(days=7 * k) for k in range(1, SAME_WEEKDAYS + 1)]
+    past = frame[frame["day"].isin(weekdays)]
+    assert numbers.weekday_avg_total == pytest.approx(len(past) / SAME_WEEKDAYS)
+    assert numbers.weekday_avg_enterprise == pytest.approx(past["enterprise_related"].sum() / SAME_WEEKDAYS)
+    assert numbers.hours_today == [int((on_today["hour"] == h).sum()) for h in range(24)]
+    assert numbers.hours_weekday_avg == pytest.approx(
+        [(past["hour"] == h).sum() / SAME_WEEKDAYS for h in range(24)])
+    monday = today - timedelta(days=today.weekday())
+    assert numbers.categories_week == frame[(frame["day"] >= monday) & (frame["day"] <= today)][
+        "category"].value_counts().to_dict()
+    series = frame[(frame["day"] > today - timedelta(days=30)) & (frame["day"] <= today)].groupby("day").size()
+    assert [n for _d, n in numbers.last30] == [int(series.get(d, 0)) for d, _ in numbers.last30]
+    jan1 = date(today.year, 1, 1)
+    ytd = frame[(frame["day"] >= jan1) & (frame["day"] <= today)]
+    last_year = frame[(frame["day"] >= date(today.year - 1, 1, 1))
+                      & (frame["day"] <= date(today.year - 1, today.month, today.day))]
+    assert (numbers.ytd["incidents"].now, numbers.ytd["incidents"].before) == (len(ytd), len(last_year))
+    assert numbers.ytd["enterprise_incidents"].now == int(ytd["enterprise_related"].sum())
+    assert numbers.ytd["traffic_accidents"].before == int((last_year["category"] == "交通事故").sum())
+
+
+def test_ckp002_hazards_disputes_and_index(demo_engine):
+    today = DemoSettings.load(demo_engine).seed_day
+    with demo_engine.connect() as conn:
+        numbers = cockpit_numbers(conn, today)
+        hazards = pd.read_sql(text("SELECT found_at, deadline, status FROM hazards WHERE status = '待整改'"), conn)
+        lowest = conn.execute(text(
+            "SELECT enterprise_id FROM safety_index WHERE month = :m ORDER BY score, enterprise_id LIMIT 10"),
+            {"m": today.replace(day=1) if demo_engine.dialect.name != "sqlite" else today.replace(day=1).isoformat()}
+        ).scalars().all()
+    deadline = pd.to_datetime(hazards["deadline"]).dt.date
+    assert numbers.overdue_hazards == int((deadline < today).sum())
+    assert sum(b["open"] + b["overdue"] for b in numbers.open_hazards_by_age) == len(hazards)
+    assert [e["id"] for e in numbers.lowest_enterprises] == list(lowest)
+    assert len(numbers.lowest_parks) == 5
+    assert [p["score"] for p in numbers.lowest_parks] == sorted(p["score"] for p in numbers.lowest_parks)
+    assert numbers.index_trend and numbers.index_trend[-1][0] == today.replace(day=1)
+    assert 0 < numbers.in_house_share < 1 and 0 < numbers.rectification_rate <= 1
+
+
+def test_ckp003_wall_units_only(demo_engine):
+    with demo_engine.connect() as conn, pytest.raises(ValueError, match="not a park"):
+        cockpit_numbers(conn, date(2026, 11, 29), Unit("park", 1))
+
+
+def _statement_counter(engine):
+    counter = {"n": 0}
+
+    def count(*_args, **_kwargs):
+        counter["n"] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    return counter
+
+
+def _add_incident(engine, when: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(Incident.__table__.insert().values(
+            received_at=when, created_at=when, category="治安", priority=2, enterprise_related=False,
+            station_id=1, channel="110", source="test", source_id=when.isoformat()))
+
+
+class TestCache:
+    def _server(self, url: str, cache_url: str = "simple"):
+        return app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_SIMULATE": False,
+                                      "EQIAN_CACHE_URL": cache_url})
+
+    def test_ckp010_warm_calls_cost_one_tiny_query_and_new_data_shows_at_once(self, tmp_path):
+        from data.demo.generator import seed_demo
+
+        url = f"sqlite:///{tmp_path / 'c.db'}"
+        engine = db.make_engine(url)
+        now = datetime.now(timezone.utc)
+        seed_demo(engine, scale=0.05, now=now)
+        server = self._server(url)
+        counter = _statement_counter(db.engine_of(server))
+        today = (now + timedelta(hours=8)).date().isoformat()
+        with server.app_context():
+            service.forget_version()
+            first = service.cockpit(today)
+            cold = counter["n"]
+            service.forget_version()
+            again = service.cockpit(today)
+            assert counter["n"] - cold == 1  # the version query only
+            assert again == first
+            _add_incident(engine, now - timedelta(seconds=1))
+            service.forget_version()
+            fresh = service.cockpit(today)
+        assert fresh.today_total == first.today_total + 1
+        assert cold > 10
+
+    def test_ckp011_redis_shares_results_between_processes(self, tmp_path):
+        import redis
+
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+        try:
+            client.ping()
+        except redis.exceptions.ConnectionError as exc:
+            import os
+
+            if os.environ.get("CI"):
+                pytest.fail(f"Redis unreachable: {exc}")
+            pytest.skip(f"Redis unreachable: {exc}")
+        client.flushdb()
+        from data.demo.generator import seed_demo
+
+        url = f"sqlite:///{tmp_path / 'r.db'}"
+        now = datetime.now(timezone.utc)
+        seed_demo(db.make_engine(url), scale=0.05, now=now)
+        today = (now + timedelta(hours=8)).date().isoformat()
+        first, second = self._server(url, "redis://127.0.0.1:6379/15"), self._server(url, "redis://127.0.0.1:6379/15")
+        counter = _statement_counter(db.engine_of(second))
+        with first.app_context():
+            service.forget_version()
+            computed = service.cockpit(today)
+        with second.app_context():
+            service.forget_version()
+            shared = service.cockpit(today)
+        assert shared == computed
+        assert counter["n"] == 1  # the second "process" only asked for the version
+        assert any(key.startswith(b"eqian:") for key in client.keys())
+        client.flushdb()

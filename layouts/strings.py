@@ -34,6 +34,14 @@ STRINGS = {
     "status_stale": ("连接中断 · 最后更新 {time}", "Connection lost · last update {time}"),
     "status_waiting": ("正在连接…", "Connecting…"),
     "pct_new": ("新增", "new"),
+    # map (wall)
+    "map_station_index": ("派出所平安指数", "Station safety index"),
+    "map_incidents_today": ("今日警情", "Today's incidents"),
+    "map_heat_7d": ("近7天警情热力", "Incidents, last 7 days"),
+    "map_parks": ("园区", "Parks"),
+    "map_risky_enterprises": ("橙/红色企业", "Orange/red enterprises"),
+    "map_minutes_ago": ("{n}分钟前", "{n} min ago"),
+    "map_priority": ("优先级", "Priority"),
 }
 
 VALUES_EN = {

@@ -10,15 +10,17 @@ import logging
 import os
 import threading
 
-from dash import Dash
+from dash import Dash, html
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from callbacks import first_screen as first_screen_callbacks
+from callbacks import router
+from callbacks import wall as wall_callbacks
 from data import cache, cli, db, jobs
 from data.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from data.demo import generator
-from layouts import first_screen
+from layouts import first_screen, pages, wall
 from layouts.strings import t
 
 log = logging.getLogger("eqian")
@@ -44,8 +46,10 @@ def create_app(config: dict | None = None) -> Flask:
         assets_folder=str(PROJECT_ROOT / "assets"),
         serve_locally=True,
     )
-    refresh = settings["EQIAN_REFRESH_SECONDS"]
-    dash_app.layout = lambda: first_screen.layout(refresh)
+    dash_app.layout = pages.root
+    dash_app.validation_layout = html.Div([pages.root(), wall.layout(), first_screen.layout()])
+    router.register_callbacks(dash_app)
+    wall_callbacks.register_callbacks(dash_app)
     first_screen_callbacks.register_callbacks(dash_app)
     server.extensions["dash_app"] = dash_app
     cli.register(server)

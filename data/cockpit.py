@@ -21,7 +21,7 @@ from data.schema import Enterprise, Hazard, Incident, Park, safety_index_table, 
 from data.timeutil import to_local
 
 SAME_WEEKDAYS = 8  # today is compared with the average of the same weekday over the last eight weeks
-HAZARD_AGE_BUCKETS = ((0, 7), (8, 15), (16, 30), (31, 60), (61, 10_000))
+HAZARD_AGE_BUCKETS = ((0, 7), (8, 15), (16, 30), (31, 60), (61, None))  # days since found; None: no limit
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,10 @@ class CockpitNumbers:
 
     today: date
     unit: Unit
+    at: object  # the aware instant today's partial figures were compared at
     today_total: int
     today_enterprise: int
-    weekday_avg_total: float
+    weekday_avg_total: float  # the same weekday's average up to the same time of day
     weekday_avg_enterprise: float
     ytd: dict[str, Change]  # incidents, enterprise_incidents, traffic_accidents, labour_disputes, economic_disputes
     in_house_share: float | None
@@ -86,11 +87,9 @@ def _open_hazards_by_age(conn: Connection, today: date, unit: Unit) -> list[dict
     rows = conn.execute(select(Hazard.found_at, Hazard.deadline).where(and_(*conditions))).all()
     buckets = [{"from": lo, "to": hi, "open": 0, "overdue": 0} for lo, hi in HAZARD_AGE_BUCKETS]
     for found_at, deadline in rows:
-        age = (today - to_local(found_at).date()).days
-        for bucket in buckets:
-            if bucket["from"] <= age <= bucket["to"]:
-                bucket["overdue" if deadline < today else "open"] += 1
-                break
+        age = max(0, (today - to_local(found_at).date()).days)  # found "tomorrow" (clock skew) counts as new
+        bucket = next(b for b in buckets if b["to"] is None or age <= b["to"])
+        bucket["overdue" if deadline < today else "open"] += 1
     return buckets
 
 
@@ -111,7 +110,7 @@ def _index(conn: Connection, today: date, unit: Unit):
         if unit.kind == "station":
             park_q = park_q.where(Park.station_id == unit.id)
         parks = [{"id": r[0], "name": r[1], "score": float(r[2]), "band": r[3]}
-                 for r in conn.execute(park_q.order_by(units.c.score).limit(5))]
+                 for r in conn.execute(park_q.order_by(units.c.score, units.c.unit_id).limit(5))]
         idx = safety_index_table
         ent_q = (select(idx.c.enterprise_id, Enterprise.name, idx.c.score, idx.c.band)
                  .join(Enterprise, Enterprise.id == idx.c.enterprise_id)
@@ -123,16 +122,35 @@ def _index(conn: Connection, today: date, unit: Unit):
     return trend, parks, enterprises
 
 
-def cockpit_numbers(conn: Connection, today: date, unit: Unit = TOWN) -> CockpitNumbers:
-    """Everything the wall shows for ``unit`` (the town or a station) on ``today`` (Shanghai date)."""
+def _usual_so_far(past_hours: dict, weekdays: list[date], hour: int, fraction: float, enterprise: bool | None):
+    """The same weekday's average count from midnight to this time of day (the current hour pro rata).
+
+    Whole counts are summed first and divided once, so the result does not depend on summation order.
+    """
+    before = current = 0
+    for (d, h, related), n in past_hours.items():
+        if d not in weekdays or (enterprise is not None and bool(related) != enterprise):
+            continue
+        if h < hour:
+            before += n
+        elif h == hour:
+            current += n
+    return (before + current * fraction) / SAME_WEEKDAYS
+
+
+def cockpit_numbers(conn: Connection, today: date, unit: Unit = TOWN, now=None) -> CockpitNumbers:
+    """Everything the wall shows for ``unit`` (the town or a station) on ``today`` (Shanghai date).
+
+    Today's counts are compared with the same weekday's average up to the same time of day (``now``,
+    default: the end of ``today`` when it is past, else the current time).
+    """
     if unit.kind not in ("town", "station"):
         raise ValueError(f"the wall shows the town or a station, not a {unit.kind}")
     day = Window(today, today)
     weekdays = _weekday_days(today)
     history = Window(weekdays[-1], weekdays[0])
-    by_day = unit_counts(conn, "incidents", history, unit, group_by=("day", "enterprise_related"))
-    weekday_total = sum(n for (d, _e), n in by_day.items() if d in weekdays) / SAME_WEEKDAYS
-    weekday_ent = sum(n for (d, e), n in by_day.items() if d in weekdays and e) / SAME_WEEKDAYS
+    local_now = _time_of_day(today, now)
+    hour, fraction = local_now.hour, (local_now.minute * 60 + local_now.second) / 3600
 
     today_counts = unit_counts(conn, "incidents", day, unit, group_by=("category", "enterprise_related"))
     categories_today: dict[str, int] = {}
@@ -142,11 +160,14 @@ def cockpit_numbers(conn: Connection, today: date, unit: Unit = TOWN) -> Cockpit
 
     hours_filter = unit.filters()
     hours = rollups.counts(conn, "hours", day, hours_filter, ("hour",))
-    past_hours = rollups.counts(conn, "hours", history, hours_filter, ("day", "hour"))
-    hours_avg = [0.0] * 24
-    for (d, hour), n in past_hours.items():
+    past_hours = rollups.counts(conn, "hours", history, hours_filter, ("day", "hour", "enterprise_related"))
+    hour_sums = [0] * 24
+    for (d, h, _related), n in past_hours.items():
         if d in weekdays:
-            hours_avg[hour] += n / SAME_WEEKDAYS
+            hour_sums[h] += n
+    hours_avg = [n / SAME_WEEKDAYS for n in hour_sums]
+    weekday_total = _usual_so_far(past_hours, weekdays, hour, fraction, None)
+    weekday_ent = _usual_so_far(past_hours, weekdays, hour, fraction, True)
 
     last30 = Window(today - timedelta(days=29), today)
     series = unit_counts(conn, "incidents", last30, unit, group_by=("day",))
@@ -157,7 +178,7 @@ def cockpit_numbers(conn: Connection, today: date, unit: Unit = TOWN) -> Cockpit
     by_age = _open_hazards_by_age(conn, today, unit)
     trend, parks, enterprises = _index(conn, today, unit)
     return CockpitNumbers(
-        today=today, unit=unit,
+        today=today, unit=unit, at=local_now,
         today_total=sum(today_counts.values()),
         today_enterprise=sum(n for (_c, e), n in today_counts.items() if e),
         weekday_avg_total=weekday_total, weekday_avg_enterprise=weekday_ent,
@@ -173,6 +194,18 @@ def cockpit_numbers(conn: Connection, today: date, unit: Unit = TOWN) -> Cockpit
     )
 
 
+def _time_of_day(today: date, now):
+    """Shanghai wall-clock time to compare today with: now, or the end of a past day."""
+    from datetime import datetime, time
+
+    from data.timeutil import LOCAL_TZ, now_utc
+
+    moment = to_local(now or now_utc())
+    if moment.date() > today:
+        return datetime.combine(today, time(23, 59, 59), LOCAL_TZ)
+    return moment
+
+
 def _days(window: Window) -> list[date]:
     return [window.first + timedelta(days=k) for k in range(window.days)]
 
@@ -180,3 +213,33 @@ def _days(window: Window) -> list[date]:
 def count_rows(conn: Connection) -> int:
     """How many incidents exist (benchmarks print it)."""
     return int(conn.execute(select(func.count()).select_from(Incident)).scalar_one())
+
+
+ALERT_MIN_CALLS = 10  # a station needs at least this many calls today before it can alert on volume
+ALERT_RATIO = 1.5  # ... and this many times its usual count up to this hour on the same weekday
+ALERT_URGENT = 3  # or this many priority-1 calls within the last 30 minutes
+
+
+def station_alerts(conn: Connection, now) -> list[int]:
+    """Stations whose calls today run well above their usual level, or with a burst of urgent calls."""
+    today = to_local(now).date()
+    hour = to_local(now).hour
+    weekdays = _weekday_days(today)
+    today_hours = rollups.counts(conn, "hours", Window(today, today), group_by=("station_id", "hour"))
+    past = rollups.counts(conn, "hours", Window(weekdays[-1], weekdays[0]), group_by=("station_id", "day", "hour"))
+    so_far: dict[int, int] = {}
+    usual: dict[int, float] = {}
+    for (station, h), n in today_hours.items():
+        if h <= hour:
+            so_far[station] = so_far.get(station, 0) + n
+    for (station, d, h), n in past.items():
+        if d in weekdays and h <= hour:
+            usual[station] = usual.get(station, 0.0) + n / SAME_WEEKDAYS
+    alerts = {s for s, n in so_far.items() if n >= ALERT_MIN_CALLS and n >= ALERT_RATIO * usual.get(s, 0.0)}
+    urgent = conn.execute(
+        select(Incident.station_id, func.count())
+        .where(Incident.received_at > now - timedelta(minutes=30), Incident.received_at <= now,
+               Incident.priority == 1)
+        .group_by(Incident.station_id)).all()
+    alerts |= {s for s, n in urgent if n >= ALERT_URGENT}
+    return sorted(alerts)

@@ -57,6 +57,9 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "EQIAN_SIMULATE_RATE": (1.0, _as_float),
     "EQIAN_REFRESH_SECONDS": (2.0, _as_float),
     "EQIAN_INDEX_REFRESH_SECONDS": (600.0, _as_float),
+    "EQIAN_FEED_SECONDS": (1.0, _as_float),
+    "EQIAN_WALL_TOWN_SECONDS": (60, _as_int),
+    "EQIAN_WALL_STATION_SECONDS": (20, _as_int),
     "EQIAN_TILE_URL": ("", str),
     "EQIAN_LANG": ("zh", str),
 }

@@ -37,14 +37,14 @@ def count_today(conn: Connection, now: datetime) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
-def latest_calls(conn: Connection, limit: int = 10, unmasked: bool = False) -> list[CallRow]:
-    """The newest calls, newest first; names, phones and addresses masked unless ``unmasked``."""
+def _calls(conn: Connection, conditions: list, order, limit: int, unmasked: bool) -> list[CallRow]:
     stmt = (
         select(Incident.id, Incident.received_at, Incident.category, Incident.subcategory, Incident.priority,
                Station.name, Incident.address, Incident.caller_name, Incident.caller_phone,
                Incident.disposition, Incident.enterprise_related)
         .join(Station, Station.id == Incident.station_id)
-        .order_by(Incident.received_at.desc(), Incident.id.desc())
+        .where(*conditions)
+        .order_by(*order)
         .limit(limit)
     )
     rows = []
@@ -55,3 +55,24 @@ def latest_calls(conn: Connection, limit: int = 10, unmasked: bool = False) -> l
         rows.append(CallRow(r.id, to_local(r.received_at), r.category, r.subcategory, r.priority, r.name,
                             place, name, phone, r.disposition, bool(r.enterprise_related)))
     return rows
+
+
+def latest_calls(conn: Connection, limit: int = 10, unmasked: bool = False,
+                 station_id: int | None = None) -> list[CallRow]:
+    """The newest calls by receipt time, newest first; personal data masked unless ``unmasked``."""
+    conditions = [] if station_id is None else [Incident.station_id == station_id]
+    return _calls(conn, conditions, (Incident.received_at.desc(), Incident.id.desc()), limit, unmasked)
+
+
+def calls_after(conn: Connection, after_id: int, limit: int = 20, unmasked: bool = False,
+                station_id: int | None = None) -> list[CallRow]:
+    """Calls stored after the one with id ``after_id``, oldest first (the live feed's increment)."""
+    conditions = [Incident.id > after_id]
+    if station_id is not None:
+        conditions.append(Incident.station_id == station_id)
+    return _calls(conn, conditions, (Incident.id,), limit, unmasked)
+
+
+def last_call_id(conn: Connection) -> int:
+    """The id of the most recently stored call (0 when there is none)."""
+    return int(conn.execute(select(func.coalesce(func.max(Incident.id), 0))).scalar_one())

@@ -12,13 +12,14 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 from data import db, rollups
 from data.cache import cache
 from data.cockpit import CockpitNumbers, cockpit_numbers
 from data.compstat import Unit
+from data.wall import wall_frame
 
 VERSION_TTL_SECONDS = 0.5
 _version_lock = threading.Lock()
@@ -68,6 +69,12 @@ def versioned(timeout: int = 3600) -> Callable:
         return wrapper
 
     return decorate
+
+
+@versioned()
+def wall(conn, minute_iso: str, unit_kind: str = "town", unit_id: int | None = None):
+    """One wall frame for a unit, as of the end of a minute (ages on the map move on once a minute)."""
+    return wall_frame(conn, datetime.fromisoformat(minute_iso) + timedelta(minutes=1), Unit(unit_kind, unit_id))
 
 
 @versioned()

@@ -33,7 +33,7 @@ def test_brw001_first_screen_shows_the_demo(page, demo_site, demo_sqlite):
     page.on("pageerror", lambda exc: console.append(("pageerror", str(exc))))
     page.on("request", lambda req: requests.append(req.url))
     page.set_viewport_size({"width": 1920, "height": 1080})
-    page.goto(demo_site.url + "/")
+    page.goto(demo_site.url + "/first")
     page.wait_for_selector("#fs-calls tbody tr", timeout=30_000)
 
     for figure, pct in (("incidents", "-11.2%"), ("enterprise-incidents", "-25.2%"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -40,16 +41,19 @@ def test_ckp001_incident_numbers_equal_pandas(demo_engine, frames, unit):
     frame = frames[demo_engine.dialect.name]
     if unit.kind == "station":
         frame = frame[frame["station_id"] == unit.id]
+    now = datetime.combine(today, datetime.min.time(), ZoneInfo("Asia/Shanghai")).replace(hour=10, minute=45)
     with demo_engine.connect() as conn:
-        numbers = cockpit_numbers(conn, today, unit)
+        numbers = cockpit_numbers(conn, today, unit, now=now)
     on_today = frame[frame["day"] == today]
     assert numbers.today_total == len(on_today)
     assert numbers.today_enterprise == int(on_today["enterprise_related"].sum())
     assert numbers.categories_today == on_today["category"].value_counts().to_dict()
     weekdays = [today - timedelta(days=7 * k) for k in range(1, SAME_WEEKDAYS + 1)]
     past = frame[frame["day"].isin(weekdays)]
-    assert numbers.weekday_avg_total == pytest.approx(len(past) / SAME_WEEKDAYS)
-    assert numbers.weekday_avg_enterprise == pytest.approx(past["enterprise_related"].sum() / SAME_WEEKDAYS)
+    # the same weekday up to 10:45: hours 0-9 whole, three quarters of hour 10
+    so_far = (past["hour"] < 10) + 0.75 * (past["hour"] == 10)
+    assert numbers.weekday_avg_total == pytest.approx(so_far.sum() / SAME_WEEKDAYS)
+    assert numbers.weekday_avg_enterprise == pytest.approx(so_far[past["enterprise_related"]].sum() / SAME_WEEKDAYS)
     assert numbers.hours_today == [int((on_today["hour"] == h).sum()) for h in range(24)]
     assert numbers.hours_weekday_avg == pytest.approx(
         [(past["hour"] == h).sum() / SAME_WEEKDAYS for h in range(24)])

@@ -130,19 +130,24 @@ def credit_codes(rng: np.random.Generator, n: int, individual: np.ndarray) -> np
 
 
 def _enterprise_names(rng: np.random.Generator, sectors: np.ndarray) -> np.ndarray:
+    """Unique company names; when the brand space runs out (large scales) a branch number is added."""
     seen: set[str] = set()
     names = []
     for sector in sectors:
-        while True:
+        name = ""
+        for attempt in range(4):
             brand = "".join(rng.choice(BRAND_SYLLABLES, 2))
             word = rng.choice(SECTOR_WORDS[sector])
-            name = f"湖州{brand}{word}有限公司"
-            if name in seen:
-                name = f"湖州织里{brand}{word}有限公司"
+            name = f"湖州{'织里' if attempt % 2 else ''}{brand}{word}有限公司"
             if name not in seen:
-                seen.add(name)
-                names.append(name)
                 break
+        branch = 2
+        base = name
+        while name in seen:
+            name = f"{base}第{branch}分公司"
+            branch += 1
+        seen.add(name)
+        names.append(name)
     return np.array(names)
 
 

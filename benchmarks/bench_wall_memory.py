@@ -1,0 +1,115 @@
+"""Does the wall grow? Run it for a while with the simulator at a fast rate and print JS heap and DOM size.
+
+Seeds a demo town in a temporary SQLite file (or uses --database), starts the app with the simulator at
+--rate, opens the wall in headless Chromium at 1920×1080, and every --every seconds collects garbage
+and reads the JS heap and the DOM node count through the DevTools protocol, plus the server's RSS.
+
+Usage:  python benchmarks/bench_wall_memory.py [--minutes 30] [--rate 60] [--every 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=30)
+    parser.add_argument("--rate", type=float, default=60, help="simulator rate multiplier")
+    parser.add_argument("--every", type=float, default=60, help="seconds between samples")
+    parser.add_argument("--scale", type=float, default=0.3)
+    parser.add_argument("--database", default=None, help="an existing demo database URL (default: seed one)")
+    args = parser.parse_args()
+
+    url = args.database
+    if url is None:
+        from data import db
+        from data.demo.generator import seed_demo
+
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='eqian-wallmem-')) / 'wall.db'}"
+        print(f"seeding a demo at scale {args.scale} …", flush=True)
+        seed_demo(db.make_engine(url), scale=args.scale, now=datetime.now(timezone.utc))
+    port = _free_port()
+    env = {**os.environ, "EQIAN_DATABASE_URL": url, "EQIAN_PORT": str(port), "EQIAN_DEMO": "0",
+           "EQIAN_SIMULATE": "1", "EQIAN_SIMULATE_RATE": str(args.rate)}
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/_dash-layout", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.3)
+    from playwright.sync_api import sync_playwright
+
+    samples = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=os.environ.get("EQIAN_CHROMIUM", "/usr/bin/chromium"),
+                                        args=CHROMIUM_ARGS + [f"--user-data-dir={tempfile.mkdtemp()}"])
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(base + "/?kiosk=1")
+            page.wait_for_selector(".wall-feed-row", timeout=60_000)
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            started = time.monotonic()
+            print(f"{'min':>6} {'JS heap MB':>11} {'DOM nodes':>10} {'listeners':>10} {'server RSS MB':>14} "
+                  f"{'last feed id':>13}", flush=True)
+            while True:
+                cdp.send("HeapProfiler.collectGarbage")
+                metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+                feed_top = page.evaluate(
+                    "() => { const r = document.querySelector('.wall-feed-row'); return r ? r.textContent.slice(0, 8) : '' }")
+                minutes = (time.monotonic() - started) / 60
+                sample = (minutes, metrics["JSHeapUsedSize"] / 2**20, int(metrics["Nodes"]),
+                          int(metrics.get("JSEventListeners", 0)), _rss_mb(server.pid), feed_top)
+                samples.append(sample)
+                print(f"{sample[0]:6.1f} {sample[1]:11.1f} {sample[2]:10d} {sample[3]:10d} {sample[4]:14.1f} "
+                      f"{sample[5]:>13}", flush=True)
+                if minutes >= args.minutes:
+                    break
+                time.sleep(args.every)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    first = [s for s in samples if s[0] <= 5][-1]
+    last = samples[-1]
+    print(f"\nafter the first minutes ({first[0]:.1f} min): heap {first[1]:.1f} MB, {first[2]} DOM nodes; "
+          f"at the end ({last[0]:.1f} min): heap {last[1]:.1f} MB, {last[2]} DOM nodes; "
+          f"page errors: {len(errors)}")
+
+
+if __name__ == "__main__":
+    main()

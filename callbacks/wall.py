@@ -1,0 +1,155 @@
+"""The wall's refreshes: a frame every poll, the live feed every second, both scheduled by the client.
+
+The client asks for the next frame only after the last one arrived (assets/wall.js), so updates never
+overlap. A frame whose data version and view have not changed redraws nothing. When the database is
+unreachable the panels keep their last frame and the status says how old it is; when the server itself
+is unreachable the client's watchdog says so and keeps retrying, without reloading the page.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from dash import ClientsideFunction, Input, Output, Patch, State, no_update
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from data import db, service
+from data.incidents import calls_after, latest_calls
+from data.timeutil import now_utc, to_local
+from layouts import ids, wall
+from layouts.strings import t
+from layouts.wall_charts import CHART_BUILDERS
+from layouts.wall_map import map_figure
+
+log = logging.getLogger(__name__)
+CHART_OUTPUTS = [Output(spec.id, "figure") for spec in wall.CHART_PANELS]
+
+
+def _unit(view: dict | None) -> tuple[str, int | None]:
+    if view and view.get("kind") == "station" and view.get("id") is not None:
+        return "station", int(view["id"])
+    return "town", None
+
+
+def _stamp(moment: datetime) -> str:
+    return to_local(moment).strftime("%H:%M:%S")
+
+
+def frame(_poll, view, settings, last):
+    """Redraw the panels when the data or the view changed; always report how fresh the frame is."""
+    lang = (settings or {}).get("lang", "zh")
+    kind, unit_id = _unit(view)
+    now = now_utc()
+    panels = len(CHART_OUTPUTS) + 4  # charts, KPI row, lowest list, map, view name
+    try:
+        version = service.data_version()
+        minute = now.replace(second=0, microsecond=0).isoformat()
+        key = [version, kind, unit_id, minute, lang]
+        if last and last.get("ok") and last.get("key") == key:
+            state = {**last, "at": now.isoformat(), "stamp": _stamp(now)}
+            return [no_update] * panels + [t("status_ok", lang, time=_stamp(now)), "wall-status status-ok", state]
+        data = service.wall(minute, kind, unit_id)
+    except SQLAlchemyError as exc:
+        log.warning("wall frame failed: %s", exc.__class__.__name__)
+        stamp = (last or {}).get("stamp") or "--:--:--"
+        state = {**(last or {}), "ok": False, "at": now.isoformat(), "db_down": True}
+        return [no_update] * panels + [t("status_stale", lang, time=stamp), "wall-status status-stale", state]
+    numbers = data.numbers
+    figures = [CHART_BUILDERS[spec.chart](numbers, lang) for spec in wall.CHART_PANELS]
+    tile_url = current_app.config.get("EQIAN_TILE_URL", "")
+    the_map = map_figure(data.areas, data.station_scores, data.points, data.heat, data.parks, data.enterprises,
+                         lang=lang, tile_url=tile_url)
+    name = t("view_town", lang) if kind == "town" else next(
+        (f["properties"]["name"] for f in data.areas["features"] if f["properties"]["id"] == unit_id), "")
+    state = {"ok": True, "key": key, "at": now.isoformat(), "stamp": _stamp(now), "alerts": data.alerts}
+    return figures + [wall.kpi_tiles(numbers, lang), wall.lowest_list(numbers, lang), the_map, name,
+                      t("status_ok", lang, time=_stamp(now)), "wall-status status-ok", state]
+
+
+def feed(_poll, state, view, settings):
+    """The live call feed: the newest calls at first, then only what arrived since, prepended."""
+    lang = (settings or {}).get("lang", "zh")
+    kind, unit_id = _unit(view)
+    station = unit_id if kind == "station" else None
+    state = state or {}
+    now = now_utc().isoformat()
+    try:
+        with db.current_engine().connect() as conn:
+            fresh_view = state.get("view") != [kind, unit_id]
+            if state.get("last_id") is None or fresh_view:
+                calls = latest_calls(conn, wall.FEED_ROWS, station_id=station)
+                last_id = max((c.id for c in calls), default=0)
+                rows = [wall.feed_row(c, lang) for c in calls]
+                return rows, {"last_id": last_id, "at": now, "view": [kind, unit_id]}
+            calls = calls_after(conn, state["last_id"], limit=wall.FEED_ROWS, station_id=station)
+    except SQLAlchemyError as exc:
+        log.warning("wall feed failed: %s", exc.__class__.__name__)
+        return no_update, {**state, "at": now, "ok": False}
+    if not calls:
+        return no_update, {**state, "at": now, "ok": True}
+    rows = Patch()
+    for call in calls:  # oldest first, so the newest ends on top
+        rows.prepend(wall.feed_row(call, lang, new=True))
+    for _ in calls:
+        del rows[-1]
+    return rows, {"last_id": calls[-1].id, "at": now, "view": [kind, unit_id], "ok": True}
+
+
+def register_callbacks(app) -> None:
+    """Attach the wall's server and clientside callbacks."""
+    app.callback(
+        *CHART_OUTPUTS,
+        Output(ids.WALL_KPIS, "children"),
+        Output(ids.wall_panel("lowest"), "children"),
+        Output(ids.WALL_MAP, "figure"),
+        Output(ids.WALL_VIEW_NAME, "children"),
+        Output(ids.WALL_STATUS, "children"),
+        Output(ids.WALL_STATUS, "className"),
+        Output(ids.WALL_FRAME, "data"),
+        Input(ids.WALL_POLL, "data"),
+        Input(ids.WALL_VIEW, "data"),
+        State(ids.WALL_SETTINGS, "data"),
+        State(ids.WALL_FRAME, "data"),
+    )(frame)
+    app.callback(
+        Output(ids.WALL_FEED, "children"),
+        Output(ids.WALL_FEED_STATE, "data"),
+        Input(ids.WALL_FEED_POLL, "data"),
+        State(ids.WALL_FEED_STATE, "data"),
+        State(ids.WALL_VIEW, "data"),
+        State(ids.WALL_SETTINGS, "data"),
+    )(feed)
+    # The client schedules the next poll only after a frame (or feed update) has arrived.
+    app.clientside_callback(
+        ClientsideFunction(namespace="wall", function_name="scheduleFrame"),
+        Output(ids.WALL_POLL, "data", allow_duplicate=True),
+        Input(ids.WALL_FRAME, "data"),
+        State(ids.WALL_POLL, "data"),
+        State(ids.WALL_SETTINGS, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="wall", function_name="scheduleFeed"),
+        Output(ids.WALL_FEED_POLL, "data", allow_duplicate=True),
+        Input(ids.WALL_FEED_STATE, "data"),
+        State(ids.WALL_FEED_POLL, "data"),
+        State(ids.WALL_SETTINGS, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="wall", function_name="tick"),
+        Output(ids.WALL_CLOCK, "children"),
+        Output(ids.WALL_FRESHNESS, "children"),
+        Output(ids.WALL_VIEW, "data"),
+        Output(ids.WALL_STATUS, "children", allow_duplicate=True),
+        Output(ids.WALL_STATUS, "className", allow_duplicate=True),
+        Input(ids.WALL_TICK, "n_intervals"),
+        State(ids.WALL_FRAME, "data"),
+        State(ids.WALL_FEED_STATE, "data"),
+        State(ids.WALL_PLAYLIST, "data"),
+        State(ids.WALL_VIEW, "data"),
+        State(ids.WALL_SETTINGS, "data"),
+        prevent_initial_call=True,
+    )

@@ -1,0 +1,239 @@
+"""The wall cockpit: panels described as data, drawn on a fixed design canvas that scales to the screen.
+
+The canvas is 1920×1080 design pixels (3840×1080 on a 32:9 wall of two screens); assets/wall.js scales
+it to the window, so every size is set once here and in assets/wall.css. ``PANELS`` lists what the wall
+shows and where (a CSS grid area); ``panel_component`` draws any panel kind. Everything here is pure:
+the callbacks fill the panels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dash import dcc, html
+
+from data.cockpit import CockpitNumbers
+from data.incidents import CallRow
+from data.metrics import Change, format_pct, poisson_z, significance
+from layouts import ids
+from layouts.components import SIGNIFICANCE_MARKS, change_tone
+from layouts.strings import t, tv
+from layouts.theme import GRAPH_CONFIG
+
+FEED_ROWS = 10
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """One panel: its id, kind (kpis, chart, map, feed), title key, grid area and chart builder."""
+
+    id: str
+    kind: str
+    title: str | None
+    area: str
+    chart: str | None = None
+
+
+PANELS: tuple[PanelSpec, ...] = (
+    PanelSpec(ids.WALL_KPIS, "kpis", None, "kpis"),
+    PanelSpec(ids.wall_panel("hourly"), "chart", "panel_hourly", "hourly", "hourly"),
+    PanelSpec(ids.wall_panel("categories"), "chart", "panel_categories", "categories", "category_mix"),
+    PanelSpec(ids.wall_panel("last30"), "chart", "panel_last30", "last30", "last30"),
+    PanelSpec(ids.WALL_MAP, "map", "panel_map", "map"),
+    PanelSpec(ids.wall_panel("levels"), "chart", "panel_levels", "levels", "settled_levels"),
+    PanelSpec(ids.wall_panel("hazards"), "chart", "panel_hazards", "hazards", "hazard_age"),
+    PanelSpec(ids.WALL_FEED, "feed", "panel_feed", "feed"),
+    PanelSpec(ids.wall_panel("lowest"), "list", "panel_lowest", "lowest"),
+)
+CHART_PANELS = tuple(p for p in PANELS if p.kind == "chart")
+KPI_NAMES = ("today_total", "today_enterprise", "ytd_incidents", "ytd_enterprise", "ytd_traffic",
+             "ytd_labour", "ytd_economic", "in_house", "hazards", "index")
+
+
+def _graph(panel_id: str) -> dcc.Graph:
+    return dcc.Graph(id=panel_id, config=GRAPH_CONFIG, className="wall-graph",
+                     figure={"data": [], "layout": {"template": "eqian_dark", "paper_bgcolor": "rgba(0,0,0,0)",
+                                                    "plot_bgcolor": "rgba(0,0,0,0)",
+                                                    "xaxis": {"visible": False}, "yaxis": {"visible": False}}})
+
+
+def panel_component(spec: PanelSpec, lang: str) -> html.Section:
+    """Any panel kind, framed the same way."""
+    if spec.kind == "kpis":
+        return html.Section(id=spec.id, className="wall-kpis", style={"gridArea": spec.area},
+                            children=kpi_placeholders(lang))
+    if spec.kind == "feed":
+        body = html.Div(id=spec.id, className="wall-feed-list")
+    elif spec.kind == "list":
+        body = html.Div(id=spec.id, className="wall-list")
+    else:
+        body = _graph(spec.id)
+    return html.Section([html.H2(t(spec.title, lang), className="wall-panel-title"),
+                         html.Div(body, className="wall-panel-body")],
+                        className=f"wall-panel wall-panel-{spec.kind}", style={"gridArea": spec.area})
+
+
+def kpi_placeholders(lang: str) -> list:
+    """Empty tiles, so the layout stands before the first frame arrives."""
+    return [kpi_tile(name, t(f"kpi_{name}", lang), "—", "") for name in KPI_NAMES]
+
+
+def kpi_tile(name: str, label: str, value: str, detail: str, tone: str = "neutral", mark: str | None = None,
+             mark_title: str | None = None) -> html.Div:
+    """One wall KPI tile: label, a figure at least 48 px high at 1080p, significance mark, detail."""
+    value_children = [html.Span(value, className="wall-kpi-value-text")]
+    if mark:
+        value_children.append(html.Span(mark, className="wall-kpi-mark", title=mark_title))
+    return html.Div([html.Div(label, className="wall-kpi-label"),
+                     html.Div(value_children, className=f"wall-kpi-value tone-{tone}"),
+                     html.Div(detail, className="wall-kpi-detail")],
+                    id=ids.wall_kpi(name), className="wall-kpi")
+
+
+def _change_tile(name: str, label: str, change: Change, lang: str, detail_key: str = "kpi_detail_ytd") -> html.Div:
+    text = format_pct(change.pct, change.now)
+    if text == "新增" and lang == "en":
+        text = t("pct_new", lang)
+    return kpi_tile(name, label, text, t(detail_key, lang, now=f"{change.now:,}", before=f"{change.before:,}"),
+                    change_tone(change.pct, change.now), SIGNIFICANCE_MARKS[change.significance],
+                    t(f"sig_{change.significance}", lang))
+
+
+def _against_average(name: str, label: str, now: int, average: float, lang: str) -> html.Div:
+    pct = None if average == 0 else 100.0 * (now - average) / average
+    sig = significance(poisson_z(now, average))
+    detail = t("kpi_detail_weekday", lang, avg=f"{average:,.1f}", pct=format_pct(pct, now))
+    return kpi_tile(name, label, f"{now:,}", detail, change_tone(pct, now), SIGNIFICANCE_MARKS[sig],
+                    t(f"sig_{sig}", lang))
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def kpi_tiles(numbers: CockpitNumbers, lang: str) -> list:
+    """The KPI row of one frame."""
+    ytd = numbers.ytd
+    tiles = [
+        _against_average("today_total", t("kpi_today_total", lang), numbers.today_total, numbers.weekday_avg_total,
+                         lang),
+        _against_average("today_enterprise", t("kpi_today_enterprise", lang), numbers.today_enterprise,
+                         numbers.weekday_avg_enterprise, lang),
+        _change_tile("ytd_incidents", t("kpi_ytd_incidents", lang), ytd["incidents"], lang),
+        _change_tile("ytd_enterprise", t("kpi_ytd_enterprise", lang), ytd["enterprise_incidents"], lang),
+        _change_tile("ytd_traffic", t("kpi_ytd_traffic", lang), ytd["traffic_accidents"], lang),
+        _change_tile("ytd_labour", t("kpi_ytd_labour", lang), ytd["labour_disputes"], lang),
+        _change_tile("ytd_economic", t("kpi_ytd_economic", lang), ytd["economic_disputes"], lang),
+        kpi_tile("in_house", t("kpi_in_house", lang), _share(numbers.in_house_share), t("kpi_detail_in_house", lang)),
+        kpi_tile("hazards", t("kpi_hazards", lang), _share(numbers.rectification_rate),
+                 t("kpi_detail_overdue", lang, n=f"{numbers.overdue_hazards:,}")),
+    ]
+    tiles.append(_index_tile(numbers, lang))
+    return tiles
+
+
+def _index_tile(numbers: CockpitNumbers, lang: str) -> html.Div:
+    trend = numbers.index_trend
+    if not trend:
+        return kpi_tile("index", t("kpi_index", lang), "—", "")
+    score = trend[-1][1]
+    if len(trend) > 1:
+        delta = score - trend[-2][1]
+        detail = t("kpi_detail_index", lang, delta=f"{delta:+.1f}")
+        tone = "down" if delta > 0 else ("up" if delta < 0 else "neutral")  # a rising index is good news
+    else:
+        detail, tone = "", "neutral"
+    return kpi_tile("index", t("kpi_index", lang), f"{score:.1f}", detail, tone)
+
+
+def _short_name(name: str) -> str:
+    """An enterprise name without the city prefix and the legal form, for tight lists."""
+    for prefix in ("湖州织里", "湖州"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    return name.replace("有限公司", "")
+
+
+def _ranked(items: list[dict], short: bool) -> list:
+    return [html.Div([html.Span(f"{rank}", className="rank"),
+                      html.Span(_short_name(item["name"]) if short else item["name"], className="name",
+                                title=item["name"]),
+                      html.Span(f"{item['score']:.1f}", className=f"score band-{item['band']}")],
+                     className="wall-list-row") for rank, item in enumerate(items, start=1)]
+
+
+def lowest_list(numbers: CockpitNumbers, lang: str) -> html.Div:
+    """The five parks and ten enterprises with the lowest safety index, as two ranked columns."""
+    return html.Div([
+        html.Div([html.Div(t("lowest_parks", lang), className="wall-list-head")] + _ranked(numbers.lowest_parks, False),
+                 className="wall-list-column"),
+        html.Div([html.Div(t("lowest_enterprises", lang), className="wall-list-head")]
+                 + _ranked(numbers.lowest_enterprises, True), className="wall-list-column wall-list-dense"),
+    ], className="wall-list-columns")
+
+
+def feed_row(call: CallRow, lang: str, new: bool = False) -> html.Div:
+    """One call in the live feed (personal data arrives masked from the data layer)."""
+    classes = ["wall-feed-row", f"priority-{call.priority}"]
+    if new:
+        classes.append("feed-new")
+        if call.priority == 1:
+            classes.append("feed-flash")
+    return html.Div([
+        html.Div([html.Span(call.received_at.strftime("%H:%M:%S"), className="feed-time"),
+                  html.Span(tv(call.category, lang), className="feed-category"),
+                  html.Span(tv(call.station, lang), className="feed-station"),
+                  html.Span(tv(call.disposition, lang), className="feed-disposition")], className="feed-line"),
+        html.Div([html.Span(call.place or "—", className="feed-place"),
+                  html.Span(f"{call.caller_name or '—'} {call.caller_phone or ''}".strip(), className="feed-caller")],
+                 className="feed-line feed-line-detail"),
+    ], className=" ".join(classes), key=str(call.id))
+
+
+def header(lang: str, demo: bool) -> html.Header:
+    """Title, view name, date and clock, data freshness, and the demo mark."""
+    demo_mark = html.Span(t("demo_mark", lang), id=ids.WALL_DEMO_MARK, className="demo-mark") if demo else None
+    return html.Header([
+        html.Div([html.H1(t("wall_title", lang), id=ids.WALL_TITLE, className="wall-title"),
+                  html.Span(t("view_town", lang), id=ids.WALL_VIEW_NAME, className="wall-view-name")],
+                 className="wall-header-left"),
+        html.Div(html.Span("", id=ids.WALL_CLOCK, className="wall-clock"), className="wall-header-centre"),
+        html.Div([demo_mark,
+                  html.Span("", id=ids.WALL_FRESHNESS, className="wall-freshness"),
+                  html.Span(t("status_waiting", lang), id=ids.WALL_STATUS, className="wall-status status-waiting")],
+                 className="wall-header-right"),
+    ], className="wall-header")
+
+
+def controls(lang: str, playlist: list[dict]) -> html.Div:
+    """Small controls for a desk screen (hidden in kiosk mode): language and view."""
+    other = "en" if lang == "zh" else "zh"
+    return html.Div([
+        html.A(t("switch_language", lang), href=f"?lang={other}", className="wall-control"),
+        html.A(t("kiosk_mode", lang), href=f"?lang={lang}&kiosk=1", className="wall-control"),
+    ], id=ids.WALL_CONTROLS, className="wall-controls")
+
+
+def layout(lang: str = "zh", kiosk: bool = False, demo: bool = False, playlist: list[dict] | None = None,
+           poll_ms: int = 2000, feed_ms: int = 1000) -> html.Div:
+    """The whole wall page."""
+    playlist = playlist or [{"kind": "town", "id": None, "seconds": 60, "name": t("view_town", lang)}]
+    return html.Div([
+        dcc.Interval(id=ids.WALL_TICK, interval=1000),
+        dcc.Store(id=ids.WALL_POLL, data=0),
+        dcc.Store(id=ids.WALL_FEED_POLL, data=0),
+        dcc.Store(id=ids.WALL_FRAME, data=None),
+        dcc.Store(id=ids.WALL_FEED_STATE, data={"last_id": None}),
+        dcc.Store(id=ids.WALL_VIEW, data={"kind": "town", "id": None}),
+        dcc.Store(id=ids.WALL_PLAYLIST, data=playlist),
+        dcc.Store(id=ids.WALL_SETTINGS, data={
+            "lang": lang, "kiosk": kiosk, "poll_ms": poll_ms, "feed_ms": feed_ms,
+            "stale_text": t("status_stale", lang, time="{time}"), "age_text": t("freshness_seconds", lang, n="{n}"),
+        }),
+        html.Div([
+            header(lang, demo),
+            html.Div([panel_component(spec, lang) for spec in PANELS], className="wall-grid"),
+        ], id=ids.WALL_CANVAS, className="wall-canvas"),
+        None if kiosk else controls(lang, playlist),
+    ], id=ids.WALL_ROOT, className="wall-root kiosk" if kiosk else "wall-root")

@@ -1,0 +1,130 @@
+"""The wall's callbacks, called directly: frames, the no-change shortcut, the outage path and the feed."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from dash import no_update
+from sqlalchemy import text
+
+import app as app_module
+from callbacks import router, wall as wall_callbacks
+from data import db, service
+from data.demo.generator import seed_demo
+from data.schema import Incident
+from layouts import ids
+from layouts import wall as wall_layout
+
+PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def _json(value) -> str:
+    return json.dumps(value, default=lambda c: c.to_plotly_json(), ensure_ascii=False)
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    """A small demo town (scale 0.1) this module may write to."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('wall') / 'wall.db'}"
+    seed_demo(db.make_engine(url), scale=0.1, now=datetime.now(timezone.utc))
+    return url
+
+
+@pytest.fixture
+def server(small_demo):
+    server = app_module.create_app({"EQIAN_DATABASE_URL": small_demo, "EQIAN_SIMULATE": False})
+    with server.app_context():
+        service.forget_version()
+        yield server
+    db.engine_of(server).dispose()
+
+
+SETTINGS = {"lang": "zh", "poll_ms": 2000, "feed_ms": 1000}
+
+
+class TestFrame:
+    def test_wal001_first_frame_draws_every_panel(self, server):
+        out = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
+        charts = out[: len(wall_layout.CHART_PANELS)]
+        kpis, lowest, the_map, view_name, status, status_class, state = out[len(wall_layout.CHART_PANELS):]
+        assert all(fig.data for fig in charts)
+        assert len(kpis) == len(wall_layout.KPI_NAMES) and the_map.data
+        assert _json(lowest).count("wall-list-row") == 15
+        assert view_name == "全镇" and status.startswith("数据更新") and status_class.endswith("status-ok")
+        assert state["ok"] and state["key"][1:3] == ["town", None]
+
+    def test_wal002_unchanged_data_redraws_nothing(self, server):
+        first = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
+        state = first[-1]
+        again = wall_callbacks.frame(2, {"kind": "town", "id": None}, SETTINGS, state)
+        panels = len(wall_layout.CHART_PANELS) + 4
+        assert all(value is no_update for value in again[:panels])
+        assert again[-1]["ok"] and again[-3].startswith("数据更新")
+
+    def test_wal003_station_view_counts_only_that_station(self, server, small_demo):
+        town = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
+        station = wall_callbacks.frame(1, {"kind": "station", "id": 2}, SETTINGS, None)
+        assert station[len(wall_layout.CHART_PANELS) + 3] == "织北派出所"
+        town_today = sum(town[0].data[0].y)
+        station_today = sum(station[0].data[0].y)
+        assert 0 <= station_today <= town_today
+
+    def test_wal004_database_outage_keeps_the_last_frame(self, tmp_path):
+        broken = app_module.create_app({"EQIAN_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+                                        "EQIAN_SIMULATE": False})
+        with broken.app_context():
+            service.forget_version()
+            out = wall_callbacks.frame(3, None, SETTINGS, {"ok": True, "stamp": "09:15:02", "key": [1]})
+        panels = len(wall_layout.CHART_PANELS) + 4
+        assert all(value is no_update for value in out[:panels])
+        assert out[-3] == "连接中断 · 最后更新 09:15:02" and out[-2].endswith("status-stale")
+        assert out[-1]["ok"] is False
+
+
+class TestFeed:
+    def test_wal010_first_feed_is_the_newest_calls_masked(self, server, small_demo):
+        rows, state = wall_callbacks.feed(0, {"last_id": None}, {"kind": "town", "id": None}, SETTINGS)
+        assert len(rows) == wall_layout.FEED_ROWS
+        text_ = _json(rows)
+        assert not PHONE.search(text_)
+        with db.make_engine(small_demo).connect() as conn:
+            newest = conn.execute(text("SELECT MAX(id) FROM incidents")).scalar()
+        assert state["last_id"] == newest
+
+    def test_wal011_new_calls_are_prepended_and_the_tail_trimmed(self, server, small_demo):
+        _rows, state = wall_callbacks.feed(0, {"last_id": None}, {"kind": "town", "id": None}, SETTINGS)
+        engine = db.make_engine(small_demo)
+        now = datetime.now(timezone.utc)
+        with engine.begin() as conn:
+            for k, priority in enumerate((3, 1)):
+                conn.execute(Incident.__table__.insert().values(
+                    received_at=now - timedelta(seconds=2 - k), created_at=now, category="治安", priority=priority,
+                    enterprise_related=False, station_id=1, channel="110", source="test",
+                    source_id=f"feed-{now.timestamp()}-{k}", caller_name="欧阳建国", caller_phone="13912345678",
+                    address="织里镇利济路88号2幢301室"))
+        patch, new_state = wall_callbacks.feed(1, state, {"kind": "town", "id": None}, SETTINGS)
+        ops = patch.to_plotly_json()["operations"]
+        assert [op["operation"] for op in ops] == ["Prepend", "Prepend", "Delete", "Delete"]
+        payload = _json(ops)
+        assert "欧**" in payload and "139****5678" in payload and "织里镇利济路" in payload
+        assert "13912345678" not in payload and "欧阳建国" not in payload and "88号" not in payload
+        assert "feed-flash" in payload  # the priority-1 call flashes
+        assert new_state["last_id"] > state["last_id"]
+        nothing, same = wall_callbacks.feed(2, new_state, {"kind": "town", "id": None}, SETTINGS)
+        assert nothing is no_update and same["last_id"] == new_state["last_id"]
+
+
+class TestRouter:
+    def test_wal020_pages(self, server):
+        page = router.render("/", "")
+        assert ids.WALL_CANVAS in _json(page)
+        assert "wall-controls" in _json(page)
+        kiosk = router.render("/wall", "?kiosk=1")
+        assert "wall-root kiosk" in _json(kiosk) and "wall-controls" not in _json(kiosk)
+        playlist = json.loads(_json(page))
+        assert "织东派出所" in _json(page)
+        assert "页面不存在" in _json(router.render("/nowhere", ""))
+        assert playlist

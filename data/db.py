@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 
 from data import rollups
@@ -63,20 +63,36 @@ def current_engine() -> Engine:
     return engine_of(current_app)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create missing tables and record the schema version; refuse a database of another version."""
+def create_schema(engine: Engine, reset_demo: bool = False) -> None:
+    """Create missing tables and record the schema version; refuse a database of another version.
+
+    With ``reset_demo``, a database that holds only the synthetic demo and was built by another schema
+    version is wiped instead (the app then seeds it again); real data is never dropped.
+    """
     existing = set(inspect(engine).get_table_names())
     if "meta" in existing:
         version = get_meta(engine, "schema_version")
         if version not in (None, SCHEMA_VERSION):
-            raise SchemaMismatch(
-                f"database schema version {version} differs from this code's {SCHEMA_VERSION}; "
-                "migrate it, or for a demo database delete it and let the app rebuild it"
-            )
+            if reset_demo and get_meta(engine, "demo_settings") is not None:
+                _drop_everything(engine)
+            else:
+                raise SchemaMismatch(
+                    f"database schema version {version} differs from this code's {SCHEMA_VERSION}; "
+                    "migrate it, or for a demo database delete it and let the app rebuild it"
+                )
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
         rollups.install_triggers(conn)
         set_meta(conn, "schema_version", SCHEMA_VERSION)
+
+
+def _drop_everything(engine: Engine) -> None:
+    """Drop every table in the database, including ones this code version no longer knows."""
+    with engine.begin() as conn:
+        rollups.drop_triggers(conn)
+    reflected = MetaData()
+    reflected.reflect(engine)
+    reflected.drop_all(engine)
 
 
 def drop_schema(engine: Engine) -> None:

@@ -15,6 +15,7 @@ from data import db
 from data.config import DEFAULT_DATABASE_URL, ConfigError, load_config
 from data.demo.generator import DemoSettings
 from data.programme import FIGURE_ORDER
+from data.schema import SCHEMA_VERSION
 from data.schema import Incident
 
 
@@ -65,6 +66,19 @@ class TestFactory:
         assert page.status_code == 200 and "数字驾驶舱" in page.get_data(as_text=True)
         layout = client.get("/_dash-layout").get_json()
         assert "page-location" in json.dumps(layout)
+
+
+    def test_app013_an_old_demo_database_is_rebuilt_real_data_is_refused(self, tmp_path):
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+        engine = db.make_engine(url)
+        db.create_schema(engine)
+        db.set_meta(engine, "schema_version", "0")
+        with pytest.raises(db.SchemaMismatch, match="schema version 0 differs"):
+            app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_DEMO": True})
+        db.set_meta(engine, "demo_settings", "{}")
+        app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_DEMO": True})
+        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION
+        assert db.get_meta(engine, "demo_settings") is None
 
 
 class TestCli:

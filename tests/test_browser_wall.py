@@ -68,7 +68,7 @@ def _wait_drawn(page):
 
 
 class TestDrawn:
-    @pytest.mark.parametrize("width,height", [(1920, 1080), (3840, 2160)])
+    @pytest.mark.parametrize("width,height", [(1920, 1080), (3840, 2160), (3840, 1080)])
     def test_brw010_every_panel_drawn_offline_and_masked(self, page, live_server_factory, wall_db, width, height):
         site = _serve(live_server_factory, wall_db)
         log = _watch(page)

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from data import db, safety_index
+from data import db, rollups, safety_index
 from data.demo import generator
 from data.timeutil import local_today
 
@@ -102,9 +102,19 @@ def refresh_index(all_months: bool) -> None:
     click.echo(f"index refreshed for {len(months)} month(s), {rows:,} rows in {time.monotonic() - started:.1f}s")
 
 
+@click.command("rebuild-rollups")
+@with_appcontext
+def rebuild_rollups() -> None:
+    """Recompute every rollup table from the event tables (after changing enterprises' sectors)."""
+    started = time.monotonic()
+    with _engine().begin() as conn:
+        rollups.rebuild(conn)
+    click.echo(f"rollups rebuilt in {time.monotonic() - started:.1f}s")
+
+
 def register(app) -> None:
     """Add the commands to a Flask app's CLI."""
-    for command in (init_db, seed_demo, simulate, refresh_index):
+    for command in (init_db, seed_demo, simulate, refresh_index, rebuild_rollups):
         app.cli.add_command(command)
 
 

@@ -142,6 +142,11 @@ class Rollup:
 
 _I, _D, _H = Incident.__table__, Dispute.__table__, Hazard.__table__
 _station = dim("station_id", Integer)
+# The sector of the enterprise concerned ('' when none). An enterprise that changes sector later keeps its
+# past events under the old sector until ``rebuild`` (flask --app app rebuild-rollups).
+_sector = dim("sector", String(16),
+              lambda _d, r: f"COALESCE((SELECT e.sector FROM enterprises e WHERE e.id = {r}enterprise_id), '')",
+              ("enterprise_id",))
 _park = dim("park_id", Integer, _col("park_id", "0"))
 _category = dim("category", String(16))
 _subcategory = dim("subcategory", String(32), _col("subcategory", "''"))
@@ -166,11 +171,12 @@ def _pair(name: str, source: Table, time_column: str, dims: tuple[Dim, ...], **k
             Rollup(f"ru_{name}_month", source, time_column, "month", dims, **kw))
 
 
-INC_DAY, INC_MONTH = _pair("inc", _I, "received_at", (_station, _park, _category, _subcategory, _related))
+INC_DAY, INC_MONTH = _pair("inc", _I, "received_at",
+                           (_station, _park, _category, _subcategory, _related, _sector))
 RESP_DAY, RESP_MONTH = _pair("inc_resp", _I, "received_at", (_station, _park, _category, _related, _minutes))
 DSP_DAY, DSP_MONTH = _pair("dsp", _D, "reported_at",
-                           (_station, _park, _dtype, _with_ent, _status, _level, _settle_days))
-HZD_DAY, HZD_MONTH = _pair("hzd", _H, "found_at", (_station, _park, _htype, _severity, _status))
+                           (_station, _park, _dtype, _with_ent, _status, _level, _settle_days, _sector))
+HZD_DAY, HZD_MONTH = _pair("hzd", _H, "found_at", (_station, _park, _htype, _severity, _status, _sector))
 INC_HOUR = Rollup("ru_inc_hour", _I, "received_at", "day", (_station, _category, _related, _hour))
 ENT_INC = Rollup("ru_ent_inc_month", _I, "received_at", "month", (_enterprise, _category),
                  where=lambda _d, r: f"{r}enterprise_id IS NOT NULL", where_watches=("enterprise_id",))
@@ -308,12 +314,13 @@ def rebuild(conn: Connection, rollups: Iterable[Rollup] = ROLLUPS) -> None:
     dialect = conn.dialect.name
     for rollup in rollups:
         keys = rollup.key_names()
-        exprs = rollup.key_exprs(dialect, "")
+        prefix = f"{rollup.source.name}."
+        exprs = rollup.key_exprs(dialect, prefix)
         conn.execute(rollup.table.delete())
         conn.exec_driver_sql(
             f"INSERT INTO {rollup.name} ({', '.join(keys)}, n) "
             f"SELECT {', '.join(exprs)}, COUNT(*) FROM {rollup.source.name} "
-            f"WHERE {rollup.where_sql(dialect, '')} GROUP BY {', '.join(exprs)}"
+            f"WHERE {rollup.where_sql(dialect, prefix)} GROUP BY {', '.join(exprs)}"
         )
     conn.execute(data_version.update().values(version=data_version.c.version + 1))
 
@@ -423,14 +430,16 @@ def counts_raw(conn: Connection, family: str, window: Window, filters: Filters |
 
     rollup = FAMILIES[family].any
     dialect = conn.dialect.name
-    exprs = {d.name: d.expr(dialect, "") for d in rollup.dims}
-    exprs["day"] = _local_day(rollup.time_column)(dialect, "")
-    exprs["month"] = _local_month(rollup.time_column)(dialect, "")
+    prefix = f"{rollup.source.name}."
+    exprs = {d.name: d.expr(dialect, prefix) for d in rollup.dims}
+    exprs["day"] = _local_day(rollup.time_column)(dialect, prefix)
+    exprs["month"] = _local_month(rollup.time_column)(dialect, prefix)
     start, end = local_day_range(window.first, window.last)
-    where = [f"{rollup.time_column} >= :start", f"{rollup.time_column} < :end", rollup.where_sql(dialect, "")]
+    where = [f"{prefix}{rollup.time_column} >= :start", f"{prefix}{rollup.time_column} < :end",
+             rollup.where_sql(dialect, prefix)]
     params: dict[str, object] = {"start": start, "end": end}
     if enterprise_id is not None:
-        where.append("enterprise_id = :enterprise_id")
+        where.append(f"{prefix}enterprise_id = :enterprise_id")
         params["enterprise_id"] = enterprise_id
     for i, (name, value) in enumerate((filters or {}).items()):
         values = list(value) if isinstance(value, (tuple, list, set, frozenset)) else [value]

@@ -177,7 +177,9 @@ RESP_DAY, RESP_MONTH = _pair("inc_resp", _I, "received_at", (_station, _park, _c
 DSP_DAY, DSP_MONTH = _pair("dsp", _D, "reported_at",
                            (_station, _park, _dtype, _with_ent, _status, _level, _settle_days, _sector))
 HZD_DAY, HZD_MONTH = _pair("hzd", _H, "found_at", (_station, _park, _htype, _severity, _status, _sector))
-INC_HOUR = Rollup("ru_inc_hour", _I, "received_at", "day", (_station, _category, _related, _hour))
+# Narrow rollups for the common reads (town or station, by category): a few dozen rows a day at any size.
+INC_STN_DAY, INC_STN_MONTH = _pair("inc_stn", _I, "received_at", (_station, _category, _related))
+INC_HOUR = Rollup("ru_inc_hour", _I, "received_at", "day", (_station, _related, _hour))
 ENT_INC = Rollup("ru_ent_inc_month", _I, "received_at", "month", (_enterprise, _category),
                  where=lambda _d, r: f"{r}enterprise_id IS NOT NULL", where_watches=("enterprise_id",))
 ENT_DSP = Rollup("ru_ent_dsp_month", _D, "reported_at", "month", (_enterprise, _dtype, _status, _level),
@@ -185,31 +187,39 @@ ENT_DSP = Rollup("ru_ent_dsp_month", _D, "reported_at", "month", (_enterprise, _
 ENT_HZD = Rollup("ru_ent_hzd_month", _H, "found_at", "month", (_enterprise, _severity, _status),
                  where=lambda _d, r: f"{r}enterprise_id IS NOT NULL", where_watches=("enterprise_id",))
 
-ROLLUPS: tuple[Rollup, ...] = (INC_DAY, INC_MONTH, RESP_DAY, RESP_MONTH, INC_HOUR, ENT_INC,
+ROLLUPS: tuple[Rollup, ...] = (INC_DAY, INC_MONTH, INC_STN_DAY, INC_STN_MONTH, RESP_DAY, RESP_MONTH, INC_HOUR, ENT_INC,
                                DSP_DAY, DSP_MONTH, ENT_DSP, HZD_DAY, HZD_MONTH, ENT_HZD)
 
 
 @dataclass(frozen=True)
 class Family:
-    """A daily and a monthly rollup with the same dimensions: a window reads whole months from one."""
+    """Daily and monthly rollups of one source; a read uses the narrowest one that has the dimensions it
+    filters and groups by, and reads whole months from a monthly one."""
 
-    daily: Rollup | None
-    monthly: Rollup | None
+    daily: tuple[Rollup, ...] = ()  # narrowest first; the last one has every dimension of the family
+    monthly: tuple[Rollup, ...] = ()
 
     @property
     def any(self) -> Rollup:
-        return self.daily or self.monthly
+        return (self.daily or self.monthly)[-1]
+
+    def pick(self, grain: str, needed: set[str]) -> Rollup | None:
+        """The narrowest rollup of a grain that has every needed dimension."""
+        for rollup in (self.daily if grain == "day" else self.monthly):
+            if needed <= {d.name for d in rollup.dims}:
+                return rollup
+        return None
 
 
 FAMILIES = {
-    "incidents": Family(INC_DAY, INC_MONTH),
-    "response": Family(RESP_DAY, RESP_MONTH),
-    "hours": Family(INC_HOUR, None),
-    "enterprise_incidents": Family(None, ENT_INC),
-    "disputes": Family(DSP_DAY, DSP_MONTH),
-    "enterprise_disputes": Family(None, ENT_DSP),
-    "hazards": Family(HZD_DAY, HZD_MONTH),
-    "enterprise_hazards": Family(None, ENT_HZD),
+    "incidents": Family((INC_STN_DAY, INC_DAY), (INC_STN_MONTH, INC_MONTH)),
+    "response": Family((RESP_DAY,), (RESP_MONTH,)),
+    "hours": Family((INC_HOUR,), ()),
+    "enterprise_incidents": Family((), (ENT_INC,)),
+    "disputes": Family((DSP_DAY,), (DSP_MONTH,)),
+    "enterprise_disputes": Family((), (ENT_DSP,)),
+    "hazards": Family((HZD_DAY,), (HZD_MONTH,)),
+    "enterprise_hazards": Family((), (ENT_HZD,)),
 }
 
 data_version = Table(
@@ -391,23 +401,26 @@ def counts(conn: Connection, family: str, window: Window, filters: Filters | Non
     """
     fam = FAMILIES[family]
     filters = dict(filters or {})
+    needed = set(filters) | {g for g in group_by if g not in ("day", "month")}
+    daily, monthly = fam.pick("day", needed), fam.pick("month", needed)
+    if (fam.daily and daily is None) or (fam.monthly and monthly is None):
+        raise ValueError(f"{family} has no rollup with {sorted(needed)}")
     parts = []
     if "day" in group_by:
-        if fam.daily is None:
+        if daily is None:
             raise ValueError(f"{family} has no daily rollup")
-        parts.append((fam.daily, window.first, window.last))
-    elif fam.daily is None or "month" in group_by:
-        if fam.monthly is None:
+        parts.append((daily, window.first, window.last))
+    elif daily is None or "month" in group_by:
+        if monthly is None:
             raise ValueError(f"{family} has no monthly rollup")
         if window.first.day != 1 or window.last != _month_end(window.last):
             raise ValueError(f"{family} by month needs whole months, got {window.first}..{window.last}")
-        parts.append((fam.monthly, window.first, _month_start(window.last)))
+        parts.append((monthly, window.first, _month_start(window.last)))
     else:
         ragged, months = split_window(window)
-        parts += [(fam.daily, w.first, w.last) for w in ragged]
+        parts += [(daily, w.first, w.last) for w in ragged]
         if months is not None:
-            parts.append((fam.monthly or fam.daily, months.first,
-                          months.last if fam.monthly else _month_end(months.last)))
+            parts.append((monthly or daily, months.first, months.last if monthly else _month_end(months.last)))
     result: dict[tuple, int] = {}
     for rollup, first, last in parts:
         for row in conn.execute(_sum_query(rollup, first, last, filters, group_by)):

@@ -36,7 +36,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 from data import vocab
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 
 class UTCDateTime(TypeDecorator):

@@ -15,12 +15,13 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from callbacks import first_screen as first_screen_callbacks
+from callbacks import review as review_callbacks
 from callbacks import router
 from callbacks import wall as wall_callbacks
 from data import cache, cli, db, jobs
 from data.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from data.demo import generator
-from layouts import first_screen, pages, wall
+from layouts import first_screen, pages, review, wall
 from layouts.strings import t
 
 log = logging.getLogger("eqian")
@@ -47,9 +48,11 @@ def create_app(config: dict | None = None) -> Flask:
         serve_locally=True,
     )
     dash_app.layout = pages.root
-    dash_app.validation_layout = html.Div([pages.root(), wall.layout(), first_screen.layout()])
+    dash_app.validation_layout = html.Div([pages.root(), wall.layout(), first_screen.layout(),
+                                           review.layout("zh", [], [], False), review.validation_parts()])
     router.register_callbacks(dash_app)
     wall_callbacks.register_callbacks(dash_app)
+    review_callbacks.register_callbacks(dash_app)
     first_screen_callbacks.register_callbacks(dash_app)
     server.extensions["dash_app"] = dash_app
     cli.register(server)

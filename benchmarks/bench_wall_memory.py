@@ -75,7 +75,7 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=os.environ.get("EQIAN_CHROMIUM", "/usr/bin/chromium"),
-                                        args=CHROMIUM_ARGS + [f"--user-data-dir={tempfile.mkdtemp()}"])
+                                        args=CHROMIUM_ARGS)  # playwright gives each launch a fresh profile
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             errors = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from dash import Input, Output
+from dash import Input, Output, State, no_update
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks.enterprise import enterprise_page
 from data import db, units
 from data.demo.generator import is_demo
-from layouts import first_screen, ids, pages, wall
+from layouts import first_screen, ids, pages, review, wall
 from layouts.strings import lang_from_search, t
 
 log = logging.getLogger(__name__)
@@ -32,17 +33,42 @@ def wall_page(lang: str, kiosk: bool):
                        int(config["EQIAN_FEED_SECONDS"] * 1000))
 
 
-def render(pathname, search):
+def review_page(lang: str):
+    """The review page shell; its content follows the URL's query (callbacks/review.py)."""
+    try:
+        with db.current_engine().connect() as conn:
+            stations, parks, demo = units.stations(conn), units.parks(conn), is_demo(conn)
+    except SQLAlchemyError as exc:
+        log.warning("review page without units: %s", exc.__class__.__name__)
+        stations, parks, demo = [], [], False
+    return review.layout(lang, stations, parks, demo)
+
+
+def page_for(pathname, search):
     """The page for a path."""
     lang = lang_from_search(search)
     kiosk = "kiosk=1" in (search or "")
     if pathname in ("/", "/wall", None):
         return wall_page(lang, kiosk)
+    if pathname == "/review":
+        return review_page(lang)
+    if pathname and pathname.startswith("/enterprise/"):
+        return enterprise_page(pathname.rsplit("/", 1)[-1], lang)
     if pathname == "/first":
         return first_screen.layout(current_app.config["EQIAN_REFRESH_SECONDS"])
     return pages.not_found(pathname, lang)
 
 
+def render(pathname, search, rendered):
+    """Draw the page when the path (or the language) changes; a change of the query alone, or the back
+    button returning to the same page, leaves the page standing for its own callbacks."""
+    key = f"{pathname}|{lang_from_search(search)}"
+    if key == rendered:
+        return no_update, no_update
+    return page_for(pathname, search), key
+
+
 def register_callbacks(app) -> None:
-    app.callback(Output(ids.ROUTER_PAGE, "children"),
-                 Input(ids.ROUTER_LOCATION, "pathname"), Input(ids.ROUTER_LOCATION, "search"))(render)
+    app.callback(Output(ids.ROUTER_PAGE, "children"), Output(ids.ROUTER_RENDERED, "data"),
+                 Input(ids.ROUTER_LOCATION, "pathname"), State(ids.ROUTER_LOCATION, "search"),
+                 State(ids.ROUTER_RENDERED, "data"))(render)

@@ -81,3 +81,11 @@ def wall(conn, minute_iso: str, unit_kind: str = "town", unit_id: int | None = N
 def cockpit(conn, today_iso: str, unit_kind: str = "town", unit_id: int | None = None) -> CockpitNumbers:
     """The wall's numbers for a Shanghai day and a unit."""
     return cockpit_numbers(conn, date.fromisoformat(today_iso), Unit(unit_kind, unit_id))
+
+
+@versioned()
+def review(conn, query: str, row: str, today_iso: str):
+    """One state of the review page, for its normalised filter query and selected book row."""
+    from data.review import review_bundle  # noqa: PLC0415 - the review module imports this one's siblings
+
+    return review_bundle(conn, query, row, date.fromisoformat(today_iso))

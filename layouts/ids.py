@@ -23,6 +23,7 @@ def total_tile(name: str) -> str:
 # Page router
 ROUTER_LOCATION = "page-location"
 ROUTER_PAGE = "page-content"
+ROUTER_RENDERED = "page-rendered"  # the path (and language) the page was drawn for
 
 # Wall cockpit
 WALL_ROOT = "wall-root"
@@ -55,3 +56,31 @@ def wall_panel(name: str) -> str:
 def wall_kpi(name: str) -> str:
     """Id of a wall KPI tile."""
     return f"wall-kpi-{name.replace('_', '-')}"
+
+# Leadership review
+REVIEW_LOCATION = "review-location"
+REVIEW_LANG = "review-lang"
+REVIEW_LANG_LINK = "review-lang-link"
+REVIEW_BREADCRUMBS = "review-breadcrumbs"
+REVIEW_CONTENT = "review-content"
+REVIEW_PERIOD = "review-period"
+REVIEW_RANGE = "review-range"
+REVIEW_STATION = "review-station"
+REVIEW_PARK = "review-park"
+REVIEW_SECTOR = "review-sector"
+REVIEW_CATEGORY = "review-category"
+REVIEW_ENTERPRISE_ONLY = "review-enterprise-only"
+REVIEW_BOOK = "review-book"
+REVIEW_MESSAGE = "review-message"
+REVIEW_BOOK_HOLDER = "review-book-holder"
+REVIEW_TREND_TITLE = "review-trend-title"
+REVIEW_DRILL_TITLE = "review-drill-title"
+REVIEW_DRILL_HOLDER = "review-drill-holder"
+REVIEW_DRILL_SECTION = "review-drill-section"
+REVIEW_INDEX_HOLDER = "review-index-holder"
+REVIEW_TREND = "review-trend"
+REVIEW_FESTIVAL = "review-festival"
+REVIEW_DRILL = "review-drill"
+REVIEW_DRILL_TABLE = "review-drill-table"
+REVIEW_ROW_TYPE = "review-book-row"  # pattern id type: {"type": REVIEW_ROW_TYPE, "row": "incidents:刑事"}
+REVIEW_DRILL_TYPE = "review-drill-item"  # pattern id type: {"type": ..., "kind": "station", "id": 2}

@@ -40,3 +40,21 @@ def _template() -> go.layout.Template:
 
 
 pio.templates[TEMPLATE_NAME] = _template()
+
+
+LIGHT_TEMPLATE_NAME = "eqian_light"
+
+
+def _light_template() -> go.layout.Template:
+    return go.layout.Template(layout=go.Layout(
+        font={"family": FONT_FAMILY, "color": "#1f2d3d", "size": 14},
+        paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
+        colorway=["#1f77b4", "#7f8c8d", "#bdc3c7", "#2ca02c", "#ff7f0e", "#9467bd"],
+        xaxis={"gridcolor": "#e5e8ec", "zerolinecolor": "#cfd6de", "linecolor": "#cfd6de"},
+        yaxis={"gridcolor": "#e5e8ec", "zerolinecolor": "#cfd6de", "linecolor": "#cfd6de"},
+        margin={"l": 50, "r": 20, "t": 30, "b": 40},
+        hoverlabel={"font": {"family": FONT_FAMILY}},
+    ))
+
+
+pio.templates[LIGHT_TEMPLATE_NAME] = _light_template()

@@ -3,6 +3,7 @@ new call appears, and how it behaves when the database or the server goes away."
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -20,7 +21,9 @@ from data.demo.generator import seed_demo
 from data.schema import Incident
 
 pytestmark = pytest.mark.browser
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+# Screenshots go to test-results/; EQIAN_UPDATE_SCREENSHOTS=1 writes the README's copies in docs/ instead.
+SHOTS = ROOT / ("docs" if os.environ.get("EQIAN_UPDATE_SCREENSHOTS") else "test-results")
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 # Chromium's software WebGL reports driver performance notes as console warnings; they are not the page's.
 GL_NOTE = re.compile(r"GL Driver Message|GPU stall|WebGL|GroupMarkerNotSet")
@@ -91,8 +94,8 @@ class TestDrawn:
                 "SELECT caller_name FROM incidents ORDER BY id DESC LIMIT 200")) if r[0] and len(r[0]) > 1]
         html = page.content()
         assert not [n for n in names if n in html], "an unmasked caller name is in the page"
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / f"wall-{width}x{height}.png"))
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"wall-{width}x{height}.png"))
         assert _outside(log["requests"], site.url) == []
         assert _console_problems(log["console"]) == []
 

@@ -119,12 +119,13 @@ class TestFeed:
 
 class TestRouter:
     def test_wal020_pages(self, server):
-        page = router.render("/", "")
+        page = router.page_for("/", "")
         assert ids.WALL_CANVAS in _json(page)
         assert "wall-controls" in _json(page)
-        kiosk = router.render("/wall", "?kiosk=1")
+        kiosk = router.page_for("/wall", "?kiosk=1")
         assert "wall-root kiosk" in _json(kiosk) and "wall-controls" not in _json(kiosk)
         playlist = json.loads(_json(page))
         assert "织东派出所" in _json(page)
-        assert "页面不存在" in _json(router.render("/nowhere", ""))
+        assert "页面不存在" in _json(router.page_for("/nowhere", ""))
+        assert router.render("/review", "?period=week", "/review|zh") == (no_update, no_update)
         assert playlist

@@ -1,0 +1,425 @@
+"""The leadership review: the filters, the CompStat period book, monthly trends and drill-down lists.
+
+Everything is read from the rollups through ``data.compstat``; a filter state is a small frozen
+dataclass that round-trips through the page URL (``to_query`` / ``from_query``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, timedelta
+from urllib.parse import parse_qs, urlencode
+
+from sqlalchemy import Connection, func, select
+
+from data import periods, rollups, vocab
+from data.compstat import Comparison, Unit, compare, comparison_windows, unit_counts
+from data.metrics import Change, poisson_z, significance
+from data.periods import Window, spring_festival
+from data.programme import programme_start
+from data.schema import Enterprise, Incident, Park, Station
+from data.timeutil import local_day_range
+
+BOOK_PERIODS = ("week", "28d", "ytd")
+PRESETS = ("week", "28d", "month", "quarter", "ytd", "custom")
+
+
+class FilterError(ValueError):
+    """A filter in the URL is malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    """What the leader is looking at. Empty values mean "all"."""
+
+    period: str = "ytd"
+    first: date | None = None  # custom range
+    last: date | None = None
+    station: int | None = None
+    park: int | None = None
+    enterprise: int | None = None
+    sector: str | None = None
+    category: str | None = None
+    enterprise_only: bool = False
+
+    def unit(self) -> Unit:
+        if self.enterprise is not None:
+            return Unit("enterprise", self.enterprise)
+        if self.park is not None:
+            return Unit("park", self.park)
+        if self.station is not None:
+            return Unit("station", self.station)
+        return Unit()
+
+    def to_query(self) -> str:
+        """The filters as a URL query string (empty values left out, stable order)."""
+        pairs = []
+        for key, value in asdict(self).items():
+            if value in (None, False, "") or (key == "period" and value == "ytd"):
+                continue
+            pairs.append((key, "1" if value is True else str(value)))
+        return urlencode(pairs)
+
+    def custom_window(self) -> Window | None:
+        if self.period != "custom":
+            return None
+        if self.first is None or self.last is None:
+            raise FilterError("a custom period needs first and last dates")
+        return Window(self.first, self.last)
+
+
+def from_query(search: str | None) -> ReviewFilters:
+    """Parse a URL query string; unknown keys are ignored, malformed values raise FilterError."""
+    raw = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?"), keep_blank_values=False).items()}
+
+    def integer(key):
+        if key not in raw:
+            return None
+        try:
+            return int(raw[key])
+        except ValueError:
+            raise FilterError(f"{key}={raw[key]!r} is not a number") from None
+
+    def day(key):
+        if key not in raw:
+            return None
+        try:
+            return date.fromisoformat(raw[key])
+        except ValueError:
+            raise FilterError(f"{key}={raw[key]!r} is not a date (YYYY-MM-DD)") from None
+
+    period = raw.get("period", "ytd")
+    if period not in PRESETS:
+        raise FilterError(f"period={period!r}; use one of {', '.join(PRESETS)}")
+    category = raw.get("category") or None
+    if category is not None and category not in vocab.INCIDENT_CATEGORIES:
+        raise FilterError(f"category={category!r} is not an incident category")
+    sector = raw.get("sector") or None
+    filters = ReviewFilters(period=period, first=day("first"), last=day("last"), station=integer("station"),
+                            park=integer("park"), enterprise=integer("enterprise"), sector=sector,
+                            category=category, enterprise_only=raw.get("enterprise_only") in ("1", "true"))
+    if filters.period == "custom":
+        window = filters.custom_window()
+        if window.days > 3 * 366:
+            raise FilterError("a custom period may span at most three years")
+    return filters
+
+
+def _incident_filters(f: ReviewFilters) -> dict:
+    out = {}
+    if f.sector:
+        out["sector"] = f.sector
+    if f.category:
+        out["category"] = f.category
+    if f.enterprise_only:
+        out["enterprise_related"] = True
+    return out
+
+
+def _dispute_filters(f: ReviewFilters) -> dict:
+    out = {}
+    if f.sector:
+        out["sector"] = f.sector
+    if f.enterprise_only:
+        out["with_enterprise"] = True
+    return out
+
+
+def _hazard_filters(f: ReviewFilters) -> dict:
+    return {"sector": f.sector} if f.sector else {}
+
+
+FAMILY_FILTERS = {"incidents": _incident_filters, "disputes": _dispute_filters, "hazards": _hazard_filters}
+
+
+def family_filters(family: str, f: ReviewFilters) -> dict:
+    """The rollup filters a family takes from the review filters (the unit is separate)."""
+    filters = FAMILY_FILTERS[family](f)
+    if f.enterprise is not None:
+        filters.pop("sector", None)  # one enterprise has one sector
+    return filters
+
+
+@dataclass(frozen=True)
+class BookRow:
+    """One row of the period book: a section, a key within it, and a comparison per period."""
+
+    section: str  # incidents, disputes, hazards
+    key: str  # "total", "enterprise", or a category / type value
+    cells: dict[str, Comparison]
+
+
+def _sum_comparisons(parts: list[Comparison], template: Comparison) -> Comparison:
+    def total(attr):
+        changes = [getattr(c, attr) for c in parts]
+        if any(ch is None for ch in changes):
+            return None
+        return Change(sum(ch.now for ch in changes), sum(ch.before for ch in changes))
+
+    now = sum(c.now for c in parts)
+    year = total("year_earlier") or Change(now, 0)
+    base = total("baseline") or Change(now, 0)
+    return replace(template, now=now, year_earlier=year, before=total("before"), baseline=base)
+
+
+def _empty(template_kind: str, windows: dict) -> Comparison:
+    zero = Change(0, 0)
+    return Comparison(template_kind, windows["now"], 0, zero, windows["year_earlier"],
+                      zero if windows["before"] else None, windows["before"], zero, windows["baseline"])
+
+
+def period_book(conn: Connection, today: date, f: ReviewFilters, baseline_year: int,
+                periods_shown: tuple[str, ...] = BOOK_PERIODS) -> list[BookRow]:
+    """The CompStat book: incidents (total, 涉企, each category), disputes and hazards by type."""
+    unit = f.unit()
+    rows: dict[tuple[str, str], dict[str, Comparison]] = {}
+    order: list[tuple[str, str]] = [("incidents", "total"), ("incidents", "enterprise")]
+    categories = [f.category] if f.category else list(vocab.INCIDENT_CATEGORIES)
+    order += [("incidents", c) for c in categories]
+    order += [("disputes", "total")] + [("disputes", t) for t in vocab.DISPUTE_TYPES]
+    order += [("hazards", "total")] + [("hazards", t) for t in vocab.HAZARD_TYPES]
+    for kind in periods_shown:
+        windows = comparison_windows(kind, today, baseline_year)
+        inc = compare(conn, "incidents", kind, today, baseline_year, unit, family_filters("incidents", f),
+                      breakdown="category")
+        ent = compare(conn, "incidents", kind, today, baseline_year, unit,
+                      {**family_filters("incidents", f), "enterprise_related": True})[()]
+        dsp = compare(conn, "disputes", kind, today, baseline_year, unit, family_filters("disputes", f),
+                      breakdown="dispute_type")
+        hzd = compare(conn, "hazards", kind, today, baseline_year, unit, family_filters("hazards", f),
+                      breakdown="hazard_type")
+        empty = _empty(kind, windows)
+        by_category = {k[0]: v for k, v in inc.items()}
+        rows.setdefault(("incidents", "total"), {})[kind] = _sum_comparisons(list(by_category.values()), empty)
+        rows.setdefault(("incidents", "enterprise"), {})[kind] = ent
+        for c in categories:
+            rows.setdefault(("incidents", c), {})[kind] = by_category.get(c, empty)
+        for section, compared, types in (("disputes", dsp, vocab.DISPUTE_TYPES), ("hazards", hzd, vocab.HAZARD_TYPES)):
+            by_type = {k[0]: v for k, v in compared.items()}
+            rows.setdefault((section, "total"), {})[kind] = _sum_comparisons(list(by_type.values()), empty)
+            for value in types:
+                rows.setdefault((section, value), {})[kind] = by_type.get(value, empty)
+    return [BookRow(section, key, rows[(section, key)]) for section, key in order]
+
+
+ROW_FILTERS = {  # how a book row narrows its family's counts
+    "total": {},
+    "enterprise": {"enterprise_related": True},
+}
+
+
+def row_filters(section: str, key: str) -> dict:
+    """Rollup filters selecting one book row."""
+    if key in ROW_FILTERS:
+        return dict(ROW_FILTERS[key])
+    column = {"incidents": "category", "disputes": "dispute_type", "hazards": "hazard_type"}[section]
+    return {column: key}
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Monthly counts of one book row for this year and the two before, and the programme effect."""
+
+    section: str
+    key: str
+    years: dict[int, list[int | None]]  # year -> 12 monthly counts (None for months not yet begun)
+    programme_start: date | None
+    before: int  # the 12 whole months before the programme start
+    after: int  # the 12 whole months after it (or as many as have passed, scaled to 12 below)
+    after_months: int
+    change: Change | None
+
+
+def monthly_trend(conn: Connection, today: date, f: ReviewFilters, section: str, key: str) -> Trend:
+    """A row of the book month by month, this year against the last two, around the programme start."""
+    unit = f.unit()
+    filters = {**family_filters(section, f), **row_filters(section, key)}
+    first = date(today.year - 2, 1, 1)
+    last = date(today.year, 12, 31)
+    if unit.kind == "enterprise":
+        counts = rollups.counts_raw(conn, section, Window(first, last), filters, ("month",), enterprise_id=unit.id)
+    else:
+        counts = rollups.counts(conn, section, Window(first, last), {**unit.filters(), **filters}, ("month",))
+    by_month = {k[0]: n for k, n in counts.items()}
+    years = {}
+    for year in range(today.year - 2, today.year + 1):
+        years[year] = [by_month.get(date(year, m, 1), 0) if date(year, m, 1) <= today else None for m in range(1, 13)]
+    start = programme_start(conn)
+    before = after = months_after = 0
+    change = None
+    if start is not None:
+        anchor = date(start.year, start.month, 1)
+        before_window = Window(_add_months(anchor, -12), anchor - timedelta(days=1))
+        months_after = max(0, min(12, (today.year - anchor.year) * 12 + today.month - anchor.month))
+        if months_after > 0:
+            after_window = Window(anchor, _add_months(anchor, months_after) - timedelta(days=1))
+            before = _total(conn, section, before_window, unit, filters)
+            after = _total(conn, section, after_window, unit, filters)
+            # compare like with like: the same number of months before the start as have passed since
+            before_same = _total(conn, section, Window(_add_months(anchor, -months_after), anchor - timedelta(days=1)),
+                                 unit, filters)
+            change = Change(after, before_same)
+    return Trend(section, key, years, start, before, after, months_after, change)
+
+
+def _total(conn, family, window, unit, filters) -> int:
+    return sum(unit_counts(conn, family, window, unit, filters).values())
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class FestivalView:
+    """Daily counts around the Spring Festival, this year and last, aligned on the festival day."""
+
+    this_year: int
+    offsets: list[int]  # days from the festival
+    now: list[int | None]
+    before: list[int]
+    total_now: int
+    total_before: int
+
+
+def festival_view(conn: Connection, today: date, f: ReviewFilters, section: str = "incidents",
+                  key: str = "total", span: tuple[int, int] = (-30, 30)) -> FestivalView:
+    """The Spring-Festival-aligned comparison: day k after this year's festival against day k after last year's."""
+    year = today.year
+    festival_now, festival_before = spring_festival(year), spring_festival(year - 1)
+    offsets = list(range(span[0], span[1] + 1))
+    unit = f.unit()
+    filters = {**family_filters(section, f), **row_filters(section, key)}
+
+    def series(anchor: date) -> dict:
+        window = Window(anchor + timedelta(days=span[0]), anchor + timedelta(days=span[1]))
+        if unit.kind == "enterprise":
+            counted = rollups.counts_raw(conn, section, window, filters, ("day",), enterprise_id=unit.id)
+        else:
+            counted = rollups.counts(conn, section, window, {**unit.filters(), **filters}, ("day",))
+        return {k[0]: n for k, n in counted.items()}
+
+    now, before = series(festival_now), series(festival_before)
+    now_values = [now.get(festival_now + timedelta(days=k), 0) if festival_now + timedelta(days=k) <= today else None
+                  for k in offsets]
+    before_values = [before.get(festival_before + timedelta(days=k), 0) for k in offsets]
+    shown = [(a, b) for a, b in zip(now_values, before_values) if a is not None]
+    return FestivalView(year, offsets, now_values, before_values, sum(a for a, _ in shown), sum(b for _, b in shown))
+
+
+@dataclass(frozen=True)
+class DrillItem:
+    """One unit below the current one, with its incident count in the period against a year earlier."""
+
+    kind: str  # station, park, enterprise
+    id: int
+    name: str
+    now: int
+    before: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def change(self) -> Change:
+        return Change(self.now, self.before)
+
+
+def drill_items(conn: Connection, today: date, f: ReviewFilters, baseline_year: int, limit: int = 20) -> list[DrillItem]:
+    """The units one level down (stations of the town, parks of a station, enterprises of a park)."""
+    windows = comparison_windows(f.period if f.period != "custom" else "custom", today, baseline_year,
+                                 f.custom_window())
+    filters = family_filters("incidents", f)
+    if f.enterprise is not None:
+        return []
+    if f.park is not None:
+        return _enterprise_items(conn, windows, f, filters, limit)
+    level, column = ("park", "park_id") if f.station is not None else ("station", "station_id")
+    scope = f.unit().filters()
+    now = rollups.counts(conn, "incidents", windows["now"], {**scope, **filters}, (column,))
+    before = rollups.counts(conn, "incidents", windows["year_earlier"], {**scope, **filters}, (column,))
+    model = Park if level == "park" else Station
+    stmt = select(model.id, model.name)
+    if level == "park":
+        stmt = stmt.where(Park.station_id == f.station)
+    names = dict(conn.execute(stmt.order_by(model.id)).all())
+    items = [DrillItem(level, uid, name, now.get((uid,), 0), before.get((uid,), 0)) for uid, name in names.items()]
+    return sorted(items, key=lambda i: (-i.now, i.id))
+
+
+def _enterprise_items(conn, windows, f: ReviewFilters, filters: dict, limit: int) -> list[DrillItem]:
+    """The enterprises of a park with the most incidents in the period (indexed by park and time)."""
+    def counts(window: Window) -> dict[int, int]:
+        start, end = local_day_range(window.first, window.last)
+        conditions = [Incident.park_id == f.park, Incident.enterprise_id.is_not(None),
+                      Incident.received_at >= start, Incident.received_at < end]
+        if f.category:
+            conditions.append(Incident.category == f.category)
+        stmt = (select(Incident.enterprise_id, func.count()).where(*conditions).group_by(Incident.enterprise_id))
+        return dict(conn.execute(stmt).all())
+
+    now, before = counts(windows["now"]), counts(windows["year_earlier"])
+    stmt = select(Enterprise.id, Enterprise.name, Enterprise.sector, Enterprise.workers).where(Enterprise.park_id == f.park)
+    if f.sector:
+        stmt = stmt.where(Enterprise.sector == f.sector)
+    items = [DrillItem("enterprise", r.id, r.name, now.get(r.id, 0), before.get(r.id, 0),
+                       {"sector": r.sector, "workers": r.workers}) for r in conn.execute(stmt)]
+    return sorted(items, key=lambda i: (-i.now, -i.before, i.id))[:limit]
+
+
+def breadcrumbs(conn: Connection, f: ReviewFilters) -> list[tuple[str, ReviewFilters]]:
+    """The path from the town down to the current unit, each step with the filters that show it."""
+    crumbs = [("town", replace(f, station=None, park=None, enterprise=None))]
+    if f.station is not None:
+        crumbs.append((conn.execute(select(Station.name).where(Station.id == f.station)).scalar() or str(f.station),
+                       replace(f, park=None, enterprise=None)))
+    if f.park is not None:
+        crumbs.append((conn.execute(select(Park.name).where(Park.id == f.park)).scalar() or str(f.park),
+                       replace(f, enterprise=None)))
+    if f.enterprise is not None:
+        crumbs.append((conn.execute(select(Enterprise.name).where(Enterprise.id == f.enterprise)).scalar()
+                       or str(f.enterprise), f))
+    return crumbs
+
+
+def z_mark(now: int, before: int) -> str:
+    """Significance of a count against another."""
+    return significance(poisson_z(now, before))
+
+
+@dataclass(frozen=True)
+class ReviewBundle:
+    """Everything one state of the review page draws."""
+
+    filters: ReviewFilters
+    row: str
+    book: list[BookRow]
+    trend: Trend
+    festival: FestivalView
+    drill: list[DrillItem]
+    crumbs: list[tuple[str, ReviewFilters]]
+    index: object | None = None
+
+
+def baseline_year_of(conn: Connection, today: date) -> int:
+    """The baseline year: the year before the programme start (or before this year without one)."""
+    start = programme_start(conn)
+    return periods.default_baseline_year(start) if start else today.year - 1
+
+
+def review_bundle(conn: Connection, query: str, row: str, today: date) -> ReviewBundle:
+    """Compute a review state from its filter query string."""
+    f = from_query(query)
+    section, _, key = row.partition(":")
+    if section not in FAMILY_FILTERS or not key:
+        section, key = "incidents", "total"
+    baseline = baseline_year_of(conn, today)
+    index = None
+    try:
+        from data import index_views  # noqa: PLC0415 - optional until the index views are in
+
+        index = index_views.index_views(conn, today, f)
+    except ImportError:
+        index = None
+    return ReviewBundle(f, f"{section}:{key}", period_book(conn, today, f, baseline),
+                        monthly_trend(conn, today, f, section, key), festival_view(conn, today, f, section, key),
+                        drill_items(conn, today, f, baseline), breadcrumbs(conn, f), index)

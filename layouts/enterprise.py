@@ -1,0 +1,528 @@
+"""The enterprise profile page (企业档案), light theme shared with the review page.
+
+Pure functions: ``page`` draws one ``data.enterprise.EnterpriseProfile``; ``not_found`` and ``unavailable``
+draw the page for an unknown id and for a database that cannot be read. Personal data arrives masked.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from dash import dcc, html
+
+from data import enterprise as ent
+from data import safety_index
+from data.metrics import Change, format_pct
+from layouts.strings import t, tv
+from layouts.theme import BAND_COLOURS, GRAPH_CONFIG, LIGHT_TEMPLATE_NAME
+
+# Component ids of this page (tests and CSS use them).
+ROOT = "ent-page"
+NAME = "ent-name"
+CREDIT_CODE = "ent-credit-code"
+BREADCRUMBS = "ent-breadcrumbs"
+LANG_LINK = "ent-lang-link"
+KPIS = "ent-kpis"
+IDENTITY = "ent-identity"
+TEAMS = "ent-teams"
+INDEX_CHART = "ent-index-chart"
+INDEX_SECTION = "ent-index"
+RECEIPT = "ent-receipt"
+RECEIPT_SCORE = "ent-receipt-score"
+PILLARS = "ent-pillars"
+INDICATORS = "ent-indicators"
+INPUTS = "ent-inputs"
+INCIDENTS = "ent-incidents"
+DISPUTES = "ent-disputes"
+HAZARDS = "ent-hazards"
+NOT_FOUND = "ent-not-found"
+UNAVAILABLE = "ent-unavailable"
+
+ENTERPRISE_GRAPH_CONFIG = {**GRAPH_CONFIG, "displayModeBar": "hover",
+                           "modeBarButtonsToRemove": ["sendDataToCloud", "lasso2d", "select2d"]}
+
+TEAM_KEYS = {"安全巡防队": "ent_team_patrol", "宣传引导队": "ent_team_outreach", "矛盾调处队": "ent_team_mediation"}
+STATUS_KEYS = {ent.INCIDENT_OPEN: "ent_status_incident_open", ent.INCIDENT_CLOSED: "ent_status_incident_closed",
+               ent.HAZARD_OVERDUE: "ent_status_hazard_overdue"}
+STATUS_TONES = {ent.INCIDENT_OPEN: "open", ent.INCIDENT_CLOSED: "done", "调解中": "open", "已化解": "done",
+                "未化解": "bad", ent.HAZARD_OPEN: "open", ent.HAZARD_OVERDUE: "bad", ent.HAZARD_RECTIFIED: "done"}
+BAND_TEXT_COLOURS = {"黄": "#3d3000"}
+SHARE_INDICATORS = ("unsettled_share", "in_house_share")
+COUNT_INDICATORS = ("open_hazards", "overdue_hazards", "severe_hazards", "teams")
+
+
+# --- small formatters ----------------------------------------------------------------------------------
+
+def fmt_score(value: float | None) -> str:
+    """Index, pillar and indicator scores and contributions: two decimals, as in the docs."""
+    return "—" if value is None else f"{value:.2f}"
+
+
+def fmt_signed(value: float | None) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:+.2f}"
+    return "0.00" if text in ("+0.00", "-0.00") else text.replace("-", "−")
+
+
+def fmt_indicator(name: str, value: float | None) -> str:
+    """An indicator's value (or peer mean) in its own unit: shares as percentages, counts as numbers."""
+    if value is None:
+        return "—"
+    if name in SHARE_INDICATORS:
+        return f"{100 * value:.1f}%"
+    if name in COUNT_INDICATORS and float(value).is_integer():
+        return f"{int(value)}"
+    return f"{value:.2f}"
+
+
+def fmt_number(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+def fmt_time(moment: datetime | None) -> str:
+    return "—" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_day(day: date | None) -> str:
+    return "—" if day is None else day.isoformat()
+
+
+def fmt_month(month: date, lang: str) -> str:
+    return t("ent_month", lang, y=month.year, m=month.month)
+
+
+def fmt_amount(amount: Decimal | None) -> str:
+    return "—" if amount is None else f"¥{amount:,.0f}"
+
+
+def status_text(status: str, lang: str) -> str:
+    key = STATUS_KEYS.get(status)
+    return t(key, lang) if key else tv(status, lang)
+
+
+def status_pill(status: str, lang: str) -> html.Span:
+    return html.Span(status_text(status, lang), className=f"ent-status ent-status-{STATUS_TONES.get(status, 'open')}")
+
+
+def band_badge(score: float | None, band: str | None, lang: str, badge_id: str | None = None,
+               band_only: bool = False) -> html.Span:
+    kwargs = {"id": badge_id} if badge_id else {}
+    if band is not None and band_only:
+        style = {"background": BAND_COLOURS.get(band, "#9aa7b4"), "color": BAND_TEXT_COLOURS.get(band, "#ffffff")}
+        return html.Span(t("ent_band", lang, band=tv(band, lang)), className="ent-band ent-band-small", style=style,
+                         **kwargs)
+    if score is None or band is None:
+        return html.Span("—", className="ent-band ent-band-none", **kwargs)
+    style = {"background": BAND_COLOURS.get(band, "#9aa7b4"), "color": BAND_TEXT_COLOURS.get(band, "#ffffff")}
+    return html.Span([html.Span(f"{score:.1f}", className="ent-band-score"),
+                      html.Span(t("ent_band", lang, band=tv(band, lang)), className="ent-band-name")],
+                     className="ent-band", style=style, **kwargs)
+
+
+def _lang_query(lang: str, query: str = "") -> str:
+    if lang == "en":
+        query = (query + "&" if query else "") + "lang=en"
+    return f"?{query}" if query else ""
+
+
+# --- header and breadcrumbs ----------------------------------------------------------------------------
+
+def breadcrumbs(identity: ent.Identity | None, lang: str) -> list:
+    """全镇 › station › park › enterprise; each unit links to its view of the review page."""
+    crumbs = [dcc.Link(t("view_town", lang), href="/review" + _lang_query(lang), className="crumb")]
+    if identity is not None:
+        station_q = f"station={identity.station_id}"
+        crumbs += [html.Span(" › ", className="crumb-sep"),
+                   dcc.Link(tv(identity.station_name, lang), href="/review" + _lang_query(lang, station_q),
+                            className="crumb")]
+        if identity.park_id is not None:
+            crumbs += [html.Span(" › ", className="crumb-sep"),
+                       dcc.Link(identity.park_name or str(identity.park_id),
+                                href="/review" + _lang_query(lang, f"{station_q}&park={identity.park_id}"),
+                                className="crumb")]
+        crumbs += [html.Span(" › ", className="crumb-sep"), html.Span(identity.name, className="crumb-current")]
+    return crumbs
+
+
+def header(identity: ent.Identity | None, lang: str, demo: bool, lang_href: str) -> html.Header:
+    other = "en" if lang == "zh" else "zh"
+    return html.Header([
+        html.Span(t("ent_page_title", lang), className="ent-page-title"),
+        html.Span(t("demo_mark", lang), className="demo-mark ent-demo-mark") if demo else None,
+        html.Nav(breadcrumbs(identity, lang), id=BREADCRUMBS, className="review-breadcrumbs"),
+        html.Div([html.A(t("switch_language", lang), href=lang_href + ("?lang=en" if other == "en" else ""),
+                         id=LANG_LINK),
+                  html.A(t("ent_to_review", lang), href="/review" + _lang_query(lang)),
+                  html.A(t("to_wall", lang), href="/")], className="review-links"),
+    ], className="review-header ent-header")
+
+
+# --- the page ------------------------------------------------------------------------------------------
+
+def page(profile: ent.EnterpriseProfile, lang: str, demo: bool = False,
+         config: safety_index.IndexConfig | None = None) -> html.Div:
+    """The whole profile of one enterprise."""
+    config = config or safety_index.default_config()
+    ident = profile.identity
+    latest = profile.latest
+    title = html.Div([
+        html.H1(ident.name, id=NAME, className="review-title ent-name"),
+        band_badge(latest.score if latest else None, latest.band if latest else None, lang, "ent-band"),
+        html.Div([html.Span(t("ent_credit_code", lang) + ("：" if lang == "zh" else ": "), className="ent-muted"),
+                  html.Span(ident.credit_code, id=CREDIT_CODE, className="ent-code"),
+                  html.Span(" · " + tv(ident.sector, lang), className="ent-muted")], className="ent-subtitle"),
+    ], className="ent-title")
+    return html.Div([
+        header(ident, lang, demo, f"/enterprise/{ident.id}"),
+        title,
+        kpi_strip(profile, lang),
+        html.Div([identity_card(ident, lang), index_section(profile, lang, config)], className="ent-grid"),
+        receipt_section(profile.receipt, lang, config),
+        incidents_section(profile.incidents, lang),
+        disputes_section(profile.disputes, lang),
+        hazards_section(profile.hazards, lang),
+        html.P(t("ent_masked_note", lang), className="ent-footnote"),
+    ], id=ROOT, className="review-root ent-root")
+
+
+def _kpi(kpi_id: str, label: str, value, detail, tone: str = "tone-flat") -> html.Div:
+    return html.Div([html.Div(label, className="ent-kpi-label"),
+                     html.Div(value, className=f"ent-kpi-value {tone}"),
+                     html.Div(detail, className="ent-kpi-detail")], id=kpi_id, className="ent-kpi")
+
+
+def _change_detail(change: Change, lang: str) -> str:
+    return t("ent_kpi_year_earlier", lang, before=f"{change.before:,}",
+             pct=format_pct(change.pct, change.now) if lang == "zh" or change.pct is not None
+             else ("new" if change.now else "—"))
+
+
+def _tone(change: Change) -> str:
+    return "tone-up" if change.diff > 0 else ("tone-down" if change.diff < 0 else "tone-flat")
+
+
+def kpi_strip(profile: ent.EnterpriseProfile, lang: str) -> html.Div:
+    """The latest index and its change, incidents and disputes this year, open hazards."""
+    s = profile.summary
+    latest = profile.latest
+    receipt = profile.receipt
+    if latest is not None:
+        change = receipt.change if receipt is not None and receipt.month == latest.month else None
+        index_detail = (t("ent_kpi_index_detail", lang, month=fmt_month(latest.month, lang), change=fmt_signed(change))
+                        if change is not None else fmt_month(latest.month, lang))
+        index_tile = _kpi("ent-kpi-index", t("ent_kpi_index", lang),
+                          [f"{latest.score:.1f}", band_badge(None, latest.band, lang, band_only=True)],
+                          html.Span(index_detail, className=_delta_tone(change)), "ent-index-value")
+    else:
+        index_tile = _kpi("ent-kpi-index", t("ent_kpi_index", lang), "—", t("ent_no_index_short", lang))
+    return html.Div([
+        index_tile,
+        _kpi("ent-kpi-incidents", t("ent_kpi_incidents", lang, year=s.ytd.last.year), f"{s.incidents_ytd.now:,}",
+             _change_detail(s.incidents_ytd, lang), _tone(s.incidents_ytd)),
+        _kpi("ent-kpi-disputes", t("ent_kpi_disputes", lang, year=s.ytd.last.year), f"{s.disputes_ytd.now:,}",
+             _change_detail(s.disputes_ytd, lang), _tone(s.disputes_ytd)),
+        _kpi("ent-kpi-hazards", t("ent_kpi_hazards", lang), f"{s.open_hazards:,}",
+             t("ent_kpi_overdue", lang, n=s.overdue_hazards), "ent-bad" if s.overdue_hazards else "tone-flat"),
+    ], id=KPIS, className="ent-kpis")
+
+
+def identity_card(ident: ent.Identity, lang: str) -> html.Section:
+    """Who the enterprise is, where it is, and the self-governance teams it has set up."""
+    workers = (t("ent_workers_value", lang, n=f"{ident.workers:,}") if ident.workers is not None
+               else t("ent_workers_unknown", lang))
+    facts = [
+        ("ent_credit_code", ident.credit_code),
+        ("ent_sector", tv(ident.sector, lang)),
+        ("ent_workers", workers),
+        ("ent_station", tv(ident.station_name, lang)),
+        ("ent_park", ident.park_name or t("ent_no_park", lang)),
+        ("ent_address", ident.address or "—"),
+        ("ent_network_class", tv(ident.network_unit_class, lang) if ident.network_unit_class
+         else t("ent_not_network", lang)),
+        ("ent_registered", fmt_day(ident.registered_on)),
+    ]
+    items = []
+    for key, value in facts:
+        items += [html.Dt(t(key, lang)), html.Dd(value, **{"data-field": key})]
+    if ident.teams:
+        teams = html.Table([
+            html.Thead(_head_row([t("ent_team_type", lang), t("ent_team_since", lang), t("ent_team_members", lang)],
+                                 {2})),
+            html.Tbody([html.Tr([html.Td(t(TEAM_KEYS[tm.team_type], lang) if tm.team_type in TEAM_KEYS
+                                         else tm.team_type),
+                                 html.Td(fmt_day(tm.established_on)), html.Td(f"{tm.members:,}", className="num")])
+                        for tm in ident.teams]),
+        ], id=TEAMS, className="book-table ent-table ent-teams")
+    else:
+        teams = html.P(t("ent_no_teams", lang), id=TEAMS, className="ent-empty")
+    return html.Section([html.H2(t("ent_identity", lang)), html.Dl(items, className="ent-facts"),
+                         html.H3(t("ent_teams", lang, n=len(ident.teams))), teams],
+                        id=IDENTITY, className="review-section ent-identity")
+
+
+# --- the index over time -------------------------------------------------------------------------------
+
+def band_ranges(config: safety_index.IndexConfig) -> list[tuple[str, float, float]]:
+    """(band, lower, upper) from the best band down; the last band reaches 0."""
+    ranges, upper = [], 100.0
+    for name, lower in config.bands:
+        ranges.append((name, float(lower), upper))
+        upper = float(lower)
+    ranges.append((config.last_band, 0.0, upper))
+    return ranges
+
+
+def index_figure(history: tuple[ent.IndexPoint, ...], lang: str, config: safety_index.IndexConfig):
+    """The monthly index: a line with band-coloured markers over the band thresholds as background."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name, lower, upper in band_ranges(config):
+        fig.add_hrect(y0=lower, y1=upper, fillcolor=BAND_COLOURS.get(name, "#cccccc"), opacity=0.13, line_width=0,
+                      layer="below")
+        fig.add_annotation(x=1.0, xref="paper", xanchor="left", y=(lower + upper) / 2, yref="y", showarrow=False,
+                           text=t("ent_band_range", lang, band=tv(name, lang), lo=f"{lower:g}"),
+                           font={"size": 12, "color": "#5d6d7e"})
+    months = [p.month.isoformat() for p in history]
+    bands = [tv(p.band, lang) for p in history]
+    fig.add_trace(go.Scatter(
+        x=months, y=[round(p.score, 2) for p in history], mode="lines+markers", name=t("ent_index_series", lang),
+        line={"color": "#12355b", "width": 2},
+        marker={"color": [BAND_COLOURS.get(p.band, "#888") for p in history], "size": 9,
+                "line": {"color": "#ffffff", "width": 1}},
+        customdata=bands, hovertemplate="%{x|%Y-%m}: %{y:.1f} (%{customdata})<extra></extra>",
+    ))
+    for pillar in safety_index.PILLARS:
+        fig.add_trace(go.Scatter(x=months, y=[round(getattr(p, pillar), 2) for p in history], mode="lines",
+                                 name=t(f"ent_pillar_{pillar}", lang), visible="legendonly",
+                                 line={"width": 1, "dash": "dot"},
+                                 hovertemplate="%{x|%Y-%m}: %{y:.1f}<extra>%{fullData.name}</extra>"))
+    xaxis = {"tickformat": "%Y-%m", "hoverformat": "%Y-%m"}
+    if history:  # half a month of air either side, not the next year's January
+        xaxis["range"] = [(history[0].month - timedelta(days=16)).isoformat(),
+                          (history[-1].month + timedelta(days=16)).isoformat()]
+    fig.update_layout(template=LIGHT_TEMPLATE_NAME, height=330, margin={"l": 44, "r": 78, "t": 16, "b": 30},
+                      yaxis={"range": [0, 100], "title": t("ent_index_axis", lang), "dtick": 20},
+                      xaxis=xaxis,
+                      legend={"orientation": "h", "y": -0.14, "x": 0}, hovermode="closest", showlegend=True)
+    return fig
+
+
+def index_section(profile: ent.EnterpriseProfile, lang: str, config: safety_index.IndexConfig) -> html.Section:
+    if not profile.history:
+        body = html.P(t("ent_no_index", lang), className="ent-empty")
+    else:
+        body = dcc.Graph(id=INDEX_CHART, figure=index_figure(profile.history, lang, config),
+                         config=ENTERPRISE_GRAPH_CONFIG, className="ent-chart")
+    return html.Section([html.H2(t("ent_index_title", lang)), html.P(t("ent_index_note", lang), className="note"),
+                         body], id=INDEX_SECTION, className="review-section ent-index")
+
+
+# --- the receipt ---------------------------------------------------------------------------------------
+
+INPUT_ROWS = (
+    ("workers_used", "ent_in_workers_used"), ("peer_group", "ent_in_peer_group"), ("window_days", "ent_in_window"),
+    ("incidents", "ent_in_incidents"), ("harm_events", "ent_in_harm"), ("disputes", "ent_in_disputes"),
+    ("unsettled", "ent_in_unsettled"), ("closed", "ent_in_closed"), ("settled", "ent_in_settled"),
+    ("in_house", "ent_in_in_house"), ("severe_hazards", "ent_in_severe"), ("open_hazards", "ent_in_open"),
+    ("overdue_hazards", "ent_in_overdue"), ("teams", "ent_in_teams"),
+)
+
+
+def _input_value(key: str, inputs: dict, lang: str) -> str:
+    value = inputs.get(key)
+    if key == "workers_used":
+        text = fmt_number(value)
+        return text + (" " + t("ent_in_imputed", lang) if inputs.get("workers_imputed") else "")
+    if key == "peer_group":
+        return t("ent_in_peer_town", lang) if value == "全镇" else str(value or "—")
+    return fmt_number(value)
+
+
+def receipt_section(receipt: safety_index.Receipt | None, lang: str,
+                    config: safety_index.IndexConfig) -> html.Section:
+    """Why the score is what it is: pillars and their contributions, each indicator, the inputs."""
+    title = html.H2(t("ent_receipt_title", lang))
+    if receipt is None:
+        return html.Section([title, html.P(t("ent_no_receipt", lang), className="ent-empty")], id=RECEIPT,
+                            className="review-section ent-receipt")
+    by_pillar = {p["name"]: p for p in receipt.pillars}
+    sum_line = " + ".join(fmt_score(p["contribution"]) for p in receipt.pillars)
+    score_line = html.Div([
+        html.Span(t("ent_receipt_month", lang, month=fmt_month(receipt.month, lang)), className="ent-muted"),
+        html.Span(fmt_score(receipt.score), id=RECEIPT_SCORE, className="ent-receipt-score"),
+        band_badge(receipt.score, receipt.band, lang),
+        html.Span(f"= {sum_line}", className="ent-receipt-sum"),
+        html.Span(t("ent_receipt_change", lang, before=fmt_score(receipt.previous_score),
+                    change=fmt_signed(receipt.change)) if receipt.previous_score is not None
+                  else t("ent_receipt_no_previous", lang), id="ent-receipt-change",
+                  className="ent-receipt-change " + _delta_tone(receipt.change)),
+    ], className="ent-receipt-line")
+
+    # Pillars: weight, score, contribution, last month's contribution and the change.
+    head = _head_row([t(k, lang) for k in ("ent_col_pillar", "ent_col_pillar_weight", "ent_col_pillar_score",
+                                           "ent_col_contribution", "ent_col_prev_contribution", "ent_col_change")])
+    rows = []
+    for p in receipt.pillars:
+        prev = p.get("previous_contribution")
+        delta = None if prev is None else p["contribution"] - prev
+        rows.append(html.Tr([
+            html.Td(t(f"ent_pillar_{p['name']}", lang), className="label"),
+            html.Td(f"{p['weight']:.2f}", className="num"),
+            html.Td(fmt_score(p["score"]), className="num", **{"data-pillar-score": p["name"]}),
+            html.Td(fmt_score(p["contribution"]), className="num", **{"data-contribution": p["name"]}),
+            html.Td(fmt_score(prev), className="num"),
+            html.Td(fmt_signed(delta), className="num " + _delta_tone(delta)),
+        ], id=f"ent-pillar-{p['name']}"))
+    rows.append(html.Tr([
+        html.Td(t("ent_receipt_total", lang), className="label"), html.Td("1.00", className="num"),
+        html.Td("", className="num"), html.Td(fmt_score(receipt.score), className="num"),
+        html.Td(fmt_score(receipt.previous_score), className="num"),
+        html.Td(fmt_signed(receipt.change), className="num " + _delta_tone(receipt.change)),
+    ], className="total", id="ent-pillar-total"))
+    pillar_table = html.Table([html.Thead(head), html.Tbody(rows)], id=PILLARS, className="book-table ent-table")
+
+    # Indicators, grouped by pillar.
+    head = _head_row([t(k, lang) for k in ("ent_col_indicator", "ent_col_value", "ent_col_peer", "ent_col_own_weight",
+                                           "ent_col_bounds", "ent_col_weight_in_pillar", "ent_col_score",
+                                           "ent_col_previous_value")])
+    body = []
+    for pillar in safety_index.PILLARS:
+        p = by_pillar.get(pillar)
+        body.append(html.Tr(html.Th(t("ent_pillar_head", lang, pillar=t(f"ent_pillar_{pillar}", lang),
+                                      score=fmt_score(p["score"]) if p else "—"), colSpan=8),
+                            className="book-section"))
+        for ind in (i for i in receipt.indicators if i["pillar"] == pillar):
+            lower, upper = ind["bounds"]
+            arrow = t("ent_lower_better", lang) if ind["direction"] == "lower" else t("ent_higher_better", lang)
+            body.append(html.Tr([
+                html.Td(t(f"ent_ind_{ind['name']}", lang), className="label"),
+                html.Td(fmt_indicator(ind["name"], ind["value"]), className="num"),
+                html.Td(fmt_indicator(ind["name"], ind.get("peer")), className="num"),
+                html.Td(f"{ind['own_weight']:.3f}" if "own_weight" in ind else "—", className="num"),
+                html.Td(f"{fmt_indicator(ind['name'], lower)} – {fmt_indicator(ind['name'], upper)} · {arrow}",
+                        className="num ent-bounds"),
+                html.Td(f"{ind['weight_in_pillar']:.2f}", className="num"),
+                html.Td(fmt_score(ind["score"]), className="num ent-ind-score", **{"data-indicator": ind["name"]}),
+                html.Td(fmt_indicator(ind["name"], ind.get("previous_value")), className="num"),
+            ], id=f"ent-ind-{ind['name']}"))
+    indicator_table = html.Table([html.Thead(head), html.Tbody(body)], id=INDICATORS,
+                                 className="book-table ent-table")
+
+    inputs = []
+    for key, label in INPUT_ROWS:
+        inputs += [html.Dt(t(label, lang)), html.Dd(_input_value(key, receipt.inputs, lang), **{"data-input": key})]
+    return html.Section([
+        title, html.P(t("ent_receipt_note", lang), className="note"), score_line,
+        html.H3(t("ent_receipt_pillars", lang)), pillar_table,
+        html.H3(t("ent_receipt_indicators", lang)), indicator_table,
+        html.H3(t("ent_receipt_inputs", lang, days=receipt.inputs.get("window_days", "—"))),
+        html.Dl(inputs, id=INPUTS, className="ent-facts ent-inputs"),
+    ], id=RECEIPT, className="review-section ent-receipt")
+
+
+def _head_row(labels: list[str], numeric: set[int] | None = None) -> html.Tr:
+    """A header row; numeric columns (all but the first by default) are right-aligned like their cells."""
+    numeric = set(range(1, len(labels))) if numeric is None else numeric
+    return html.Tr([html.Th(label, className="num" if i in numeric else None) for i, label in enumerate(labels)])
+
+
+def _delta_tone(delta: float | None) -> str:
+    if delta is None or abs(delta) < 0.005:
+        return "tone-flat"
+    return "ent-good" if delta > 0 else "ent-bad"  # a higher index is safer
+
+
+# --- the event tables ----------------------------------------------------------------------------------
+
+def _status_counts(events: ent.EventList, lang: str) -> html.P:
+    parts = [t("ent_total", lang, n=f"{events.total:,}")]
+    parts += [f"{status_text(s, lang)} {n:,}" for s, n in events.by_status.items()]
+    if events.total > len(events.items):
+        parts.append(t("ent_showing_newest", lang, n=len(events.items)))
+    return html.P(" · ".join(parts), className="note ent-counts")
+
+
+def _events_section(section_id: str, title_key: str, empty_key: str, events: ent.EventList, columns: list[str],
+                    rows: list[list], lang: str, numeric: frozenset = frozenset()) -> html.Section:
+    heading = html.H2(t(title_key, lang))
+    if not events.items:
+        return html.Section([heading, html.P(t(empty_key, lang), className="ent-empty")], id=section_id,
+                            className="review-section ent-events")
+    table = html.Table([html.Thead(_head_row(columns, set(numeric))),
+                        html.Tbody([html.Tr(r) for r in rows])], className="book-table ent-table ent-event-table")
+    return html.Section([heading, _status_counts(events, lang), html.Div(table, className="ent-scroll")],
+                        id=section_id, className="review-section ent-events")
+
+
+def incidents_section(events: ent.EventList, lang: str) -> html.Section:
+    columns = [t(k, lang) for k in ("col_time", "col_category", "ent_col_subcategory", "ent_col_priority",
+                                    "ent_col_channel", "col_place", "col_caller", "col_phone", "col_disposition",
+                                    "ent_col_status")]
+    rows = [[html.Td(fmt_time(i.received_at), className="ent-time"), html.Td(tv(i.category, lang)),
+             html.Td(i.subcategory or "—"),
+             html.Td(t(f"ent_priority_{i.priority}", lang), className=f"ent-prio-{i.priority}"),
+             html.Td(i.channel), html.Td(i.place or "—"), html.Td(i.caller_name or "—"),
+             html.Td(i.caller_phone or "—", className="ent-phone"), html.Td(tv(i.disposition, lang)),
+             html.Td(status_pill(i.status, lang))] for i in events.items]
+    return _events_section(INCIDENTS, "ent_incidents_title", "ent_no_incidents", events, columns, rows, lang)
+
+
+def disputes_section(events: ent.EventList, lang: str) -> html.Section:
+    columns = [t(k, lang) for k in ("ent_col_reported", "ent_col_dispute_type", "ent_col_parties",
+                                    "ent_col_party_count", "ent_col_amount", "ent_col_level", "ent_col_mediator",
+                                    "ent_col_status", "ent_col_settled_at")]
+    rows = [[html.Td(fmt_time(d.reported_at), className="ent-time"), html.Td(tv(d.dispute_type, lang)),
+             html.Td(d.parties or "—"), html.Td(f"{d.party_count:,}", className="num"),
+             html.Td(fmt_amount(d.amount), className="num"), html.Td(tv(d.settled_level, lang)),
+             html.Td(d.mediator or "—"), html.Td(status_pill(d.status, lang)),
+             html.Td(fmt_time(d.settled_at), className="ent-time")] for d in events.items]
+    return _events_section(DISPUTES, "ent_disputes_title", "ent_no_disputes", events, columns, rows, lang,
+                           frozenset({3, 4}))
+
+
+def hazards_section(events: ent.EventList, lang: str) -> html.Section:
+    columns = [t(k, lang) for k in ("ent_col_found", "ent_col_hazard_type", "ent_col_severity",
+                                    "ent_col_description", "ent_col_deadline", "ent_col_rectified",
+                                    "ent_col_status")]
+    rows = [[html.Td(fmt_time(h.found_at), className="ent-time"), html.Td(tv(h.hazard_type, lang)),
+             html.Td(tv(h.severity, lang), className=f"ent-sev-{h.severity}"),
+             html.Td(h.description or "—"), html.Td(fmt_day(h.deadline)),
+             html.Td(fmt_time(h.rectified_at), className="ent-time"), html.Td(status_pill(h.status, lang))]
+            for h in events.items]
+    return _events_section(HAZARDS, "ent_hazards_title", "ent_no_hazards", events, columns, rows, lang)
+
+
+# --- not found and unavailable -------------------------------------------------------------------------
+
+def _shown_id(raw_id) -> str:
+    text = "" if raw_id is None else str(raw_id)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def not_found(raw_id, lang: str, malformed: bool = False) -> html.Div:
+    """The page for an id that is not a number or names no enterprise."""
+    message = t("ent_bad_id" if malformed else "ent_unknown_id", lang, id=_shown_id(raw_id))
+    return html.Div([
+        header(None, lang, False, f"/enterprise/{_shown_id(raw_id)}"),
+        html.Section([html.H2(t("ent_not_found", lang)), html.P(message, className="ent-not-found-detail"),
+                      dcc.Link(t("ent_to_review", lang), href="/review" + _lang_query(lang))],
+                     id=NOT_FOUND, className="review-section ent-not-found"),
+    ], id=ROOT, className="review-root ent-root")
+
+
+def unavailable(raw_id, lang: str, key: str = "ent_db_down") -> html.Div:
+    """The page when the profile cannot be read (the database is down)."""
+    return html.Div([
+        header(None, lang, False, f"/enterprise/{_shown_id(raw_id)}"),
+        html.Section([html.H2(t("ent_unavailable_title", lang)), html.P(t(key, lang), className="review-error")],
+                     id=UNAVAILABLE, className="review-section ent-unavailable"),
+    ], id=ROOT, className="review-root ent-root")

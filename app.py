@@ -14,6 +14,7 @@ from dash import Dash, html
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
+from callbacks import downloads
 from callbacks import first_screen as first_screen_callbacks
 from callbacks import review as review_callbacks
 from callbacks import router
@@ -55,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     review_callbacks.register_callbacks(dash_app)
     first_screen_callbacks.register_callbacks(dash_app)
     server.extensions["dash_app"] = dash_app
+    downloads.register(server)
     cli.register(server)
     return server
 

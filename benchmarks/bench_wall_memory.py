@@ -10,6 +10,7 @@ Usage:  python benchmarks/bench_wall_memory.py [--minutes 30] [--rate 60] [--eve
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import os
 import socket
 import subprocess
@@ -31,6 +32,31 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+RARE_SURNAMES = "欧诸葛闻尉迟宇文仉督亓官司寇巫马公西端木"
+
+
+def _feed_latency(page, url: str) -> float:
+    """Write one call with a unique masked name and time until the feed shows it (seconds)."""
+    import uuid
+
+    from data import db
+    from data.schema import Incident
+
+    shown = page.inner_text("#wall-feed")
+    first = next(c for c in RARE_SURNAMES if f"{c}**" not in shown)  # masked on the wall as 欧**
+    marker = first + "阳" + uuid.uuid4().hex[:3]
+    now = datetime.now(timezone.utc)
+    with db.make_engine(url).begin() as conn:
+        conn.execute(Incident.__table__.insert().values(
+            received_at=now, created_at=now, category="群众求助", priority=3, enterprise_related=False,
+            station_id=1, channel="110", source="bench", source_id=f"bench-{uuid.uuid4()}", caller_name=marker,
+            caller_phone="13700001111", address="织里镇大港路1号"))
+    started = time.monotonic()
+    page.wait_for_function("(m) => document.querySelector('#wall-feed').textContent.includes(m)",
+                           arg=f"{first}**", timeout=30_000)
+    return time.monotonic() - started
 
 
 def _rss_mb(pid: int) -> float:
@@ -78,14 +104,14 @@ def main() -> None:
                                         args=CHROMIUM_ARGS)  # playwright gives each launch a fresh profile
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("pageerror", lambda exc: errors.append(f"{exc.message} | {(exc.stack or '')[:400]}"))
             page.goto(base + "/?kiosk=1")
             page.wait_for_selector(".wall-feed-row", timeout=60_000)
             cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")
             started = time.monotonic()
             print(f"{'min':>6} {'JS heap MB':>11} {'DOM nodes':>10} {'listeners':>10} {'server RSS MB':>14} "
-                  f"{'last feed id':>13}", flush=True)
+                  f"{'last feed id':>13} {'new call s':>10}", flush=True)
             while True:
                 cdp.send("HeapProfiler.collectGarbage")
                 metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
@@ -93,10 +119,11 @@ def main() -> None:
                     "() => { const r = document.querySelector('.wall-feed-row'); return r ? r.textContent.slice(0, 8) : '' }")
                 minutes = (time.monotonic() - started) / 60
                 sample = (minutes, metrics["JSHeapUsedSize"] / 2**20, int(metrics["Nodes"]),
-                          int(metrics.get("JSEventListeners", 0)), _rss_mb(server.pid), feed_top)
+                          int(metrics.get("JSEventListeners", 0)), _rss_mb(server.pid), feed_top,
+                          _feed_latency(page, url))
                 samples.append(sample)
                 print(f"{sample[0]:6.1f} {sample[1]:11.1f} {sample[2]:10d} {sample[3]:10d} {sample[4]:14.1f} "
-                      f"{sample[5]:>13}", flush=True)
+                      f"{sample[5]:>13} {sample[6]:10.2f}", flush=True)
                 if minutes >= args.minutes:
                     break
                 time.sleep(args.every)
@@ -108,7 +135,10 @@ def main() -> None:
     last = samples[-1]
     print(f"\nafter the first minutes ({first[0]:.1f} min): heap {first[1]:.1f} MB, {first[2]} DOM nodes; "
           f"at the end ({last[0]:.1f} min): heap {last[1]:.1f} MB, {last[2]} DOM nodes; "
-          f"page errors: {len(errors)}")
+          f"page errors: {len(errors)}; a new call on screen after {min(x[6] for x in samples):.2f}–"
+          f"{max(x[6] for x in samples):.2f} s (median {sorted(x[6] for x in samples)[len(samples) // 2]:.2f} s)")
+    for message, count in Counter(errors).most_common(5):
+        print(f"  {count:5d} × {message[:300]}")
 
 
 if __name__ == "__main__":

@@ -7,21 +7,19 @@ controls and draws the content; clicks on a bar, a book row or a table row chang
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import date
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
-from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
 from data import service
-from data.review import FilterError, ReviewFilters, from_query
+from data.review import DEFAULT_ROW, FilterError, ReviewFilters, from_query
 from data.timeutil import local_today
-from layouts import ids, review
+from layouts import ids, index_views, review
 from layouts.strings import t
 
 log = logging.getLogger(__name__)
-DEFAULT_ROW = "incidents:total"
 
 
 def _params(search: str | None) -> dict:
@@ -29,24 +27,18 @@ def _params(search: str | None) -> dict:
 
 
 def _search(filters: ReviewFilters, row: str | None, lang: str) -> str:
-    query = filters.to_query()
-    extra = []
-    if row and row != DEFAULT_ROW:
-        extra.append(("row", row))
-    if lang == "en":
-        extra.append(("lang", "en"))
-    joined = "&".join(p for p in (query, urlencode(extra)) if p)
-    return f"?{joined}" if joined else ""
+    return review.review_href(filters, row, lang).removeprefix("/review")
 
 
 PART_IDS = (ids.REVIEW_BOOK_HOLDER, ids.REVIEW_TREND_TITLE, ids.REVIEW_TREND, ids.REVIEW_FESTIVAL,
-            ids.REVIEW_DRILL_TITLE, ids.REVIEW_DRILL, ids.REVIEW_DRILL_HOLDER, ids.REVIEW_INDEX_HOLDER)
-PART_PROPS = {ids.REVIEW_TREND: "figure", ids.REVIEW_FESTIVAL: "figure", ids.REVIEW_DRILL: "figure"}
+            ids.REVIEW_DRILL_TITLE, ids.REVIEW_DRILL, ids.REVIEW_MAP, ids.REVIEW_DRILL_HOLDER)
+PART_PROPS = {ids.REVIEW_TREND: "figure", ids.REVIEW_FESTIVAL: "figure", ids.REVIEW_DRILL: "figure",
+              ids.REVIEW_MAP: "figure"}
 
 
 def render(search, pathname, lang):
     """Fill the page's sections for the filters in the URL (message, parts in PART_IDS order, crumbs)."""
-    keep = [no_update] * (len(PART_IDS) + 2)
+    keep = [no_update] * (len(PART_IDS) + 3)
     if pathname != "/review":
         return keep
     lang = lang or "zh"
@@ -55,12 +47,32 @@ def render(search, pathname, lang):
         filters = from_query(search)
         bundle = service.review(filters.to_query(), row, local_today().isoformat())
     except FilterError as exc:
-        return [html.P(t("review_error", lang, error=str(exc)), className="review-error")] + keep[1:]
+        return [html.P(t("review_error", lang, error=str(exc)), className="review-error")] + keep[1:-1] + [search]
     except SQLAlchemyError as exc:
         log.warning("review failed: %s", exc.__class__.__name__)
-        return [html.P(t("review_db_down", lang), className="review-error")] + keep[1:]
+        return [html.P(t("review_db_down", lang), className="review-error")] + keep[1:-1] + [search]
     parts = review.parts(bundle, lang)
-    return [None] + [parts[i] for i in PART_IDS] + [review.breadcrumb_links(bundle.crumbs, lang)]
+    return [None] + [parts[i] for i in PART_IDS] + [review.breadcrumb_links(bundle.crumbs, lang), search]
+
+
+def render_index(_drawn, search, pathname, drawn_scope, lang):
+    """Draw the safety-index views when the unit or sector changed (they ignore period and category);
+    after the main content, so that the period book is never kept waiting for the larger charts."""
+    if pathname != "/review":
+        return no_update, no_update
+    lang = lang or "zh"
+    try:
+        scope = from_query(search).scope().to_query()
+    except FilterError:
+        return no_update, no_update
+    if scope == drawn_scope:
+        return no_update, no_update
+    try:
+        views = service.index_views(scope, local_today().isoformat())
+    except SQLAlchemyError as exc:
+        log.warning("index views failed: %s", exc.__class__.__name__)
+        return no_update, no_update
+    return index_views.sections(views, lang), scope
 
 
 def sync_controls(search, pathname):
@@ -95,51 +107,42 @@ def write_url(period, first, last, station, park, sector, category, enterprise_o
     return no_update if new == (search or "") else new
 
 
-def drill(click, _clicks, search, lang):
-    """Go one level down: from a bar of the drill chart or a row of the drill table."""
-    trigger = ctx.triggered_id
-    if trigger is None:
-        return no_update
-    if trigger == ids.REVIEW_DRILL:
-        if not click or not click.get("points"):
-            return no_update
-        kind, unit_id = click["points"][0]["customdata"]
-    else:
-        if not ctx.triggered[0]["value"]:  # a table being drawn, not a click
-            return no_update
-        kind, unit_id = trigger["kind"], trigger["id"]
+def drill(bar_click, map_click, search, lang):
+    """Go one level down from a bar of the drill chart or an area or park of the map (the tables' links
+    do it without a callback)."""
+    click = map_click if ctx.triggered_id == ids.REVIEW_MAP else bar_click
+    if not click or not click.get("points") or not click["points"][0].get("customdata"):
+        return no_update, no_update
+    kind, unit_id = click["points"][0]["customdata"]
     params = _params(search)
     try:
         current = from_query(search)
     except FilterError:
         current = ReviewFilters()
-    if kind == "enterprise":
-        return f"/enterprise/{unit_id}" + ("?lang=en" if lang == "en" else "")
-    if kind == "station":
-        filters = replace(current, station=int(unit_id), park=None, enterprise=None)
-    else:
-        filters = replace(current, park=int(unit_id), enterprise=None)
-    return "/review" + _search(filters, params.get("row"), lang or "zh")
+    href = review.unit_href(current, kind, unit_id, params.get("row"), lang or "zh")
+    path, _, query = href.partition("?")
+    return path, f"?{query}" if query else ""
 
 
-def pick_row(_clicks, search, lang):
-    """Show the trend of the book row that was clicked."""
-    trigger = ctx.triggered_id
-    if not trigger or not ctx.triggered[0]["value"]:
-        return no_update
-    try:
-        filters = from_query(search)
-    except FilterError:
-        return no_update
-    return _search(filters, trigger["row"], lang or "zh")
+def open_enterprise(click, lang):
+    """A click on an enterprise in the funnel plot opens its profile (grouped points carry no id)."""
+    points = (click or {}).get("points") or []
+    custom = points[0].get("customdata") if points else None
+    if not custom or custom[0] is None:
+        return no_update, no_update
+    return f"/enterprise/{int(custom[0])}", "?lang=en" if lang == "en" else ""
 
 
 def register_callbacks(app) -> None:
     loc = ids.ROUTER_LOCATION
     app.callback(Output(ids.REVIEW_MESSAGE, "children"),
                  *[Output(i, PART_PROPS.get(i, "children")) for i in PART_IDS],
-                 Output(ids.REVIEW_BREADCRUMBS, "children"),
+                 Output(ids.REVIEW_BREADCRUMBS, "children"), Output(ids.REVIEW_DRAWN, "data"),
                  Input(loc, "search"), Input(loc, "pathname"), State(ids.REVIEW_LANG, "data"))(render)
+    app.callback(Output(ids.REVIEW_INDEX_HOLDER, "children"), Output(ids.REVIEW_INDEX_SCOPE, "data"),
+                 Input(ids.REVIEW_DRAWN, "data"), State(loc, "search"), State(loc, "pathname"),
+                 State(ids.REVIEW_INDEX_SCOPE, "data"),
+                 State(ids.REVIEW_LANG, "data"))(render_index)
     app.callback(Output(ids.REVIEW_PERIOD, "value"), Output(ids.REVIEW_RANGE, "start_date"),
                  Output(ids.REVIEW_RANGE, "end_date"), Output(ids.REVIEW_STATION, "value"),
                  Output(ids.REVIEW_PARK, "value"), Output(ids.REVIEW_SECTOR, "value"),
@@ -151,10 +154,9 @@ def register_callbacks(app) -> None:
                  Input(ids.REVIEW_PARK, "value"), Input(ids.REVIEW_SECTOR, "value"),
                  Input(ids.REVIEW_CATEGORY, "value"), Input(ids.REVIEW_ENTERPRISE_ONLY, "value"),
                  State(loc, "search"), State(ids.REVIEW_LANG, "data"), prevent_initial_call=True)(write_url)
-    app.callback(Output(loc, "href", allow_duplicate=True),
-                 Input(ids.REVIEW_DRILL, "clickData"),
-                 Input({"type": ids.REVIEW_DRILL_TYPE, "kind": ALL, "id": ALL}, "n_clicks"),
+    app.callback(Output(loc, "pathname", allow_duplicate=True), Output(loc, "search", allow_duplicate=True),
+                 Input(ids.REVIEW_DRILL, "clickData"), Input(ids.REVIEW_MAP, "clickData"),
                  State(loc, "search"), State(ids.REVIEW_LANG, "data"), prevent_initial_call=True)(drill)
-    app.callback(Output(loc, "search", allow_duplicate=True),
-                 Input({"type": ids.REVIEW_ROW_TYPE, "row": ALL}, "n_clicks"),
-                 State(loc, "search"), State(ids.REVIEW_LANG, "data"), prevent_initial_call=True)(pick_row)
+    app.callback(Output(loc, "pathname", allow_duplicate=True), Output(loc, "search", allow_duplicate=True),
+                 Input(ids.REVIEW_INDEX_FUNNEL, "clickData"), State(ids.REVIEW_LANG, "data"),
+                 prevent_initial_call=True)(open_enterprise)

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from data import db, rollups, safety_index
 from data.demo import generator
+from data.schema import IMPORT_KINDS
 from data.timeutil import local_today
 
 
@@ -112,9 +113,83 @@ def rebuild_rollups() -> None:
     click.echo(f"rollups rebuilt in {time.monotonic() - started:.1f}s")
 
 
+@click.command("report")
+@click.option("--period", default="month", show_default=True,
+              help="2026-10, 2026, 2026-Q3, 2026-W44, 2026-10-15, 2026-01-01..2026-10-31, "
+                   "or week/28d/month/quarter/ytd.")
+@click.option("--unit", default="全镇", show_default=True, help="全镇, a station (织南) or a park (香圩墩园区).")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "docx"]), default="pdf", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Output file (default: 织南_平安建设通报_…_<today>.<format> in the current folder).")
+@click.option("--unmasked", is_flag=True, help="Show personal data unmasked (only for roles that may see it).")
+@with_appcontext
+def report(period: str, unit: str, fmt: str, out: str | None, unmasked: bool) -> None:
+    """Write the report (通报) of a period and unit as PDF or DOCX."""
+    from pathlib import Path
+
+    from data import exports, figures_export
+    from data import report as reports
+    from layouts import report as report_layout  # noqa: PLC0415 - the CLI composes, like app.py
+
+    today = local_today()
+    started = time.monotonic()
+    steps = reports.DATA_STEPS + report_layout.CHART_STEPS + report_layout.LAYOUT_STEPS
+    with click.progressbar(length=steps, label=f"report {unit} {period}", show_pos=True,
+                           item_show_func=lambda label: label) as bar:
+        def progress(label: str) -> None:
+            bar.update(1, label)
+        try:
+            with _engine().connect() as conn:
+                chosen_period = reports.parse_period(period, today)
+                chosen_unit = reports.resolve_unit(conn, unit)
+                data = reports.build_report(conn, chosen_period, chosen_unit, today, unmasked=unmasked,
+                                            progress=progress)
+        except reports.ReportError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            body = report_layout.render(data, fmt, progress=progress)
+        except figures_export.ExportError as exc:
+            raise click.ClickException(f"{exc} (is chromium installed?)") from None
+    path = Path(out) if out else Path(exports.filename(chosen_unit.short, f"平安建设通报_{chosen_period.title}",
+                                                        today, fmt))
+    path.write_bytes(body)
+    click.echo(f"{data.title}: {path} ({len(body):,} bytes, {time.monotonic() - started:.1f}s)")
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(IMPORT_KINDS))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False),
+              help="YAML or JSON mapping of the file's layout onto ours (default: columns named as our fields).")
+@click.option("--source", default=None, help="Name of the system the file comes from (overrides the mapping's).")
+@click.option("--dry-run", is_flag=True, help="Validate and report, store nothing.")
+@click.option("--allow-demo", is_flag=True, help="Allow importing into the synthetic demo database.")
+@click.option("--batch-size", type=click.IntRange(100, 1_000_000), default=None, help="Rows per batch (10,000).")
+@click.option("--max-lines", type=click.IntRange(0), default=200, show_default=True,
+              help="Rejected and flagged rows to list (0: all).")
+@click.option("--user", default=None, help="Who imports (recorded with the import).")
+@with_appcontext
+def import_file(kind, file, mapping_path, source, dry_run, allow_demo, batch_size, max_lines, user) -> None:
+    """Import a CSV/XLSX file of incidents, disputes or hazards (all or nothing; rejects go to quarantine)."""
+    from data import intake  # noqa: PLC0415 - shapely and openpyxl load only for an import
+
+    with click.progressbar(length=1, label=f"importing {kind}", show_percent=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(max(done - bar.pos, 0))
+
+        report = intake.import_file(_engine(), kind, file, mapping_path, source=source, dry_run=dry_run,
+                                    allow_demo=allow_demo, progress=progress, user=user,
+                                    batch_size=batch_size or intake.importer.BATCH_SIZE)
+    for line in report.lines(limit=max_lines or None):
+        click.echo(line)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
 def register(app) -> None:
     """Add the commands to a Flask app's CLI."""
-    for command in (init_db, seed_demo, simulate, refresh_index, rebuild_rollups):
+    for command in (init_db, seed_demo, simulate, refresh_index, rebuild_rollups, report, import_file):
         app.cli.add_command(command)
 
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode
 
 from sqlalchemy import Connection, func, select
 
-from data import periods, rollups, vocab
+from data import geo, periods, rollups, vocab
 from data.compstat import Comparison, Unit, compare, comparison_windows, unit_counts
 from data.metrics import Change, poisson_z, significance
 from data.periods import Window, spring_festival
@@ -21,6 +21,7 @@ from data.schema import Enterprise, Incident, Park, Station
 from data.timeutil import local_day_range
 
 BOOK_PERIODS = ("week", "28d", "ytd")
+DEFAULT_ROW = "incidents:total"  # the book row whose trend is shown when the URL names none
 PRESETS = ("week", "28d", "month", "quarter", "ytd", "custom")
 
 
@@ -60,12 +61,27 @@ class ReviewFilters:
             pairs.append((key, "1" if value is True else str(value)))
         return urlencode(pairs)
 
+    def scope(self) -> ReviewFilters:
+        """Only the unit and sector (what the safety-index views depend on)."""
+        return ReviewFilters(station=self.station, park=self.park, enterprise=self.enterprise, sector=self.sector)
+
     def custom_window(self) -> Window | None:
         if self.period != "custom":
             return None
         if self.first is None or self.last is None:
             raise FilterError("a custom period needs first and last dates")
         return Window(self.first, self.last)
+
+
+def drill_filters(current: ReviewFilters, kind: str, unit_id: int) -> ReviewFilters:
+    """The filters one level down from ``current``: a station, or a park (period and topic kept)."""
+    if kind == "station":
+        return replace(current, station=int(unit_id), park=None, enterprise=None)
+    if kind == "park":
+        return replace(current, park=int(unit_id), enterprise=None)
+    if kind == "enterprise":
+        return replace(current, enterprise=int(unit_id))
+    raise ValueError(f"unknown unit kind {kind!r}")
 
 
 def from_query(search: str | None) -> ReviewFilters:
@@ -397,7 +413,8 @@ class ReviewBundle:
     festival: FestivalView
     drill: list[DrillItem]
     crumbs: list[tuple[str, ReviewFilters]]
-    index: object | None = None
+    areas: dict = field(default_factory=dict)  # station polygons (GeoJSON) for the drill-down map
+    parks: list = field(default_factory=list)  # parks of the station in view (all parks for the town)
 
 
 def baseline_year_of(conn: Connection, today: date) -> int:
@@ -413,13 +430,7 @@ def review_bundle(conn: Connection, query: str, row: str, today: date) -> Review
     if section not in FAMILY_FILTERS or not key:
         section, key = "incidents", "total"
     baseline = baseline_year_of(conn, today)
-    index = None
-    try:
-        from data import index_views  # noqa: PLC0415 - optional until the index views are in
-
-        index = index_views.index_views(conn, today, f)
-    except ImportError:
-        index = None
     return ReviewBundle(f, f"{section}:{key}", period_book(conn, today, f, baseline),
                         monthly_trend(conn, today, f, section, key), festival_view(conn, today, f, section, key),
-                        drill_items(conn, today, f, baseline), breadcrumbs(conn, f), index)
+                        drill_items(conn, today, f, baseline), breadcrumbs(conn, f), geo.station_areas(conn),
+                        geo.parks(conn, Unit("station", f.station) if f.station is not None else Unit()))

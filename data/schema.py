@@ -36,7 +36,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 from data import vocab
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"  # 6: imports, import_quarantine, import_id/import_flags on event rows
 
 
 class UTCDateTime(TypeDecorator):
@@ -81,6 +81,10 @@ def validate_credit_code(value: str) -> str:
 def _in(column: str, values) -> str:
     quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
     return f"{column} IN ({quoted})"
+
+
+IMPORT_KINDS = ("incidents", "disputes", "hazards")
+QUARANTINE_STATUSES = ("open", "resolved", "discarded")
 
 
 class Base(DeclarativeBase):
@@ -165,12 +169,84 @@ class Team(Base):
     )
 
 
+class ImportRun(Base):
+    """One file imported by ``data.intake`` (CLI or upload page): what, from where, by whom, how it went.
+
+    Written in the import's own transaction, so a failed import leaves no row here either; an import that
+    changed nothing (every row already stored or already quarantined) leaves none.
+    """
+
+    __tablename__ = "imports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[Optional[str]] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), doc="of the file's bytes")
+    mapping_json: Mapped[str] = mapped_column(Text, doc="the mapping used, as JSON (quarantine resubmission uses it)")
+    encoding: Mapped[Optional[str]] = mapped_column(String(32))
+    imported_by: Mapped[Optional[str]] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[Optional[datetime]]
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0, doc="rows already stored (same source id)")
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    flagged: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", IMPORT_KINDS), name="ck_import_kind"),
+        Index("ix_import_kind_source", "kind", "source"),
+    )
+
+
+class QuarantineRow(Base):
+    """A rejected import row, kept as read (raw values) with the reasons, until an admin fixes it.
+
+    ``fingerprint`` identifies the row as it came in (kind, source, raw values), so importing the same
+    file again adds nothing here; an admin's edits change ``raw_json`` but not the fingerprint.
+    """
+
+    __tablename__ = "import_quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[Optional[str]] = mapped_column(String(64))
+    line: Mapped[int] = mapped_column(Integer, doc="line (CSV) or row (XLSX) number in the file")
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    raw_json: Mapped[str] = mapped_column(Text, doc="JSON object: column name -> value as read (text, never a cell)")
+    reasons_json: Mapped[str] = mapped_column(Text, doc="JSON list of the reasons of the last validation")
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    row_id: Mapped[Optional[int]] = mapped_column(Integer, doc="id of the stored row once resubmitted")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[Optional[datetime]]
+    updated_by: Mapped[Optional[str]] = mapped_column(String(64))
+    resolved_at: Mapped[Optional[datetime]]
+
+    __table_args__ = (
+        UniqueConstraint("kind", "source", "fingerprint", name="uq_quarantine_fingerprint"),
+        CheckConstraint(_in("kind", IMPORT_KINDS), name="ck_quarantine_kind"),
+        CheckConstraint(_in("status", QUARANTINE_STATUSES), name="ck_quarantine_status"),
+        Index("ix_quarantine_status_kind", "status", "kind"),
+        Index("ix_quarantine_source_id", "kind", "source", "source_id"),
+    )
+
+
 class _SourceMixin:
-    """Where a record came from: ``source`` names the system, ``source_id`` is its own id there."""
+    """Where a record came from: ``source`` names the system, ``source_id`` is its own id there.
+
+    Imported rows also carry the import that wrote them and its flags (``out_of_area``: coordinates
+    outside the jurisdiction; ``formula``: a text cell that would run as a spreadsheet formula was
+    neutralised), comma-separated; NULL for rows written by this system.
+    """
 
     source: Mapped[str] = mapped_column(String(32), default=vocab.SOURCES_LOCAL)
     source_id: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(doc="when this system stored the row")
+    # Not a declared foreign key: the check would cost a lookup per row of a million-row import, and
+    # imports rows are never deleted.
+    import_id: Mapped[Optional[int]] = mapped_column(Integer, doc="imports.id of the import that wrote the row")
+    import_flags: Mapped[Optional[str]] = mapped_column(String(64))
 
 
 class Incident(_SourceMixin, Base):

@@ -89,3 +89,12 @@ def review(conn, query: str, row: str, today_iso: str):
     from data.review import review_bundle  # noqa: PLC0415 - the review module imports this one's siblings
 
     return review_bundle(conn, query, row, date.fromisoformat(today_iso))
+
+
+@versioned()
+def index_views(conn, scope_query: str, today_iso: str):
+    """The safety-index views (distribution, funnel plot, rankings) for a unit and sector scope."""
+    from data import index_views as views  # noqa: PLC0415
+    from data.review import from_query  # noqa: PLC0415
+
+    return views.index_views(conn, date.fromisoformat(today_iso), from_query(scope_query))

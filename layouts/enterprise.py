@@ -14,30 +14,11 @@ from dash import dcc, html
 from data import enterprise as ent
 from data import safety_index
 from data.metrics import Change, format_pct
+from layouts import ids
 from layouts.strings import t, tv
 from layouts.theme import BAND_COLOURS, GRAPH_CONFIG, LIGHT_TEMPLATE_NAME
 
 # Component ids of this page (tests and CSS use them).
-ROOT = "ent-page"
-NAME = "ent-name"
-CREDIT_CODE = "ent-credit-code"
-BREADCRUMBS = "ent-breadcrumbs"
-LANG_LINK = "ent-lang-link"
-KPIS = "ent-kpis"
-IDENTITY = "ent-identity"
-TEAMS = "ent-teams"
-INDEX_CHART = "ent-index-chart"
-INDEX_SECTION = "ent-index"
-RECEIPT = "ent-receipt"
-RECEIPT_SCORE = "ent-receipt-score"
-PILLARS = "ent-pillars"
-INDICATORS = "ent-indicators"
-INPUTS = "ent-inputs"
-INCIDENTS = "ent-incidents"
-DISPUTES = "ent-disputes"
-HAZARDS = "ent-hazards"
-NOT_FOUND = "ent-not-found"
-UNAVAILABLE = "ent-unavailable"
 
 ENTERPRISE_GRAPH_CONFIG = {**GRAPH_CONFIG, "displayModeBar": "hover",
                            "modeBarButtonsToRemove": ["sendDataToCloud", "lasso2d", "select2d"]}
@@ -157,9 +138,9 @@ def header(identity: ent.Identity | None, lang: str, demo: bool, lang_href: str)
     return html.Header([
         html.Span(t("ent_page_title", lang), className="ent-page-title"),
         html.Span(t("demo_mark", lang), className="demo-mark ent-demo-mark") if demo else None,
-        html.Nav(breadcrumbs(identity, lang), id=BREADCRUMBS, className="review-breadcrumbs"),
+        html.Nav(breadcrumbs(identity, lang), id=ids.ENT_BREADCRUMBS, className="review-breadcrumbs"),
         html.Div([html.A(t("switch_language", lang), href=lang_href + ("?lang=en" if other == "en" else ""),
-                         id=LANG_LINK),
+                         id=ids.ENT_LANG_LINK),
                   html.A(t("ent_to_review", lang), href="/review" + _lang_query(lang)),
                   html.A(t("to_wall", lang), href="/")], className="review-links"),
     ], className="review-header ent-header")
@@ -174,10 +155,10 @@ def page(profile: ent.EnterpriseProfile, lang: str, demo: bool = False,
     ident = profile.identity
     latest = profile.latest
     title = html.Div([
-        html.H1(ident.name, id=NAME, className="review-title ent-name"),
+        html.H1(ident.name, id=ids.ENT_NAME, className="review-title ent-name"),
         band_badge(latest.score if latest else None, latest.band if latest else None, lang, "ent-band"),
         html.Div([html.Span(t("ent_credit_code", lang) + ("：" if lang == "zh" else ": "), className="ent-muted"),
-                  html.Span(ident.credit_code, id=CREDIT_CODE, className="ent-code"),
+                  html.Span(ident.credit_code, id=ids.ENT_CREDIT_CODE, className="ent-code"),
                   html.Span(" · " + tv(ident.sector, lang), className="ent-muted")], className="ent-subtitle"),
     ], className="ent-title")
     return html.Div([
@@ -190,7 +171,7 @@ def page(profile: ent.EnterpriseProfile, lang: str, demo: bool = False,
         disputes_section(profile.disputes, lang),
         hazards_section(profile.hazards, lang),
         html.P(t("ent_masked_note", lang), className="ent-footnote"),
-    ], id=ROOT, className="review-root ent-root")
+    ], id=ids.ENT_ROOT, className="review-root ent-root")
 
 
 def _kpi(kpi_id: str, label: str, value, detail, tone: str = "tone-flat") -> html.Div:
@@ -231,7 +212,7 @@ def kpi_strip(profile: ent.EnterpriseProfile, lang: str) -> html.Div:
              _change_detail(s.disputes_ytd, lang), _tone(s.disputes_ytd)),
         _kpi("ent-kpi-hazards", t("ent_kpi_hazards", lang), f"{s.open_hazards:,}",
              t("ent_kpi_overdue", lang, n=s.overdue_hazards), "ent-bad" if s.overdue_hazards else "tone-flat"),
-    ], id=KPIS, className="ent-kpis")
+    ], id=ids.ENT_KPIS, className="ent-kpis")
 
 
 def identity_card(ident: ent.Identity, lang: str) -> html.Section:
@@ -260,12 +241,12 @@ def identity_card(ident: ent.Identity, lang: str) -> html.Section:
                                          else tm.team_type),
                                  html.Td(fmt_day(tm.established_on)), html.Td(f"{tm.members:,}", className="num")])
                         for tm in ident.teams]),
-        ], id=TEAMS, className="book-table ent-table ent-teams")
+        ], id=ids.ENT_TEAMS, className="book-table ent-table ent-teams")
     else:
-        teams = html.P(t("ent_no_teams", lang), id=TEAMS, className="ent-empty")
+        teams = html.P(t("ent_no_teams", lang), id=ids.ENT_TEAMS, className="ent-empty")
     return html.Section([html.H2(t("ent_identity", lang)), html.Dl(items, className="ent-facts"),
                          html.H3(t("ent_teams", lang, n=len(ident.teams))), teams],
-                        id=IDENTITY, className="review-section ent-identity")
+                        id=ids.ENT_IDENTITY, className="review-section ent-identity")
 
 
 # --- the index over time -------------------------------------------------------------------------------
@@ -320,10 +301,10 @@ def index_section(profile: ent.EnterpriseProfile, lang: str, config: safety_inde
     if not profile.history:
         body = html.P(t("ent_no_index", lang), className="ent-empty")
     else:
-        body = dcc.Graph(id=INDEX_CHART, figure=index_figure(profile.history, lang, config),
+        body = dcc.Graph(id=ids.ENT_INDEX_CHART, figure=index_figure(profile.history, lang, config),
                          config=ENTERPRISE_GRAPH_CONFIG, className="ent-chart")
     return html.Section([html.H2(t("ent_index_title", lang)), html.P(t("ent_index_note", lang), className="note"),
-                         body], id=INDEX_SECTION, className="review-section ent-index")
+                         body], id=ids.ENT_INDEX_SECTION, className="review-section ent-index")
 
 
 # --- the receipt ---------------------------------------------------------------------------------------
@@ -352,13 +333,13 @@ def receipt_section(receipt: safety_index.Receipt | None, lang: str,
     """Why the score is what it is: pillars and their contributions, each indicator, the inputs."""
     title = html.H2(t("ent_receipt_title", lang))
     if receipt is None:
-        return html.Section([title, html.P(t("ent_no_receipt", lang), className="ent-empty")], id=RECEIPT,
+        return html.Section([title, html.P(t("ent_no_receipt", lang), className="ent-empty")], id=ids.ENT_RECEIPT,
                             className="review-section ent-receipt")
     by_pillar = {p["name"]: p for p in receipt.pillars}
     sum_line = " + ".join(fmt_score(p["contribution"]) for p in receipt.pillars)
     score_line = html.Div([
         html.Span(t("ent_receipt_month", lang, month=fmt_month(receipt.month, lang)), className="ent-muted"),
-        html.Span(fmt_score(receipt.score), id=RECEIPT_SCORE, className="ent-receipt-score"),
+        html.Span(fmt_score(receipt.score), id=ids.ENT_RECEIPT_SCORE, className="ent-receipt-score"),
         band_badge(receipt.score, receipt.band, lang),
         html.Span(f"= {sum_line}", className="ent-receipt-sum"),
         html.Span(t("ent_receipt_change", lang, before=fmt_score(receipt.previous_score),
@@ -388,7 +369,7 @@ def receipt_section(receipt: safety_index.Receipt | None, lang: str,
         html.Td(fmt_score(receipt.previous_score), className="num"),
         html.Td(fmt_signed(receipt.change), className="num " + _delta_tone(receipt.change)),
     ], className="total", id="ent-pillar-total"))
-    pillar_table = html.Table([html.Thead(head), html.Tbody(rows)], id=PILLARS, className="book-table ent-table")
+    pillar_table = html.Table([html.Thead(head), html.Tbody(rows)], id=ids.ENT_PILLARS, className="book-table ent-table")
 
     # Indicators, grouped by pillar.
     head = _head_row([t(k, lang) for k in ("ent_col_indicator", "ent_col_value", "ent_col_peer", "ent_col_own_weight",
@@ -414,7 +395,7 @@ def receipt_section(receipt: safety_index.Receipt | None, lang: str,
                 html.Td(fmt_score(ind["score"]), className="num ent-ind-score", **{"data-indicator": ind["name"]}),
                 html.Td(fmt_indicator(ind["name"], ind.get("previous_value")), className="num"),
             ], id=f"ent-ind-{ind['name']}"))
-    indicator_table = html.Table([html.Thead(head), html.Tbody(body)], id=INDICATORS,
+    indicator_table = html.Table([html.Thead(head), html.Tbody(body)], id=ids.ENT_INDICATORS,
                                  className="book-table ent-table")
 
     inputs = []
@@ -425,8 +406,8 @@ def receipt_section(receipt: safety_index.Receipt | None, lang: str,
         html.H3(t("ent_receipt_pillars", lang)), pillar_table,
         html.H3(t("ent_receipt_indicators", lang)), indicator_table,
         html.H3(t("ent_receipt_inputs", lang, days=receipt.inputs.get("window_days", "—"))),
-        html.Dl(inputs, id=INPUTS, className="ent-facts ent-inputs"),
-    ], id=RECEIPT, className="review-section ent-receipt")
+        html.Dl(inputs, id=ids.ENT_INPUTS, className="ent-facts ent-inputs"),
+    ], id=ids.ENT_RECEIPT, className="review-section ent-receipt")
 
 
 def _head_row(labels: list[str], numeric: set[int] | None = None) -> html.Tr:
@@ -473,7 +454,7 @@ def incidents_section(events: ent.EventList, lang: str) -> html.Section:
              html.Td(i.channel), html.Td(i.place or "—"), html.Td(i.caller_name or "—"),
              html.Td(i.caller_phone or "—", className="ent-phone"), html.Td(tv(i.disposition, lang)),
              html.Td(status_pill(i.status, lang))] for i in events.items]
-    return _events_section(INCIDENTS, "ent_incidents_title", "ent_no_incidents", events, columns, rows, lang)
+    return _events_section(ids.ENT_INCIDENTS, "ent_incidents_title", "ent_no_incidents", events, columns, rows, lang)
 
 
 def disputes_section(events: ent.EventList, lang: str) -> html.Section:
@@ -485,7 +466,7 @@ def disputes_section(events: ent.EventList, lang: str) -> html.Section:
              html.Td(fmt_amount(d.amount), className="num"), html.Td(tv(d.settled_level, lang)),
              html.Td(d.mediator or "—"), html.Td(status_pill(d.status, lang)),
              html.Td(fmt_time(d.settled_at), className="ent-time")] for d in events.items]
-    return _events_section(DISPUTES, "ent_disputes_title", "ent_no_disputes", events, columns, rows, lang,
+    return _events_section(ids.ENT_DISPUTES, "ent_disputes_title", "ent_no_disputes", events, columns, rows, lang,
                            frozenset({3, 4}))
 
 
@@ -498,7 +479,7 @@ def hazards_section(events: ent.EventList, lang: str) -> html.Section:
              html.Td(h.description or "—"), html.Td(fmt_day(h.deadline)),
              html.Td(fmt_time(h.rectified_at), className="ent-time"), html.Td(status_pill(h.status, lang))]
             for h in events.items]
-    return _events_section(HAZARDS, "ent_hazards_title", "ent_no_hazards", events, columns, rows, lang)
+    return _events_section(ids.ENT_HAZARDS, "ent_hazards_title", "ent_no_hazards", events, columns, rows, lang)
 
 
 # --- not found and unavailable -------------------------------------------------------------------------
@@ -515,8 +496,8 @@ def not_found(raw_id, lang: str, malformed: bool = False) -> html.Div:
         header(None, lang, False, f"/enterprise/{_shown_id(raw_id)}"),
         html.Section([html.H2(t("ent_not_found", lang)), html.P(message, className="ent-not-found-detail"),
                       dcc.Link(t("ent_to_review", lang), href="/review" + _lang_query(lang))],
-                     id=NOT_FOUND, className="review-section ent-not-found"),
-    ], id=ROOT, className="review-root ent-root")
+                     id=ids.ENT_NOT_FOUND, className="review-section ent-not-found"),
+    ], id=ids.ENT_ROOT, className="review-root ent-root")
 
 
 def unavailable(raw_id, lang: str, key: str = "ent_db_down") -> html.Div:
@@ -524,5 +505,5 @@ def unavailable(raw_id, lang: str, key: str = "ent_db_down") -> html.Div:
     return html.Div([
         header(None, lang, False, f"/enterprise/{_shown_id(raw_id)}"),
         html.Section([html.H2(t("ent_unavailable_title", lang)), html.P(t(key, lang), className="review-error")],
-                     id=UNAVAILABLE, className="review-section ent-unavailable"),
-    ], id=ROOT, className="review-root ent-root")
+                     id=ids.ENT_UNAVAILABLE, className="review-section ent-unavailable"),
+    ], id=ids.ENT_ROOT, className="review-root ent-root")

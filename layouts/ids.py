@@ -78,9 +78,50 @@ REVIEW_DRILL_TITLE = "review-drill-title"
 REVIEW_DRILL_HOLDER = "review-drill-holder"
 REVIEW_DRILL_SECTION = "review-drill-section"
 REVIEW_INDEX_HOLDER = "review-index-holder"
+REVIEW_DRAWN = "review-drawn"  # the query the main content was last drawn for (starts the index views)
+REVIEW_INDEX_SCOPE = "review-index-scope"  # the scope the index views were drawn for
 REVIEW_TREND = "review-trend"
 REVIEW_FESTIVAL = "review-festival"
 REVIEW_DRILL = "review-drill"
+REVIEW_MAP = "review-map"  # station areas and parks; a click drills down
 REVIEW_DRILL_TABLE = "review-drill-table"
-REVIEW_ROW_TYPE = "review-book-row"  # pattern id type: {"type": REVIEW_ROW_TYPE, "row": "incidents:刑事"}
-REVIEW_DRILL_TYPE = "review-drill-item"  # pattern id type: {"type": ..., "kind": "station", "id": 2}
+
+# The safety-index views of the review page (layouts/index_views.py)
+REVIEW_INDEX = "review-index"  # wrapper of the three sections
+REVIEW_INDEX_EMPTY = "review-index-empty"  # the sentence shown when no index is stored
+REVIEW_INDEX_SUMMARY = "review-index-summary"
+REVIEW_INDEX_BANDS = "review-index-bands"
+REVIEW_INDEX_DISTRIBUTION = "review-index-distribution"  # dcc.Graph
+REVIEW_INDEX_FUNNEL = "review-index-funnel"  # dcc.Graph; customdata[0] of a point is the enterprise id
+REVIEW_INDEX_FUNNEL_NOTE = "review-index-funnel-note"
+REVIEW_INDEX_FLAG_COUNTS = "review-index-flag-counts"
+REVIEW_INDEX_FLAGGED = "review-index-flagged"  # table of the enterprises above the 99.8% limit
+REVIEW_INDEX_STATIONS = "review-index-stations"  # station ranking table
+REVIEW_INDEX_PARKS = "review-index-parks"  # park ranking table
+
+
+def rank_row_id(kind: str, unit_id: int) -> str:
+    """Id of a ranking row: review-index-station-2, review-index-park-7."""
+    return f"review-index-{kind}-{unit_id}"
+
+# The enterprise profile (layouts/enterprise.py)
+ENT_ROOT = "ent-page"
+ENT_NAME = "ent-name"
+ENT_CREDIT_CODE = "ent-credit-code"
+ENT_BREADCRUMBS = "ent-breadcrumbs"
+ENT_LANG_LINK = "ent-lang-link"
+ENT_KPIS = "ent-kpis"
+ENT_IDENTITY = "ent-identity"
+ENT_TEAMS = "ent-teams"
+ENT_INDEX_CHART = "ent-index-chart"
+ENT_INDEX_SECTION = "ent-index"
+ENT_RECEIPT = "ent-receipt"
+ENT_RECEIPT_SCORE = "ent-receipt-score"
+ENT_PILLARS = "ent-pillars"
+ENT_INDICATORS = "ent-indicators"
+ENT_INPUTS = "ent-inputs"
+ENT_INCIDENTS = "ent-incidents"
+ENT_DISPUTES = "ent-disputes"
+ENT_HAZARDS = "ent-hazards"
+ENT_NOT_FOUND = "ent-not-found"
+ENT_UNAVAILABLE = "ent-unavailable"

@@ -10,7 +10,7 @@ from layouts.strings import t
 
 def root() -> html.Div:
     """The app's layout: the URL and the page drawn for it."""
-    return html.Div([dcc.Location(id=ids.ROUTER_LOCATION), dcc.Store(id=ids.ROUTER_RENDERED),
+    return html.Div([dcc.Location(id=ids.ROUTER_LOCATION, refresh="callback-nav"), dcc.Store(id=ids.ROUTER_RENDERED),
                      html.Div(id=ids.ROUTER_PAGE)])
 
 

@@ -5,17 +5,22 @@ Pure functions: ``layout`` is the shell (filters bound to the URL), ``content`` 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from dash import dcc, html
 
 from data import vocab
 from data.compstat import Comparison
 from data.metrics import Change, format_pct
-from data.review import BOOK_PERIODS, PRESETS, BookRow, DrillItem, FestivalView, ReviewFilters, Trend
+from data.review import (BOOK_PERIODS, DEFAULT_ROW, PRESETS, BookRow, DrillItem, FestivalView, ReviewFilters, Trend,
+                         drill_filters)
 from layouts import ids
+from layouts.markup import Node, block, el, link
 from layouts.components import SIGNIFICANCE_MARKS
 from layouts.strings import t, tv
 from layouts.theme import GRAPH_CONFIG
 
+TABLE_AND_CHART = ("png", "svg", "csv", "xlsx")
 REVIEW_GRAPH_CONFIG = {**GRAPH_CONFIG, "displayModeBar": "hover", "modeBarButtonsToRemove": ["sendDataToCloud"]}
 
 
@@ -58,15 +63,15 @@ def filter_bar(lang: str, stations: list[dict], parks: list[dict]) -> html.Div:
     ], className="review-filters")
 
 
-def _pct_cell(change: Change | None, kind: str) -> html.Td:
+def _pct_cell(change: Change | None, kind: str) -> Node:
     if change is None:
-        return html.Td("—", className="num muted")
+        return el("td", "—", cls="num muted")
     text = format_pct(change.pct, change.now)
     tone = "up" if (change.pct or 0) > 0 or (change.pct is None and change.now > 0) else (
         "down" if (change.pct or 0) < 0 else "flat")
     mark = SIGNIFICANCE_MARKS[change.significance]
-    return html.Td([text, html.Sup(mark, className=f"sig sig-{change.significance}")],
-                   className=f"num tone-{tone}", **{"data-kind": kind})
+    return el("td", text, el("sup", mark, cls=f"sig sig-{change.significance}"), cls=f"num tone-{tone}",
+              data_kind=kind)
 
 
 def book_row_label(row: BookRow, lang: str) -> str:
@@ -77,31 +82,51 @@ def book_row_label(row: BookRow, lang: str) -> str:
     return tv(row.key, lang)
 
 
-def book_table(rows: list[BookRow], lang: str, selected: str | None) -> html.Table:
-    """The CompStat book: per period 本期, 去年同期, 同比 (with significance), 环比, and against the baseline."""
-    head_top = [html.Th("", rowSpan=2)] + [html.Th(t(f"period_{p}", lang), colSpan=5, className="period-head")
-                                           for p in BOOK_PERIODS]
-    head_sub = []
-    for _p in BOOK_PERIODS:
-        head_sub += [html.Th(t(k, lang)) for k in ("col_now", "col_year_earlier", "col_yoy", "col_pop", "col_baseline")]
+def review_href(filters: ReviewFilters, row: str | None, lang: str) -> str:
+    """The address of a review state: the filters, the selected book row and the language."""
+    extra = []
+    if row and row != DEFAULT_ROW:
+        extra.append(("row", row))
+    if lang == "en":
+        extra.append(("lang", "en"))
+    joined = "&".join(p for p in (filters.to_query(), urlencode(extra)) if p)
+    return "/review" + (f"?{joined}" if joined else "")
+
+
+def unit_href(filters: ReviewFilters, kind: str, unit_id: int, row: str | None, lang: str) -> str:
+    """Where a click on a unit one level down goes: the review of that unit, or an enterprise's profile."""
+    if kind == "enterprise":
+        return f"/enterprise/{unit_id}" + ("?lang=en" if lang == "en" else "")
+    return review_href(drill_filters(filters, kind, unit_id), row, lang)
+
+
+def book_table(rows: list[BookRow], lang: str, selected: str | None, filters: ReviewFilters | None = None):
+    """The CompStat book: per period 本期, 去年同期, 同比 (with significance), 环比, and against the baseline.
+    A row's name links to its monthly trend. One component (layouts/markup.py)."""
+    filters = filters or ReviewFilters()
+    head_top = [el("th", "", rowspan=2)] + [el("th", t(f"period_{p}", lang), colspan=5, cls="period-head")
+                                            for p in BOOK_PERIODS]
+    head_sub = [el("th", t(k, lang)) for _p in BOOK_PERIODS
+                for k in ("col_now", "col_year_earlier", "col_yoy", "col_pop", "col_baseline")]
     body = []
     section = None
     for row in rows:
         if row.section != section:
             section = row.section
-            body.append(html.Tr(html.Th(t(f"section_{section}", lang), colSpan=1 + 5 * len(BOOK_PERIODS)),
-                                className="book-section"))
+            body.append(el("tr", el("th", t(f"section_{section}", lang), colspan=1 + 5 * len(BOOK_PERIODS)),
+                           cls="book-section"))
         key = f"{row.section}:{row.key}"
-        cells = [html.Td(html.Button(book_row_label(row, lang), id={"type": ids.REVIEW_ROW_TYPE, "row": key},
-                                     className="book-row-button", n_clicks=0), className="label")]
+        cells = [el("td", link(book_row_label(row, lang), review_href(filters, key, lang), cls="book-row-link",
+                               data_row=key), cls="label")]
         for p in BOOK_PERIODS:
             c: Comparison = row.cells[p]
-            cells += [html.Td(f"{c.now:,}", className="num"), html.Td(f"{c.year_earlier.before:,}", className="num"),
+            cells += [el("td", f"{c.now:,}", cls="num"), el("td", f"{c.year_earlier.before:,}", cls="num"),
                       _pct_cell(c.year_earlier, "yoy"), _pct_cell(c.before, "pop"), _pct_cell(c.baseline, "baseline")]
         classes = "book-row" + (" selected" if key == selected else "") + (" total" if row.key == "total" else "")
-        body.append(html.Tr(cells, className=classes, id=f"book-{row.section}-{row.key}"))
-    return html.Table([html.Thead([html.Tr(head_top), html.Tr(head_sub)]), html.Tbody(body)],
-                      id=ids.REVIEW_BOOK, className="book-table")
+        body.append(el("tr", cells, cls=classes, id=f"book-{row.section}-{row.key}"))
+    table = el("table", el("thead", el("tr", head_top), el("tr", head_sub)), el("tbody", body),
+               id=ids.REVIEW_BOOK, cls="book-table")
+    return block(None, table, "markup-block")
 
 
 def trend_figure(trend: Trend, lang: str, label: str):
@@ -166,6 +191,41 @@ def drill_figure(items: list[DrillItem], lang: str):
     return fig
 
 
+def review_map_figure(areas: dict, parks: list[dict], filters: ReviewFilters, lang: str):
+    """The station areas and parks on a light, offline map: a click on an area or a park drills down."""
+    import plotly.graph_objects as go
+
+    from layouts import wall_map
+    from layouts.theme import LIGHT_TEMPLATE_NAME
+
+    fig = go.Figure()
+    features = areas.get("features", []) if areas else []
+    if features:
+        ids_ = [f["properties"]["id"] for f in features]
+        fig.add_trace(go.Choroplethmap(
+            geojson=areas, featureidkey="properties.id", locations=ids_,
+            z=[1 if i == filters.station else 0 for i in ids_], zmin=0, zmax=1, showscale=False,
+            colorscale=[[0, "#dbe7f3"], [1, "#f5c16c"]], marker={"opacity": 0.6, "line": {"color": "#5b7a99", "width": 2}},
+            customdata=[["station", i] for i in ids_], hovertext=[tv(f["properties"]["name"], lang) for f in features],
+            hoverinfo="text", name=t("map_station_areas", lang)))
+    if parks:
+        fig.add_trace(go.Scattermap(
+            lat=[p["lat"] for p in parks], lon=[p["lon"] for p in parks], mode="markers",
+            marker={"size": [16 if p["id"] == filters.park else 11 for p in parks],
+                    "color": ["#c0392b" if p["id"] == filters.park else "#1f6fb2" for p in parks]},
+            customdata=[["park", p["id"]] for p in parks], hovertext=[p["name"] for p in parks], hoverinfo="text",
+            name=t("filter_park", lang)))
+    style = {**wall_map.map_style(), "layers": [{"id": "background", "type": "background",
+                                                  "paint": {"background-color": "#f5f7fa"}}]}
+    map_layout = {"style": style}
+    if features:
+        centre, zoom = wall_map.fit_view(wall_map.area_bounds(areas), size=(560, 320))
+        map_layout.update(center=centre, zoom=zoom)
+    fig.update_layout(template=LIGHT_TEMPLATE_NAME, height=320, margin={"l": 0, "r": 0, "t": 0, "b": 0},
+                      map=map_layout, showlegend=False, uirevision="review-map")
+    return fig
+
+
 def breadcrumb_links(crumbs: list[tuple[str, ReviewFilters]], lang: str) -> list:
     """Town › station › park › enterprise, each a link to its view."""
     out = []
@@ -180,6 +240,20 @@ def breadcrumb_links(crumbs: list[tuple[str, ReviewFilters]], lang: str) -> list
     return out
 
 
+def download_links(name: str, formats: tuple[str, ...], lang: str, kind: str = "table") -> html.Div:
+    """Download links for a table, a chart or the report; assets/nav.js adds the page's current query
+    (the active filters) when one is clicked. ``kind`` is "table", "chart" or "report"."""
+    links = []
+    for fmt in formats:
+        chart = fmt in ("png", "svg")
+        base = (f"/export/report.{fmt}" if kind == "report" else
+                f"/export/{'chart' if chart else 'table'}/{name}.{fmt}")
+        links.append(html.A(fmt.upper(), href=base, className="download", **{"data-export": base},
+                            title=t("download_as", lang, fmt=fmt.upper())))
+    return html.Div([html.Span(t("download", lang), className="download-label")] + links,
+                    className="download-bar", id=f"review-download-{name}")
+
+
 def skeleton(lang: str) -> list:
     """The sections of the page, drawn once; each refresh fills them in place, so graphs stay mounted
     (Plotly redraws them incrementally) and only what changed is sent."""
@@ -189,13 +263,20 @@ def skeleton(lang: str) -> list:
 
     return [
         html.Div(id=ids.REVIEW_MESSAGE),
-        html.Section([html.H2(t("book_title", lang)), html.P(t("book_note", lang), className="note"),
-                      html.Div(id=ids.REVIEW_BOOK_HOLDER)], className="review-section"),
-        html.Section([html.H2(id=ids.REVIEW_TREND_TITLE), graph(ids.REVIEW_TREND, 360),
-                      html.H3(t("festival_title", lang)), graph(ids.REVIEW_FESTIVAL, 300)], className="review-section"),
-        html.Section([html.H2(id=ids.REVIEW_DRILL_TITLE), graph(ids.REVIEW_DRILL, 320),
+        html.Section([download_links("report", ("pdf", "docx"), lang, kind="report"),
+                      html.H2(t("book_title", lang)), html.P(t("book_note", lang), className="note"),
+                      download_links("book", ("csv", "xlsx"), lang), html.Div(id=ids.REVIEW_BOOK_HOLDER)],
+                     className="review-section"),
+        html.Section([html.H2(id=ids.REVIEW_TREND_TITLE), download_links("trend", TABLE_AND_CHART, lang),
+                      graph(ids.REVIEW_TREND, 360),
+                      html.H3(t("festival_title", lang)), download_links("festival", TABLE_AND_CHART, lang),
+                      graph(ids.REVIEW_FESTIVAL, 300)], className="review-section"),
+        html.Section([html.H2(id=ids.REVIEW_DRILL_TITLE), download_links("drill", TABLE_AND_CHART, lang),
+                      html.Div([html.Div(graph(ids.REVIEW_DRILL, 320), className="drill-chart"),
+                                html.Div(graph(ids.REVIEW_MAP, 320), className="drill-map")],
+                               className="drill-row"),
                       html.Div(id=ids.REVIEW_DRILL_HOLDER)], className="review-section", id=ids.REVIEW_DRILL_SECTION),
-        html.Div(id=ids.REVIEW_INDEX_HOLDER),
+        dcc.Store(id=ids.REVIEW_DRAWN), dcc.Store(id=ids.REVIEW_INDEX_SCOPE), html.Div(id=ids.REVIEW_INDEX_HOLDER),
     ]
 
 
@@ -212,43 +293,34 @@ def parts(bundle, lang: str) -> dict:
     label = row_label(bundle.row, lang)
     drill = bundle.drill
     return {
-        ids.REVIEW_BOOK_HOLDER: book_table(bundle.book, lang, bundle.row),
+        ids.REVIEW_BOOK_HOLDER: book_table(bundle.book, lang, bundle.row, bundle.filters),
         ids.REVIEW_TREND_TITLE: t("trend_title", lang, row=label),
         ids.REVIEW_TREND: trend_figure(bundle.trend, lang, label),
         ids.REVIEW_FESTIVAL: festival_figure(bundle.festival, lang),
         ids.REVIEW_DRILL_TITLE: t(f"drill_{drill[0].kind}", lang) if drill else "",
         ids.REVIEW_DRILL: drill_figure(drill, lang),
-        ids.REVIEW_DRILL_HOLDER: drill_table(drill, lang) if drill else html.P(t("drill_none", lang)),
-        ids.REVIEW_INDEX_HOLDER: index_sections(bundle, lang),
+        ids.REVIEW_MAP: review_map_figure(bundle.areas, bundle.parks, bundle.filters, lang),
+        ids.REVIEW_DRILL_HOLDER: (drill_table(drill, lang, bundle.filters, bundle.row) if drill
+                                  else html.P(t("drill_none", lang))),
     }
 
 
-def drill_table(items: list[DrillItem], lang: str) -> html.Table:
-    """The same units as a table; a click on a row drills down."""
+def drill_table(items: list[DrillItem], lang: str, filters: ReviewFilters | None = None, row: str | None = None):
+    """The same units as a table; a unit's name goes one level down. One component (layouts/markup.py)."""
+    filters = filters or ReviewFilters()
     rows = []
     for item in items:
-        change = item.change
-        rows.append(html.Tr([
-            html.Td(html.Button(tv(item.name, lang), id={"type": ids.REVIEW_DRILL_TYPE, "kind": item.kind,
-                                                           "id": item.id}, n_clicks=0, className="drill-button")),
-            html.Td(f"{item.now:,}", className="num"), html.Td(f"{item.before:,}", className="num"),
-            _pct_cell(change, "yoy"),
+        rows.append(el("tr", [
+            el("td", link(tv(item.name, lang), unit_href(filters, item.kind, item.id, row, lang), cls="drill-link",
+                          data_kind=item.kind, data_id=item.id)),
+            el("td", f"{item.now:,}", cls="num"), el("td", f"{item.before:,}", cls="num"),
+            _pct_cell(item.change, "yoy"),
         ]))
-    head = html.Tr([html.Th(t("col_unit", lang)), html.Th(t("col_now", lang)), html.Th(t("col_year_earlier", lang)),
-                    html.Th(t("col_yoy", lang))])
-    return html.Table([html.Thead(head), html.Tbody(rows)], className="drill-table", id=ids.REVIEW_DRILL_TABLE)
-
-
-def index_sections(bundle, lang: str) -> list:
-    """The safety-index views of the review page (distribution, funnel plot, rankings)."""
-    if getattr(bundle, "index", None) is None:
-        return []
-    from layouts import index_views  # noqa: PLC0415 - optional until the index views are in
-
-    return index_views.sections(bundle.index, lang)
+    head = el("tr", [el("th", t(k, lang)) for k in ("col_unit", "col_now", "col_year_earlier", "col_yoy")])
+    table = el("table", el("thead", head), el("tbody", rows), cls="drill-table", id=ids.REVIEW_DRILL_TABLE)
+    return block(None, table, "markup-block")
 
 
 def validation_parts() -> html.Div:
     """Components that only appear inside the drawn content, for Dash's callback validation."""
-    return html.Div([html.Button(id={"type": ids.REVIEW_ROW_TYPE, "row": "incidents:total"}),
-                     html.Button(id={"type": ids.REVIEW_DRILL_TYPE, "kind": "station", "id": 1})])
+    return html.Div([dcc.Graph(id=ids.REVIEW_INDEX_FUNNEL)])

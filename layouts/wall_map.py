@@ -62,10 +62,15 @@ FONT_SIZE = 16
 
 # ---------------------------------------------------------------- style and view
 
+EMPTY_SOURCE_ID = "eqian-empty"
+
+
 def map_style(tile_url: str = "") -> dict:
     """A MapLibre style dict: the wall's dark background and, when given, one internal raster tile source."""
     layers = [{"id": "background", "type": "background", "paint": {"background-color": theme.BACKGROUND}}]
-    sources: dict = {}
+    # never an empty "sources": plotly.js drops empty objects when it diffs a new style against the old one,
+    # and MapLibre then rejects the style ("missing required property sources") on every later redraw.
+    sources: dict = {EMPTY_SOURCE_ID: {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}}
     if tile_url:
         if not TILE_URL_PATTERN.match(tile_url):
             raise ValueError(f"tile_url {tile_url!r} must be an http(s) URL with {{z}}, {{x}} and {{y}}")

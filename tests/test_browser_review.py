@@ -141,10 +141,10 @@ def test_rev004_drill_down_and_breadcrumbs(page, site, raw):
     page.set_viewport_size({"width": 1600, "height": 1000})
     page.goto(site.url + "/review")
     _wait_book(page)
-    page.locator("#review-drill-table button", has_text="织东派出所").click()
+    page.locator("#review-drill-table a", has_text="织东派出所").click()
     page.wait_for_url(re.compile(r"station=1"))
     page.wait_for_function("() => document.querySelector('#review-breadcrumbs')?.textContent.includes('织东派出所')")
-    park_button = page.locator("#review-drill-table button").first
+    park_button = page.locator("#review-drill-table a").first
     park_name = park_button.inner_text()
     park_button.click()
     page.wait_for_url(re.compile(r"park=\d+"))
@@ -154,7 +154,7 @@ def test_rev004_drill_down_and_breadcrumbs(page, site, raw):
     today = local_today()
     ytd = _num(_cells(page, "book-incidents-total")[11])
     assert ytd == _count(raw, date(today.year, 1, 1), today, park_id=park_id)
-    enterprise = page.locator("#review-drill-table button").first
+    enterprise = page.locator("#review-drill-table a").first
     enterprise.click()
     page.wait_for_url(re.compile(r"/enterprise/\d+"))
     page.go_back()
@@ -168,3 +168,114 @@ def test_rev005_bad_filters_say_what_is_wrong(page, site):
     page.goto(site.url + "/review?period=fortnight")
     page.wait_for_selector(".review-error", timeout=30_000)
     assert "period='fortnight'" in page.inner_text(".review-error")
+
+
+def test_rev006_a_book_row_shows_its_trend_without_reloading(page, site, raw):
+    log = _watch(page)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(site.url + "/review?period=week")
+    _wait_book(page)
+    page.evaluate("() => { window.__sameDocument = true; }")  # gone if the page reloads
+    page.locator("#book-incidents-刑事 a").click()
+    page.wait_for_url(re.compile(r"row=incidents%3A%E5%88%91%E4%BA%8B|row=incidents:%E5%88%91%E4%BA%8B"))
+    page.wait_for_function("() => document.querySelector('#review-trend-title')?.textContent.includes('刑事')")
+    assert "selected" in page.locator("#book-incidents-刑事").get_attribute("class")
+    assert "period=week" in page.url
+    # this year's monthly points equal pandas, month by month
+    today = local_today()
+    series = page.evaluate("() => { const g = document.querySelector('#review-trend .js-plotly-plot'); "
+                           f"return g.data.find(t => t.name === '{today.year}').y; }}")
+    for month in range(1, today.month + 1):
+        first = date(today.year, month, 1)
+        last = min(today, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+        assert series[month - 1] == _count(raw, first, last, category="刑事"), month
+    # a filter change and the back button stay inside the same document: no reload
+    page.get_by_label("近28天").check()
+    page.wait_for_url(re.compile(r"period=28d"))
+    page.go_back()
+    page.wait_for_url(re.compile(r"period=week"))
+    assert page.evaluate("() => window.__sameDocument === true")
+    outside, problems = _clean(log, site.url)
+    assert outside == [] and problems == []
+
+
+def test_rev007_index_views_and_ranking_links_keep_the_period(page, site):
+    log = _watch(page)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(site.url + "/review?period=28d&category=%E5%88%91%E4%BA%8B")
+    page.wait_for_selector("#review-index-stations a", timeout=30_000)
+    assert page.locator("#review-index-funnel .js-plotly-plot").count() == 1
+    assert page.locator("#review-index-distribution .js-plotly-plot").count() == 1
+    page.evaluate("() => { window.__sameDocument = true; }")
+    link = page.locator("#review-index-stations a").first
+    name = link.inner_text()
+    link.click()
+    page.wait_for_url(re.compile(r"station=\d+"))
+    assert "period=28d" in page.url and "category=" in page.url
+    page.wait_for_function("(n) => document.querySelector('#review-breadcrumbs')?.textContent.includes(n)", arg=name)
+    # the parks ranking now lists the parks of that station, highlighted station row
+    page.wait_for_function("() => document.querySelector('#review-index-stations tr.selected') !== null")
+    assert page.evaluate("() => window.__sameDocument === true")
+    outside, problems = _clean(log, site.url)
+    assert outside == [] and problems == []
+
+
+def test_rev008_a_click_in_the_funnel_plot_opens_the_enterprise(page, site):
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(site.url + "/review?station=2")
+    page.wait_for_selector("#review-index-funnel .js-plotly-plot", timeout=30_000)
+    enterprise_id = page.evaluate("""() => {
+        const gd = document.querySelector('#review-index-funnel .js-plotly-plot');
+        const i = gd.data.findIndex(t => t.customdata && t.customdata.length && t.customdata[0][0] !== null);
+        const p = {curveNumber: i, pointNumber: 0, pointIndex: 0, x: gd.data[i].x[0], y: gd.data[i].y[0],
+                   customdata: gd.data[i].customdata[0], data: gd.data[i], fullData: gd._fullData[i]};
+        gd.emit('plotly_click', {points: [p], event: {}});
+        return gd.data[i].customdata[0][0];
+    }""")
+    page.wait_for_url(re.compile(rf"/enterprise/{enterprise_id}$"))
+    page.wait_for_selector("#ent-page", timeout=30_000)
+    assert page.locator("#ent-name").inner_text().strip() != ""
+
+
+def test_rev009_download_links_carry_the_filters(page, site, raw):
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(site.url + "/review?period=week&station=2")
+    _wait_book(page)
+    with page.expect_download() as info:
+        page.locator("#review-download-book a", has_text="CSV").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv") and "本周" not in download.url
+    assert "station=2" in download.url and "period=week" in download.url
+    frame = pd.read_csv(download.path(), comment="#").set_index("项目")
+    today = local_today()
+    monday = today - timedelta(days=today.weekday())
+    assert int(frame.loc["警情合计", "本周·本期"]) == _count(raw, monday, today, station_id=2)
+    with page.expect_download() as info:
+        page.locator("#review-download-trend a", has_text="PNG").click()
+    png = open(info.value.path(), "rb").read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(png[16:20], "big")
+    assert width >= 2000
+
+
+def test_rev010_a_click_on_a_map_area_drills_to_the_station(page, site, raw):
+    log = _watch(page)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(site.url + "/review?period=28d")
+    page.wait_for_selector("#review-map .js-plotly-plot", timeout=30_000)
+    page.wait_for_function("() => { const g = document.querySelector('#review-map .js-plotly-plot'); "
+                           "return g && g.data && g.data.length >= 2; }")
+    page.evaluate("""() => {
+        const gd = document.querySelector('#review-map .js-plotly-plot');
+        const p = {curveNumber: 0, pointNumber: 2, pointIndex: 2, location: gd.data[0].locations[2],
+                   customdata: gd.data[0].customdata[2], data: gd.data[0], fullData: gd._fullData[0]};
+        gd.emit('plotly_click', {points: [p], event: {}});
+    }""")
+    page.wait_for_url(re.compile(r"station=3"))
+    assert "period=28d" in page.url
+    page.wait_for_function("() => document.querySelector('#review-breadcrumbs')?.textContent.includes('派出所')")
+    today = local_today()
+    cells = _cells(page, "book-incidents-total")
+    assert _num(cells[6]) == _count(raw, today - timedelta(days=27), today, station_id=3)
+    outside, problems = _clean(log, site.url)
+    assert outside == [] and problems == []

@@ -133,7 +133,8 @@ class TestInsertColumns:
                     assert got[column].tzinfo == UTC, column
                 if isinstance(value, bool):
                     assert got[column] is value, column
-        assert set(rows[0]) == set(EXPECTED_INCIDENTS[0])  # every column was compared
+        assert set(rows[0]) == set(EXPECTED_INCIDENTS[0]) | {"import_id", "import_flags"}  # every column compared
+        assert all(r["import_id"] is None and r["import_flags"] is None for r in rows)  # not written by an import
 
     def test_blk002_orm_objects_see_the_same_values(self, engine):
         _insert_incidents(engine)

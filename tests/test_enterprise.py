@@ -24,6 +24,7 @@ from data import enterprise as ent
 from data import safety_index as si
 from data.demo.generator import DemoSettings
 from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station, Team
+from layouts import ids
 
 UTC = timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -363,7 +364,7 @@ class TestLayout:
 
         drawn = _serialised(page.page(_profile(world, QUIET), "zh"))
         assert "暂无平安指数记录" in drawn and "本月平安指数暂无法计算" in drawn
-        assert page.INDEX_CHART not in drawn
+        assert ids.ENT_INDEX_CHART not in drawn
 
 
 class TestEnterprisePage:
@@ -389,11 +390,11 @@ class TestEnterprisePage:
         with server.test_request_context("/"):
             for raw in ("abc", "", "12a", "１２", "99999999999999999999", "<script>alert(1)</script>"):
                 drawn = _serialised(enterprise_page(raw, "zh"))
-                assert page.NOT_FOUND in drawn and "不是有效的企业编号" in drawn
+                assert ids.ENT_NOT_FOUND in drawn and "不是有效的企业编号" in drawn
             drawn = _serialised(enterprise_page("999999", "en"))
-            assert page.NOT_FOUND in drawn and "There is no enterprise number 999999" in drawn
+            assert ids.ENT_NOT_FOUND in drawn and "There is no enterprise number 999999" in drawn
             drawn = _serialised(enterprise_page("5", "zh"))
-            assert "湖州单独有限公司" in drawn and page.NOT_FOUND not in drawn and "暂无警情记录" in drawn
+            assert "湖州单独有限公司" in drawn and ids.ENT_NOT_FOUND not in drawn and "暂无警情记录" in drawn
 
     def test_ent013_database_down_gives_a_friendly_message(self):
         from callbacks.enterprise import enterprise_page
@@ -404,7 +405,7 @@ class TestEnterprisePage:
         service.forget_version()
         with server.test_request_context("/"):
             drawn = _serialised(enterprise_page("5", "zh"))
-        assert page.UNAVAILABLE in drawn and "数据库暂时无法连接" in drawn
+        assert ids.ENT_UNAVAILABLE in drawn and "数据库暂时无法连接" in drawn
 
 
 # --- the full demo, read-only --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,19 @@ from data import rollups
 from data.demo import geo
 from data.schema import Dispute, Enterprise, Hazard, ImportRun, Incident, Park, QuarantineRow, Station
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+def _shared_datasets() -> Path:
+    """../shared/datasets beside the clone, or where EQIAN_SHARED_DIR (or the workplace's /work/shared) says."""
+    candidates = [Path(__file__).resolve().parents[2] / "shared"]
+    if os.environ.get("EQIAN_SHARED_DIR"):
+        candidates.insert(0, Path(os.environ["EQIAN_SHARED_DIR"]))
+    candidates.append(Path("/work/shared"))
+    for candidate in candidates:
+        if (candidate / "datasets").is_dir():
+            return candidate / "datasets"
+    return candidates[0] / "datasets"
+
+
+SHARED = _shared_datasets()
 MAPPINGS = Path(__file__).resolve().parent / "mappings"
 UTC = UTC
 

@@ -74,6 +74,22 @@ def _count(frame, first: date, last: date, **where) -> int:
     return int(mask.sum())
 
 
+def _emit_click_until(page, script: str, url_pattern, tries: int = 10):
+    """Emit a plotly click (``script`` returns a value) until the page navigates: dcc.Graph binds its click
+    handler only after Plotly has drawn, so on a loaded machine the first click may come too early."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    value = None
+    for _ in range(tries):
+        value = page.evaluate(script)
+        try:
+            page.wait_for_url(url_pattern, timeout=2_000)
+            return value
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"no navigation to {url_pattern} after {tries} clicks")
+
+
 def _wait_book(page):
     page.wait_for_selector("#review-book", timeout=30_000)
 
@@ -224,15 +240,16 @@ def test_rev008_a_click_in_the_funnel_plot_opens_the_enterprise(page, site):
     page.set_viewport_size({"width": 1600, "height": 1000})
     page.goto(site.url + "/review?station=2")
     page.wait_for_selector("#review-index-funnel .js-plotly-plot", timeout=30_000)
-    enterprise_id = page.evaluate("""() => {
+    script = """() => {
         const gd = document.querySelector('#review-index-funnel .js-plotly-plot');
         const i = gd.data.findIndex(t => t.customdata && t.customdata.length && t.customdata[0][0] !== null);
         const p = {curveNumber: i, pointNumber: 0, pointIndex: 0, x: gd.data[i].x[0], y: gd.data[i].y[0],
                    customdata: gd.data[i].customdata[0], data: gd.data[i], fullData: gd._fullData[i]};
         gd.emit('plotly_click', {points: [p], event: {}});
         return gd.data[i].customdata[0][0];
-    }""")
-    page.wait_for_url(re.compile(rf"/enterprise/{enterprise_id}$"))
+    }"""
+    enterprise_id = _emit_click_until(page, script, re.compile(r"/enterprise/\d+$"))
+    assert page.url.endswith(f"/enterprise/{enterprise_id}")
     page.wait_for_selector("#ent-page", timeout=30_000)
     assert page.locator("#ent-name").inner_text().strip() != ""
 
@@ -265,13 +282,12 @@ def test_rev010_a_click_on_a_map_area_drills_to_the_station(page, site, raw):
     page.wait_for_selector("#review-map .js-plotly-plot", timeout=30_000)
     page.wait_for_function("() => { const g = document.querySelector('#review-map .js-plotly-plot'); "
                            "return g && g.data && g.data.length >= 2; }")
-    page.evaluate("""() => {
+    _emit_click_until(page, """() => {
         const gd = document.querySelector('#review-map .js-plotly-plot');
         const p = {curveNumber: 0, pointNumber: 2, pointIndex: 2, location: gd.data[0].locations[2],
                    customdata: gd.data[0].customdata[2], data: gd.data[0], fullData: gd._fullData[0]};
         gd.emit('plotly_click', {points: [p], event: {}});
-    }""")
-    page.wait_for_url(re.compile(r"station=3"))
+    }""", re.compile(r"station=3"))
     assert "period=28d" in page.url
     page.wait_for_function("() => document.querySelector('#review-breadcrumbs')?.textContent.includes('派出所')")
     today = local_today()

@@ -263,6 +263,26 @@ class Table:
     def close(self) -> None:
         pass
 
+    def _read_header(self, mapping: Mapping, container: str, record: str, text) -> None:
+        """Skip the mapping's leading records, then read the header (or take the mapping's own columns).
+        ``container``/``record`` name them in messages ("file"/"line", "sheet"/"row"); ``text`` makes a
+        header cell into a name. Trailing empty names are dropped."""
+        for _ in range(mapping.skip_rows):
+            if self._next() is None:
+                raise FileError(f"the {container} ends before the header {record}")
+        if not mapping.header:
+            self.header = mapping.columns
+            return
+        first = self._next()
+        if first is None:
+            raise FileError(f"the {container} is empty (no header {record})")
+        names = [text(c) for c in first[1]]
+        while names and not names[-1]:
+            names.pop()
+        if not names:
+            raise FileError(f"the header {record} is empty", first[0])
+        self.header = tuple(names)
+
 
 class _Lines:
     """The text lines of a CSV, remembering whether the last one ended with a line break."""
@@ -288,21 +308,7 @@ class CsvTable(Table):
         self._reader = csv.reader(iter(self._lines), delimiter=mapping.delimiter, quotechar=mapping.quotechar,
                                   strict=True)
         self._line = 0
-        for _ in range(mapping.skip_rows):
-            if self._next() is None:
-                raise FileError("the file ends before the header line")
-        if mapping.header:
-            first = self._next()
-            if first is None:
-                raise FileError("the file is empty (no header line)")
-            names = [c.strip() for c in first[1]]
-            while names and not names[-1]:
-                names.pop()
-            if not names:
-                raise FileError("the header line is empty", first[0])
-            self.header = tuple(names)
-        else:
-            self.header = mapping.columns
+        self._read_header(mapping, "file", "line", str.strip)
 
     def _next(self):
         start = self._reader.line_num + 1
@@ -378,21 +384,7 @@ class XlsxTable(Table):
         self.total = ws.max_row or 0
         self._iter = enumerate(ws.iter_rows(values_only=True), start=1)
         self._row = 0
-        for _ in range(mapping.skip_rows):
-            if self._next() is None:
-                raise FileError("the sheet ends before the header row")
-        if mapping.header:
-            first = self._next()
-            if first is None:
-                raise FileError("the sheet is empty (no header row)")
-            names = [cell_text(c) or "" for c in first[1]]
-            while names and not names[-1]:
-                names.pop()
-            if not names:
-                raise FileError("the header row is empty", first[0])
-            self.header = tuple(names)
-        else:
-            self.header = mapping.columns
+        self._read_header(mapping, "sheet", "row", lambda c: cell_text(c) or "")
 
     def _next(self):
         try:

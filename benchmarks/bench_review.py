@@ -14,26 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchmarks._app import CHROMIUM_ARGS, start_app  # noqa: E402
 
 
 def _changes(page):
@@ -69,18 +59,7 @@ def main() -> None:
         url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='eqian-review-')) / 'review.db'}"
         print("seeding a scale-1 demo …", flush=True)
         seed_demo(db.make_engine(url), scale=1.0, now=datetime.now(timezone.utc))
-    port = _free_port()
-    env = {**os.environ, "EQIAN_DATABASE_URL": url, "EQIAN_PORT": str(port), "EQIAN_DEMO": "0",
-           "EQIAN_SIMULATE": "0", "EQIAN_INDEX_REFRESH_SECONDS": "100000"}
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(base + "/_dash-layout", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
+    server, base = start_app(url, {"EQIAN_SIMULATE": "0", "EQIAN_INDEX_REFRESH_SECONDS": "100000"})
     from playwright.sync_api import sync_playwright
 
     timings = []

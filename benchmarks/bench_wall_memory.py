@@ -10,29 +10,18 @@ Usage:  python benchmarks/bench_wall_memory.py [--minutes 30] [--rate 60] [--eve
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from benchmarks._app import CHROMIUM_ARGS, start_app  # noqa: E402
 
 RARE_SURNAMES = "欧诸葛闻尉迟宇文仉督亓官司寇巫马公西端木"
 
@@ -93,18 +82,7 @@ def main() -> None:
         url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='eqian-wallmem-')) / 'wall.db'}"
         print(f"seeding a demo at scale {args.scale} …", flush=True)
         seed_demo(db.make_engine(url), scale=args.scale, now=datetime.now(timezone.utc))
-    port = _free_port()
-    env = {**os.environ, "EQIAN_DATABASE_URL": url, "EQIAN_PORT": str(port), "EQIAN_DEMO": "0",
-           "EQIAN_SIMULATE": "1", "EQIAN_SIMULATE_RATE": str(args.rate)}
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/_dash-layout", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
+    server, base = start_app(url, {"EQIAN_SIMULATE": "1", "EQIAN_SIMULATE_RATE": str(args.rate)}, tries=100)
     from playwright.sync_api import sync_playwright
 
     samples = []

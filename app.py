@@ -12,13 +12,15 @@ import threading
 
 from dash import Dash, html
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.exc import OperationalError
 
-from callbacks import downloads
+from callbacks import admin, admin_intake, auth, downloads, errors
 from callbacks import first_screen as first_screen_callbacks
 from callbacks import review as review_callbacks
 from callbacks import router
 from callbacks import wall as wall_callbacks
+from data import auth as accounts
 from data import cache, cli, db, jobs
 from data.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from data.demo import generator
@@ -31,8 +33,12 @@ log = logging.getLogger("eqian")
 def create_app(config: dict | None = None) -> Flask:
     """Build the Flask server with the Dash app mounted at /; ``config`` overrides EQIAN_* settings."""
     settings = load_config(config)
-    server = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    server = Flask(__name__, instance_path=str(INSTANCE_DIR), template_folder=str(PROJECT_ROOT / "layouts" / "templates"))
     server.config.update(settings)
+    server.jinja_env.globals["t"] = t
+    if settings["EQIAN_PROXY_HOPS"] > 0:  # the client's address and scheme as the proxy saw them
+        hops = settings["EQIAN_PROXY_HOPS"]
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     engine = db.init_app(server)
     cache.init_app(server)
     try:
@@ -48,17 +54,32 @@ def create_app(config: dict | None = None) -> Flask:
         assets_folder=str(PROJECT_ROOT / "assets"),
         serve_locally=True,
     )
-    dash_app.layout = pages.root
+    dash_app.layout = _root_layout
     dash_app.validation_layout = html.Div([pages.root(), wall.layout(), first_screen.layout(),
                                            review.layout("zh", [], [], False), review.validation_parts()])
-    router.register_callbacks(dash_app)
-    wall_callbacks.register_callbacks(dash_app)
-    review_callbacks.register_callbacks(dash_app)
-    first_screen_callbacks.register_callbacks(dash_app)
+    auth.register(server)  # first: the gate runs before any other handler
+    errors.register(server)  # malformed callback requests: 400 JSON (after the gate, so the anonymous get 401)
+    with auth.callbacks_need(dash_app, None):  # the router checks each page's permission itself
+        router.register_callbacks(dash_app)
+    with auth.callbacks_need(dash_app, "wall"):
+        wall_callbacks.register_callbacks(dash_app)
+    with auth.callbacks_need(dash_app, "review"):
+        review_callbacks.register_callbacks(dash_app)
+        first_screen_callbacks.register_callbacks(dash_app)
     server.extensions["dash_app"] = dash_app
     downloads.register(server)
+    admin.register(server)
+    admin_intake.register(server)
     cli.register(server)
+    auth.secure(dash_app)  # last: the CSP carries the hashes of every inline script registered above
     return server
+
+
+def _root_layout():
+    """The page shell for the logged-in user (Dash asks for it on each page load)."""
+    who = auth.current_principal()
+    return pages.root(who.audit_name if who else None, auth.role_label(who.role) if who else None,
+                      bool(who and who.may("admin")))
 
 
 def dash_app_of(server: Flask) -> Dash:
@@ -73,6 +94,9 @@ def prepare_demo(server: Flask) -> None:
     engine = db.engine_of(server)
     with engine.connect() as conn:
         empty = not generator.has_events(conn)
+    if not empty and generator.is_demo(engine):
+        with engine.begin() as conn:
+            accounts.ensure_demo_accounts(conn)
     if empty:
         log.warning("empty database: seeding the demo (scale %s) …", server.config["EQIAN_DEMO_SCALE"])
         summary = generator.seed_demo(engine, seed=server.config["EQIAN_DEMO_SEED"],

@@ -3,9 +3,10 @@
 Starts the app on a database (default: a freshly seeded scale-1 demo in a temporary SQLite file; pass
 --database for another, e.g. the 10-million-incident PostgreSQL database that
 `bench_metrics.py --keep` leaves behind), opens /review in headless Chromium and changes one filter at a
-time through the page (period, station, category, enterprise-related only), timing each change from the
-click until the period book shows the new numbers. The first round meets every state cold (computed);
-later rounds repeat them (served from the cache).
+time through the page (period, station, category, enterprise-related only, park, park and category, and
+back to the town), timing each change from the click until the period book shows the new numbers. The
+first round meets every state cold (computed, apart from states it has already passed through); later
+rounds repeat them (served from the cache). Prints each change, then median, p95 and max per round.
 
 Usage:  python benchmarks/bench_review.py [--database URL] [--rounds 2]
 """
@@ -26,23 +27,44 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._app import CHROMIUM_ARGS, start_app  # noqa: E402
 
 
+def _pick(page, control: str, name: str):
+    """Choose an option of one of the filter dropdowns."""
+    def act():
+        page.locator(f"#{control}").click()
+        page.get_by_role("option", name=name, exact=True).click()
+    return act
+
+
+def _clear(page, control: str):
+    """Empty one of the filter dropdowns (its × button)."""
+    def act():
+        page.locator(f"#{control} .dash-dropdown-clear").first.click()
+        page.keyboard.press("Escape")  # in case the click opened the list
+    return act
+
+
 def _changes(page):
-    """The filter changes, each a (label, action) pair acting through the page."""
+    """The filter changes, each a (label, action) pair acting through the page. They end where they began
+    (the town, year to date, every category), so a later round meets every state again (warm)."""
     steps = []
     for period in ("week", "28d", "month", "quarter", "ytd"):
         steps.append((f"period {period}", lambda p=period: page.locator(f'#review-period input[value="{p}"]').check()))
     for station in ("织东派出所", "织南派出所", "织北派出所"):
-        def pick(name=station):
-            page.locator("#review-station").click()
-            page.get_by_role("option", name=name).click()
-        steps.append((f"station {station}", pick))
+        steps.append((f"station {station}", _pick(page, "review-station", station)))
     for category in ("刑事", "纠纷"):
-        def pick_category(name=category):
-            page.locator("#review-category").click()
-            page.get_by_role("option", name=name).click()
-        steps.append((f"category {category}", pick_category))
+        steps.append((f"category {category}", _pick(page, "review-category", category)))
     steps.append(("enterprise-related only", lambda: page.locator("#review-enterprise-only input").check()))
     steps.append(("all incidents again", lambda: page.locator("#review-enterprise-only input").uncheck()))
+    steps.append(("all categories", _clear(page, "review-category")))
+    steps.append(("station 织南派出所", _pick(page, "review-station", "织南派出所")))
+    for park in ("香圩墩园区", "中华路物流园", "漾西工业园"):  # the parks of 织南派出所
+        steps.append((f"park {park}", _pick(page, "review-park", park)))
+    steps.append(("park + category 刑事", _pick(page, "review-category", "刑事")))
+    steps.append(("park + enterprise-related", lambda: page.locator("#review-enterprise-only input").check()))
+    steps.append(("park + all incidents", lambda: page.locator("#review-enterprise-only input").uncheck()))
+    steps.append(("park + all categories", _clear(page, "review-category")))
+    steps.append(("all parks (station)", _clear(page, "review-park")))
+    steps.append(("town", _clear(page, "review-station")))
     return steps
 
 
@@ -82,14 +104,25 @@ def main() -> None:
                         "() => { const e = document.querySelector('#review-book'); return e && !e.dataset.old; }",
                         timeout=60_000)
                     elapsed = time.perf_counter() - t
-                    timings.append(elapsed)
+                    timings.append((round_, label, elapsed))
                     print(f"round {round_ + 1} {label:28s} {elapsed * 1000:7.0f} ms", flush=True)
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
-    ms = sorted(x * 1000 for x in timings)
-    print(f"\n{len(ms)} filter changes: median {statistics.median(ms):.0f} ms, "
+    print()
+    for round_ in range(args.rounds):
+        _summary(f"round {round_ + 1} ({'cold' if round_ == 0 else 'warm'})",
+                 [t for r, _, t in timings if r == round_])
+        _summary(f"round {round_ + 1} park changes", [t for r, label, t in timings if r == round_ and "park" in label])
+    _summary("all rounds", [t for _, _, t in timings])
+
+
+def _summary(title: str, seconds: list[float]) -> None:
+    if not seconds:
+        return
+    ms = sorted(x * 1000 for x in seconds)
+    print(f"{title}: {len(ms)} filter changes, median {statistics.median(ms):.0f} ms, "
           f"p95 {ms[int(0.95 * (len(ms) - 1))]:.0f} ms, max {ms[-1]:.0f} ms")
 
 

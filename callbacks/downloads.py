@@ -1,29 +1,40 @@
-"""File downloads over HTTP (a Flask blueprint): the report, the review page's tables and its charts.
+"""File downloads over HTTP (a Flask blueprint): the report, and every table and chart of the review page, the
+enterprise profile and the wall.
 
-Thin: read the query string, call data/ and layouts/, send the bytes with a Chinese file name
+Thin: read the query string, load the page data the entry needs (data/ through data.service's caches), let
+layouts/exports.py make the DataFrame or figure, and send the bytes with a Chinese file name
 (``Content-Disposition: attachment; filename*=UTF-8''…``, RFC 6266 / 5987) and ``Cache-Control: no-store``.
 
 - ``/export/report.pdf|docx?period=2026-10&unit=织南`` (or the review page's own query: ``period=ytd&station=4``)
-- ``/export/table/<book|drill|trend|festival|overdue>.csv|xlsx?<review filter query>[&row=incidents:刑事]``
-- ``/export/chart/<trend|festival|drill>.png|svg?<review filter query>[&row=…]``
+- ``/export/table/<name>.csv|xlsx`` and ``/export/chart/<name>.png|svg``, ``<name>`` from the registry
+  (layouts/exports.py TABLES and CHARTS), the query as the entry's source reads it:
+  review and index entries the review filters (``period=28d&station=2[&row=incidents:刑事]``), enterprise
+  entries ``enterprise=<id>``, wall entries nothing (the town) or ``station=<id>``.
 
-A malformed filter answers 400 with the reason, an unknown name 404, a database outage 503. Personal data
-is masked in every download: the HTTP side has no roles yet, so it never asks for unmasked data.
+A malformed query answers 400 with the reason, an unknown name 404 (so does an unknown enterprise or station,
+or index views before any index is stored), a database outage 503. Personal data is masked in every
+download unless the logged-in user's role may see it (data/access.py: the analyst), and then the view is in
+the audit log; reports likewise.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+from datetime import date
 from urllib.parse import parse_qs, quote
 
 from flask import Blueprint, Response, abort, request, send_file
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks.auth import current_principal
 from data import db, exports, figures_export, service
+from data.access import MASKED
 from data.report import ReportError, build_report, overdue_list, request_from_query
 from data.review import FilterError, baseline_year_of, from_query
-from data.timeutil import local_today
+from data.schema import Station
+from data.timeutil import local_today, now_utc
 
 log = logging.getLogger(__name__)
 bp = Blueprint("downloads", __name__, url_prefix="/export")
@@ -62,14 +73,128 @@ def _unavailable(exc: Exception) -> Response:
     return Response("数据库暂时无法连接，请稍后再试。\n", status=503, mimetype="text/plain; charset=utf-8")
 
 
+class NotFound(LookupError):
+    """What the query names does not exist (an enterprise, a station, an index not yet computed): 404."""
+
+
+def _params() -> dict[str, str]:
+    """The query string's parameters, the last value of each."""
+    return {k: v[-1] for k, v in parse_qs(request.query_string.decode()).items()}
+
+
 def _row() -> str:
-    return {k: v[-1] for k, v in parse_qs(request.query_string.decode()).items()}.get("row", DEFAULT_ROW)
+    return _params().get("row", DEFAULT_ROW)
 
 
 def _bundle():
     """The review state the query string asks for (the same cached computation the page draws)."""
     filters = from_query(request.query_string.decode())
     return service.review(filters.to_query(), _row(), local_today().isoformat())
+
+
+def _positive_id(params: dict[str, str], key: str) -> int | None:
+    """An id parameter (None when absent); not a positive number: FilterError (400)."""
+    from callbacks.enterprise import parse_id  # noqa: PLC0415 - the profile page's own id rule
+
+    if key not in params:
+        return None
+    value = parse_id(params[key])
+    if value is None:
+        raise FilterError(f"{key}={params[key][:40]!r} is not an id (a positive number)")
+    return value
+
+
+# --- the sources of the registry (layouts/exports.py): the page data behind each download ------------------
+
+def _review_source(today: date):
+    from layouts import exports as export_layout  # noqa: PLC0415
+
+    bundle = _bundle()
+    with db.current_engine().connect() as conn:
+        baseline = baseline_year_of(conn, today)
+    unit, short = export_layout.unit_names(bundle)
+    return export_layout.Download("review", bundle, unit, short, today, baseline=baseline)
+
+
+def _overdue_source(today: date):
+    from layouts import exports as export_layout  # noqa: PLC0415
+
+    bundle = _bundle()
+    with db.current_engine().connect() as conn:
+        viewer = _viewer()
+        rows = overdue_list(conn, today, bundle.filters.unit(), viewer)
+    unit, short = export_layout.unit_names(bundle)
+    return export_layout.Download("overdue", rows, unit, short, today, unmasked=bool(rows) and viewer.may("unmasked"))
+
+
+def _index_source(today: date):
+    """The review page's safety-index views for the filters' unit and sector (as the page draws them)."""
+    from layouts import exports as export_layout  # noqa: PLC0415
+
+    scope = from_query(request.query_string.decode()).scope().to_query()
+    views = service.index_views(scope, today.isoformat())
+    if views is None:
+        raise NotFound("尚无平安指数（指数按月计算，请先运行指数计算）。")
+    unit, short = export_layout.index_unit_names(views)
+    return export_layout.Download("index", views, unit, short, today)
+
+
+def _enterprise_source(today: date):
+    """One enterprise's profile and every event of it; personal data as the user's role may see it."""
+    from data import enterprise  # noqa: PLC0415
+    from layouts import exports as export_layout  # noqa: PLC0415
+
+    enterprise_id = _positive_id(_params(), "enterprise")
+    if enterprise_id is None:
+        raise FilterError("enterprise=<id> is required")
+    with db.current_engine().connect() as conn:
+        profile = enterprise.profile(conn, enterprise_id, today, viewer=_viewer())
+        if profile is None:
+            raise NotFound(f"无此企业：enterprise={enterprise_id}")
+        plain = profile.unmasked  # the profile asked access.reveal, which audited the view
+        data = export_layout.EnterpriseData(profile, enterprise.incidents(conn, enterprise_id, limit=None, unmasked=plain),
+                                            enterprise.disputes(conn, enterprise_id, limit=None, unmasked=plain),
+                                            enterprise.hazards(conn, enterprise_id, today, limit=None))
+    name = profile.identity.name
+    return export_layout.Download("enterprise", data, name, name, today)
+
+
+def _wall_source(_today: date):
+    """The wall's numbers for the town or ``station=<id>``: the frame the wall itself draws this minute."""
+    from layouts import exports as export_layout  # noqa: PLC0415
+
+    station = _positive_id(_params(), "station")
+    name = None
+    if station is not None:
+        with db.current_engine().connect() as conn:
+            name = conn.execute(select(Station.name).where(Station.id == station)).scalar()
+        if name is None:
+            raise NotFound(f"无此派出所：station={station}")
+    minute = now_utc().replace(second=0, microsecond=0).isoformat()
+    numbers = service.wall(minute, "station" if station is not None else "town", station).numbers
+    unit, short = export_layout.wall_unit_names(name)
+    return export_layout.Download("wall", numbers, unit, short, numbers.today)
+
+
+def _viewer():
+    """The logged-in user (the gate has refused everyone else), for the data layer's masking."""
+    return current_principal() or MASKED
+
+
+SOURCES = {"review": _review_source, "overdue": _overdue_source, "index": _index_source,
+           "enterprise": _enterprise_source, "wall": _wall_source}
+
+
+def _load(source: str):
+    """(the Download, None) or (None, the error response) for an entry's source and this request."""
+    try:
+        return SOURCES[source](local_today()), None
+    except FilterError as exc:
+        return None, _bad_request(str(exc))
+    except NotFound as exc:
+        return None, Response(f"{exc}\n", status=404, mimetype="text/plain; charset=utf-8")
+    except SQLAlchemyError as exc:
+        return None, _unavailable(exc)
 
 
 @bp.get("/report.<any(pdf, docx):fmt>")
@@ -81,7 +206,7 @@ def report(fmt: str):
     try:
         with db.current_engine().connect() as conn:
             period, unit = request_from_query(conn, request.query_string.decode(), today)
-            data = build_report(conn, period, unit, today)
+            data = build_report(conn, period, unit, today, viewer=_viewer())
     except ReportError as exc:
         return _bad_request(str(exc))
     except SQLAlchemyError as exc:
@@ -96,58 +221,48 @@ def report(fmt: str):
 
 @bp.get("/table/<name>.<any(csv, xlsx):fmt>")
 def table(name: str, fmt: str):
-    """A table of the review page (or the overdue hazards of its unit) with the filters written in."""
+    """A table of the registry, with its filters written in."""
     from layouts import exports as export_layout  # noqa: PLC0415
 
-    if name not in export_layout.TABLES and name != "overdue":
+    spec = export_layout.TABLES.get(name)
+    if spec is None:
         abort(404)
-    today = local_today()
-    try:
-        bundle = _bundle()
-        with db.current_engine().connect() as conn:
-            baseline = baseline_year_of(conn, today)
-            rows = overdue_list(conn, today, bundle.filters.unit()) if name == "overdue" else None
-    except FilterError as exc:
-        return _bad_request(str(exc))
-    except SQLAlchemyError as exc:
-        return _unavailable(exc)
-    _unit, short = export_layout.unit_names(bundle)
-    if name == "overdue":
-        subject, frame = export_layout.OVERDUE_SUBJECT, export_layout.overdue_frame(rows)
-        lines = [("内容", subject), ("单位", _unit), ("截至", today.isoformat()),
-                 ("个人信息", "已脱敏（地址仅到街道）")]
-    else:
-        spec = export_layout.TABLES[name]
-        subject, frame = export_layout.table_subject(name, bundle), spec.frame(bundle)
-        lines = export_layout.filter_lines(bundle, today, baseline, subject, spec.periods)
-    title = f"织里公安 e企安365 · {_unit} · {subject}"
+    download, error = _load(spec.source)
+    if error is not None:
+        return error
+    subject = export_layout.subject_of(spec, download)
+    frame = spec.frame(download)
+    lines = export_layout.lines_of(spec, download, subject)
+    title = export_layout.title_of(download, subject)
     body = exports.to_csv(frame, lines, title) if fmt == "csv" else exports.to_xlsx(frame, lines, title)
-    return _send(body, exports.filename(short, subject, today, fmt), fmt, f"eqian_{name}")
+    return _send(body, exports.filename(download.short, subject, download.today, fmt), fmt, f"eqian_{name}")
 
 
 @bp.get("/chart/<name>.<any(png, svg):fmt>")
 def chart(name: str, fmt: str):
-    """A chart of the review page as a print-resolution PNG or an SVG."""
+    """A chart of the registry as a print-resolution PNG or an SVG (text kept as text)."""
     from layouts import exports as export_layout  # noqa: PLC0415
 
-    if name not in export_layout.CHARTS:
+    spec = export_layout.CHARTS.get(name)
+    if spec is None:
         abort(404)
-    try:
-        bundle = _bundle()
-    except FilterError as exc:
-        return _bad_request(str(exc))
-    except SQLAlchemyError as exc:
-        return _unavailable(exc)
-    spec = export_layout.CHARTS[name]
-    figure = spec.figure(bundle)
+    download, error = _load(spec.source)
+    if error is not None:
+        return error
+    figure = spec.figure(download)
     try:
         images = figures_export.render_images({name: figure}, fmt, sizes={name: spec.size})
     except figures_export.ExportError as exc:
         log.warning("chart export failed: %s", exc)
         return Response("图表导出失败，请稍后再试。\n", status=503, mimetype="text/plain; charset=utf-8")
-    _unit, short = export_layout.unit_names(bundle)
-    return _send(images[name], exports.filename(short, export_layout.chart_subject(name, bundle), local_today(), fmt),
-                 fmt, f"eqian_{name}")
+    subject = export_layout.subject_of(spec, download)
+    return _send(images[name], exports.filename(download.short, subject, download.today, fmt), fmt, f"eqian_{name}")
+
+
+@bp.get("/<path:_rest>")
+def unknown(_rest: str):
+    """Any other address under /export (an unknown format, a mistyped path) is not found, not the app's page."""
+    abort(404)
 
 
 def register(server) -> None:

@@ -7,6 +7,7 @@ import logging
 from dash import Input, Output, State, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import inputs
 from data.overview import overview
 from data.timeutil import now_utc, to_local
 from layouts import first_screen, ids
@@ -17,7 +18,8 @@ log = logging.getLogger(__name__)
 
 def refresh(_n_intervals, search, last_ok):
     """Redraw the body, or keep it and say how old it is."""
-    lang = lang_from_search(search)
+    lang = lang_from_search(inputs.url_part(search, "search"))
+    last_ok = inputs.text(last_ok, "last_ok", max_len=32)
     try:
         view = overview()
     except SQLAlchemyError as exc:

@@ -7,14 +7,14 @@ controls and draws the content; clicks on a bar, a book row or a table row chang
 from __future__ import annotations
 
 import logging
-from datetime import date
 from urllib.parse import parse_qs
 
 from dash import Input, Output, State, ctx, html, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
-from data import service
-from data.review import DEFAULT_ROW, FilterError, ReviewFilters, from_query
+from callbacks import inputs
+from data import service, vocab
+from data.review import DEFAULT_ROW, PRESETS, FilterError, ReviewFilters, from_query
 from data.timeutil import local_today
 from layouts import ids, index_views, review
 from layouts.strings import t
@@ -38,10 +38,10 @@ PART_PROPS = {ids.REVIEW_TREND: "figure", ids.REVIEW_FESTIVAL: "figure", ids.REV
 
 def render(search, pathname, lang):
     """Fill the page's sections for the filters in the URL (message, parts in PART_IDS order, crumbs)."""
+    search, pathname, lang = inputs.url_part(search, "search"), inputs.url_part(pathname, "pathname"), inputs.lang(lang)
     keep = [no_update] * (len(PART_IDS) + 3)
     if pathname != "/review":
         return keep
-    lang = lang or "zh"
     row = _params(search).get("row", DEFAULT_ROW)
     try:
         filters = from_query(search)
@@ -58,9 +58,10 @@ def render(search, pathname, lang):
 def render_index(_drawn, search, pathname, drawn_scope, lang):
     """Draw the safety-index views when the unit or sector changed (they ignore period and category);
     after the main content, so that the period book is never kept waiting for the larger charts."""
+    search, pathname, lang = inputs.url_part(search, "search"), inputs.url_part(pathname, "pathname"), inputs.lang(lang)
+    drawn_scope = inputs.text(drawn_scope, "index scope", max_len=inputs.MAX_URL)  # None until first drawn
     if pathname != "/review":
         return no_update, no_update
-    lang = lang or "zh"
     try:
         scope = from_query(search).scope().to_query()
     except FilterError:
@@ -77,6 +78,7 @@ def render_index(_drawn, search, pathname, drawn_scope, lang):
 
 def sync_controls(search, pathname):
     """Set the filter controls from the URL (on load and when the back button changes it)."""
+    search, pathname = inputs.url_part(search, "search"), inputs.url_part(pathname, "pathname")
     if pathname != "/review":
         return [no_update] * 8
     try:
@@ -89,6 +91,13 @@ def sync_controls(search, pathname):
 
 def write_url(period, first, last, station, park, sector, category, enterprise_only, search, lang):
     """Put the controls' state into the URL (a new history entry) unless it is already there."""
+    period = inputs.choice(period, "period", PRESETS)
+    first, last = inputs.day(first, "start_date"), inputs.day(last, "end_date")
+    station, park = inputs.unit_id(station, "station"), inputs.unit_id(park, "park")
+    sector = inputs.choice(sector, "sector", vocab.SECTORS)
+    category = inputs.choice(category, "category", vocab.INCIDENT_CATEGORIES)
+    enterprise_only = inputs.strings(enterprise_only, "enterprise_only")
+    search, lang = inputs.url_part(search, "search"), inputs.lang(lang)
     params = _params(search)
     try:
         current = from_query(search)
@@ -99,38 +108,59 @@ def write_url(period, first, last, station, park, sector, category, enterprise_o
     custom = period == "custom"
     filters = ReviewFilters(
         period=period or "ytd",
-        first=date.fromisoformat(first[:10]) if custom else None,
-        last=date.fromisoformat(last[:10]) if custom else None,
+        first=first if custom else None,
+        last=last if custom else None,
         station=station, park=park, enterprise=current.enterprise, sector=sector, category=category,
         enterprise_only=bool(enterprise_only))
-    new = _search(filters, params.get("row"), lang or "zh")
-    return no_update if new == (search or "") else new
+    new = _search(filters, params.get("row"), lang)
+    return no_update if new == search else new
 
 
 def drill(bar_click, map_click, search, lang):
     """Go one level down from a bar of the drill chart or an area or park of the map (the tables' links
     do it without a callback)."""
-    click = map_click if ctx.triggered_id == ids.REVIEW_MAP else bar_click
-    if not click or not click.get("points") or not click["points"][0].get("customdata"):
+    bar = _unit_clicked(bar_click, "drill clickData")
+    area = _unit_clicked(map_click, "map clickData")
+    search, lang = inputs.url_part(search, "search"), inputs.lang(lang)
+    clicked = area if ctx.triggered_id == ids.REVIEW_MAP else bar
+    if clicked is None:
         return no_update, no_update
-    kind, unit_id = click["points"][0]["customdata"]
+    kind, unit_id = clicked
     params = _params(search)
     try:
         current = from_query(search)
     except FilterError:
         current = ReviewFilters()
-    href = review.unit_href(current, kind, unit_id, params.get("row"), lang or "zh")
+    href = review.unit_href(current, kind, unit_id, params.get("row"), lang)
     path, _, query = href.partition("?")
     return path, f"?{query}" if query else ""
 
 
 def open_enterprise(click, lang):
     """A click on an enterprise in the funnel plot opens its profile (grouped points carry no id)."""
-    points = (click or {}).get("points") or []
-    custom = points[0].get("customdata") if points else None
+    custom = inputs.clicked(click, "funnel clickData")
     if not custom or custom[0] is None:
         return no_update, no_update
-    return f"/enterprise/{int(custom[0])}", "?lang=en" if lang == "en" else ""
+    enterprise_id = inputs.unit_id(custom[0], "funnel clickData.points[0].customdata[0]")
+    return f"/enterprise/{enterprise_id}", "?lang=en" if inputs.lang(lang) == "en" else ""
+
+
+UNIT_KINDS = ("station", "park", "enterprise")
+
+
+def _unit_clicked(click, name: str) -> tuple[str, int] | None:
+    """The (kind, id) a click on the drill chart or the map names (customdata [kind, id]), or None."""
+    custom = inputs.clicked(click, name)
+    if not custom:
+        return None
+    where = f"{name}.points[0].customdata"
+    if len(custom) != 2:
+        raise inputs.BadInput(where, "[kind, id]", custom)
+    kind = inputs.choice(custom[0], f"{where}[0]", UNIT_KINDS)
+    unit_id = inputs.unit_id(custom[1], f"{where}[1]")
+    if kind is None or unit_id is None:
+        raise inputs.BadInput(where, "[kind, id]", custom)
+    return kind, unit_id
 
 
 def register_callbacks(app) -> None:

@@ -8,6 +8,7 @@ from dash import Input, Output, State, no_update
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import auth, inputs
 from callbacks.enterprise import enterprise_page
 from data import db, units
 from data.demo.generator import is_demo
@@ -45,9 +46,14 @@ def review_page(lang: str):
 
 
 def page_for(pathname, search):
-    """The page for a path."""
+    """The page for a path, if the logged-in user may open it (the HTTP gate checks page loads; this
+    checks the pages reached by in-page navigation)."""
     lang = lang_from_search(search)
     kiosk = "kiosk=1" in (search or "")
+    who = auth.current_principal()
+    permission = auth.page_permission(pathname or "/")
+    if who is None or (permission and not who.may(permission)):
+        return pages.forbidden(auth.role_label(who.role, lang) if who else "—", lang)
     if pathname in ("/", "/wall", None):
         return wall_page(lang, kiosk)
     if pathname == "/review":
@@ -62,6 +68,9 @@ def page_for(pathname, search):
 def render(pathname, search, rendered):
     """Draw the page when the path (or the language) changes; a change of the query alone, or the back
     button returning to the same page, leaves the page standing for its own callbacks."""
+    pathname = inputs.text(pathname, "pathname", max_len=inputs.MAX_URL)
+    search = inputs.url_part(search, "search")
+    rendered = inputs.text(rendered, "rendered", max_len=inputs.MAX_URL + 10)
     key = f"{pathname}|{lang_from_search(search)}"
     if key == rendered:
         return no_update, no_update

@@ -15,6 +15,7 @@ from dash import ClientsideFunction, Input, Output, Patch, State, no_update
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks import inputs
 from data import db, service
 from data.incidents import calls_after, latest_calls
 from data.timeutil import now_utc, to_local
@@ -27,9 +28,11 @@ log = logging.getLogger(__name__)
 CHART_OUTPUTS = [Output(spec.id, "figure") for spec in wall.CHART_PANELS]
 
 
-def _unit(view: dict | None) -> tuple[str, int | None]:
-    if view and view.get("kind") == "station" and view.get("id") is not None:
-        return "station", int(view["id"])
+def _unit(view) -> tuple[str, int | None]:
+    """The unit a view store names: a station with a valid id, else the town."""
+    view = inputs.mapping(view, "view")
+    if view.get("kind") == "station" and view.get("id") is not None:
+        return "station", inputs.unit_id(view["id"], "view.id")
     return "town", None
 
 
@@ -39,8 +42,10 @@ def _stamp(moment: datetime) -> str:
 
 def frame(_poll, view, settings, last):
     """Redraw the panels when the data or the view changed; always report how fresh the frame is."""
-    lang = (settings or {}).get("lang", "zh")
+    lang = inputs.lang(inputs.mapping(settings, "settings").get("lang"))
     kind, unit_id = _unit(view)
+    last = inputs.mapping(last, "frame")
+    last_stamp = inputs.text(last.get("stamp"), "frame.stamp", max_len=32)
     now = now_utc()
     panels = len(CHART_OUTPUTS) + 4  # charts, KPI row, lowest list, map, view name
     try:
@@ -53,8 +58,8 @@ def frame(_poll, view, settings, last):
         data = service.wall(minute, kind, unit_id)
     except SQLAlchemyError as exc:
         log.warning("wall frame failed: %s", exc.__class__.__name__)
-        stamp = (last or {}).get("stamp") or "--:--:--"
-        state = {**(last or {}), "ok": False, "at": now.isoformat(), "db_down": True}
+        stamp = last_stamp or "--:--:--"
+        state = {**last, "ok": False, "at": now.isoformat(), "db_down": True}
         return [no_update] * panels + [t("status_stale", lang, time=stamp), "wall-status status-stale", state]
     numbers = data.numbers
     figures = [CHART_BUILDERS[spec.chart](numbers, lang) for spec in wall.CHART_PANELS]
@@ -70,20 +75,21 @@ def frame(_poll, view, settings, last):
 
 def feed(_poll, state, view, settings):
     """The live call feed: the newest calls at first, then only what arrived since, prepended."""
-    lang = (settings or {}).get("lang", "zh")
+    lang = inputs.lang(inputs.mapping(settings, "settings").get("lang"))
     kind, unit_id = _unit(view)
     station = unit_id if kind == "station" else None
-    state = state or {}
+    state = inputs.mapping(state, "feed state")
+    last_id = inputs.integer(state.get("last_id"), "feed state.last_id")
     now = now_utc().isoformat()
     try:
         with db.current_engine().connect() as conn:
             fresh_view = state.get("view") != [kind, unit_id]
-            if state.get("last_id") is None or fresh_view:
+            if last_id is None or fresh_view:
                 calls = latest_calls(conn, wall.FEED_ROWS, station_id=station)
                 last_id = max((c.id for c in calls), default=0)
                 rows = [wall.feed_row(c, lang) for c in calls]
                 return rows, {"last_id": last_id, "at": now, "view": [kind, unit_id]}
-            calls = calls_after(conn, state["last_id"], limit=wall.FEED_ROWS, station_id=station)
+            calls = calls_after(conn, last_id, limit=wall.FEED_ROWS, station_id=station)
     except SQLAlchemyError as exc:
         log.warning("wall feed failed: %s", exc.__class__.__name__)
         return no_update, {**state, "at": now, "ok": False}

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from data import db, rollups, safety_index
+from data import access, db, rollups, safety_index
 from data.demo import generator
 from data.schema import IMPORT_KINDS
 from data.timeutil import local_today
@@ -121,7 +121,7 @@ def rebuild_rollups() -> None:
 @click.option("--format", "fmt", type=click.Choice(["pdf", "docx"]), default="pdf", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Output file (default: 织南_平安建设通报_…_<today>.<format> in the current folder).")
-@click.option("--unmasked", is_flag=True, help="Show personal data unmasked (only for roles that may see it).")
+@click.option("--unmasked", is_flag=True, help="Show personal data unmasked (written to the audit log as a view by 'system').")
 @with_appcontext
 def report(period: str, unit: str, fmt: str, out: str | None, unmasked: bool) -> None:
     """Write the report (通报) of a period and unit as PDF or DOCX."""
@@ -142,7 +142,8 @@ def report(period: str, unit: str, fmt: str, out: str | None, unmasked: bool) ->
             with _engine().connect() as conn:
                 chosen_period = reports.parse_period(period, today)
                 chosen_unit = reports.resolve_unit(conn, unit)
-                data = reports.build_report(conn, chosen_period, chosen_unit, today, unmasked=unmasked,
+                viewer = access.ANALYST_SYSTEM if unmasked else access.MASKED
+                data = reports.build_report(conn, chosen_period, chosen_unit, today, viewer=viewer,
                                             progress=progress)
         except reports.ReportError as exc:
             raise click.ClickException(str(exc)) from None
@@ -187,9 +188,80 @@ def import_file(kind, file, mapping_path, source, dry_run, allow_demo, batch_siz
         raise click.exceptions.Exit(1)
 
 
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["leader", "analyst", "admin"]), required=True,
+              help="leader 领导 (review, exports; masked), analyst 研判 (unmasked personal data), admin 管理员.")
+@click.option("--name", "display_name", default="", help="Display name (default: the username).")
+@click.password_option(help="Password (at least 10 characters); prompted for when not given.")
+@with_appcontext
+def create_user(username: str, role: str, display_name: str, password: str) -> None:
+    """Create a user (the first admin comes from here)."""
+    from data import auth  # noqa: PLC0415
+
+    try:
+        with _engine().begin() as conn:
+            auth.create_user(conn, username, password, role, display_name, by="cli")
+    except auth.AuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {username} created with role {role}")
+
+
+@click.command("change-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["leader", "analyst", "admin"]), default=None)
+@click.option("--active/--inactive", default=None, help="Enable or disable the account.")
+@click.option("--reset-password", is_flag=True, help="Prompt for a new password.")
+@with_appcontext
+def change_user(username: str, role: str | None, active: bool | None, reset_password: bool) -> None:
+    """Change a user's role, enable or disable them, or reset their password."""
+    from data import auth  # noqa: PLC0415
+
+    password = click.prompt("New password", hide_input=True, confirmation_prompt=True) if reset_password else None
+    try:
+        with _engine().begin() as conn:
+            auth.change_user(conn, username, "cli", role=role, active=active, password=password)
+    except auth.AuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {username} changed (running servers apply it within 30 s)")
+
+
+@click.command("issue-token")
+@click.argument("name")
+@click.option("--base-url", default="https://eqian.example", show_default=True, help="The app's address, for the link.")
+@with_appcontext
+def issue_token(name: str, base_url: str) -> None:
+    """Issue a device token for a wall screen and print its login link (shown once)."""
+    from data import auth  # noqa: PLC0415
+
+    try:
+        with _engine().begin() as conn:
+            token_id, token = auth.issue_token(conn, name, "cli")
+    except auth.AuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"device token {token_id} for {name}: {token}")
+    click.echo(f"wall start page: {base_url.rstrip('/')}/device#token={token}&next=/%3Fkiosk%3D1")
+
+
+@click.command("revoke-token")
+@click.argument("token_id", type=int)
+@with_appcontext
+def revoke_token(token_id: int) -> None:
+    """Revoke a wall screen's device token."""
+    from data import auth  # noqa: PLC0415
+
+    try:
+        with _engine().begin() as conn:
+            auth.revoke_token(conn, token_id, "cli")
+    except auth.AuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"device token {token_id} revoked (running servers apply it within 30 s)")
+
+
 def register(app) -> None:
     """Add the commands to a Flask app's CLI."""
-    for command in (init_db, seed_demo, simulate, refresh_index, rebuild_rollups, report, import_file):
+    for command in (init_db, seed_demo, simulate, refresh_index, rebuild_rollups, report, import_file,
+                    create_user, change_user, issue_token, revoke_token):
         app.cli.add_command(command)
 
 

@@ -62,6 +62,9 @@ _SETTINGS: dict[str, tuple[Any, Any]] = {
     "EQIAN_WALL_STATION_SECONDS": (20, _as_int),
     "EQIAN_TILE_URL": ("", str),
     "EQIAN_LANG": ("zh", str),
+    "EQIAN_SESSION_IDLE_MINUTES": (120, _as_int),
+    "EQIAN_SESSION_HOURS": (12, _as_int),
+    "EQIAN_PROXY_HOPS": (0, _as_int),  # reverse proxies in front (1 behind nginx): trust their X-Forwarded-*
 }
 
 
@@ -91,4 +94,13 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     if config["EQIAN_LANG"] not in ("zh", "en"):
         raise ConfigError(f"EQIAN_LANG={config['EQIAN_LANG']!r} must be zh or en")
     config["SECRET_KEY"] = config["EQIAN_SECRET_KEY"]
+    production = config["EQIAN_ENV"] == "production"
+    if production and config["EQIAN_SECRET_KEY"] == DEV_SECRET_KEY:
+        raise ConfigError("EQIAN_SECRET_KEY must not be the development key when EQIAN_ENV=production")
+    # Signed cookie sessions: the cookie may live a month; data/access idle and absolute limits apply inside it.
+    config.setdefault("PERMANENT_SESSION_LIFETIME", 30 * 24 * 3600)
+    config.setdefault("SESSION_COOKIE_NAME", "eqian_session")
+    config.setdefault("SESSION_COOKIE_SECURE", production)
+    config.setdefault("SESSION_REFRESH_EACH_REQUEST", False)  # the cookie is re-sent only when the session changes
+    config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a form's token lives as long as its session
     return config

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, MetaData, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 
 from data import rollups
-from data.schema import SCHEMA_VERSION, Base, Meta
+from data.schema import ADDITIVE_UPGRADES, SCHEMA_VERSION, Base, Meta
 
 EXTENSION_KEY = "eqian_engine"
 
@@ -67,12 +67,13 @@ def create_schema(engine: Engine, reset_demo: bool = False) -> None:
     """Create missing tables and record the schema version; refuse a database of another version.
 
     With ``reset_demo``, a database that holds only the synthetic demo and was built by another schema
-    version is wiped instead (the app then seeds it again); real data is never dropped.
+    version is wiped instead (the app then seeds it again); real data is never dropped. A version listed in
+    ``ADDITIVE_UPGRADES`` differs only by tables this version adds, so it is upgraded in place.
     """
     existing = set(inspect(engine).get_table_names())
     if "meta" in existing:
         version = get_meta(engine, "schema_version")
-        if version not in (None, SCHEMA_VERSION):
+        if version not in (None, SCHEMA_VERSION) and version not in ADDITIVE_UPGRADES:
             if reset_demo and get_meta(engine, "demo_settings") is not None:
                 _drop_everything(engine)
             else:

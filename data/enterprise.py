@@ -1,7 +1,7 @@
 """The enterprise profile (企业档案): identity, safety index history and receipt, and its events.
 
 ``profile(conn, enterprise_id, today)`` gathers everything the profile page draws for one enterprise.
-Personal data is masked here (the page is for leaders, who see it masked): callers' names and phones,
+Personal data is masked here unless the viewer may see it (data/access.py; such a view is audited): callers' names and phones,
 addresses cut to street level, and the personal names among a dispute's parties (organisations keep their
 names). No Dash in this module.
 """
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, case, func, select
 
 from data import safety_index
 from data.vocab import DISPUTE_STATUSES
+from data.access import MASKED, Principal, reveal
 from data.masking import mask_address, mask_name, mask_phone
 from data.metrics import Change
 from data.periods import Window, period_window, year_earlier
@@ -168,25 +169,30 @@ class EnterpriseProfile:
     hazards: EventList
     summary: Summary
     today: date
+    unmasked: bool = False  # personal data in plain text: the viewer may see it and the view was audited
 
     @property
     def latest(self) -> IndexPoint | None:
         return self.history[-1] if self.history else None
 
 
-def profile(conn: Connection, enterprise_id: int, today: date) -> EnterpriseProfile | None:
-    """Everything the profile page shows about one enterprise, personal data masked; None if unknown."""
-    ident = identity(conn, enterprise_id)
-    if ident is None:
+def profile(conn: Connection, enterprise_id: int, today: date, viewer: Principal = MASKED) -> EnterpriseProfile | None:
+    """Everything the profile page shows about one enterprise; None if unknown. Personal data (its address,
+    callers, dispute parties) is masked unless the viewer may see it, and then the view is audited."""
+    if identity(conn, enterprise_id) is None:
         return None
+    unmasked = reveal(conn, viewer, "enterprise profile: address, callers, dispute parties", f"enterprise {enterprise_id}")
+    ident = identity(conn, enterprise_id, unmasked=unmasked)
     hist = history(conn, enterprise_id)
     return EnterpriseProfile(
         identity=ident, history=hist, receipt=latest_receipt(conn, enterprise_id, hist, today),
-        incidents=incidents(conn, enterprise_id), disputes=disputes(conn, enterprise_id),
-        hazards=hazards(conn, enterprise_id, today), summary=summary(conn, enterprise_id, today), today=today)
+        incidents=incidents(conn, enterprise_id, unmasked=unmasked), disputes=disputes(conn, enterprise_id, unmasked=unmasked),
+        hazards=hazards(conn, enterprise_id, today), summary=summary(conn, enterprise_id, today), today=today,
+        unmasked=unmasked)
 
 
-def identity(conn: Connection, enterprise_id: int) -> Identity | None:
+def identity(conn: Connection, enterprise_id: int, unmasked: bool = False) -> Identity | None:
+    """Who the enterprise is; ``unmasked`` only from ``profile`` after ``access.reveal``."""
     row = conn.execute(
         select(Enterprise.id, Enterprise.name, Enterprise.credit_code, Enterprise.sector, Enterprise.workers,
                Enterprise.park_id, Park.name.label("park_name"), Enterprise.station_id,
@@ -205,7 +211,7 @@ def identity(conn: Connection, enterprise_id: int) -> Identity | None:
                     None if row.workers is None else int(row.workers), row.park_id, row.park_name,
                     int(row.station_id), row.station_name, row.network_unit_class,
                     None if row.registered_on is None else _as_date(row.registered_on),
-                    mask_address(row.address), teams)
+                    row.address if unmasked else mask_address(row.address), teams)
 
 
 def history(conn: Connection, enterprise_id: int) -> tuple[IndexPoint, ...]:
@@ -227,11 +233,17 @@ def latest_receipt(conn: Connection, enterprise_id: int, hist: tuple[IndexPoint,
         return None
 
 
+def _people(unmasked: bool, address, name, phone) -> tuple:
+    if unmasked:
+        return address, name, phone
+    return mask_address(address), mask_name(name), mask_phone(phone)
+
+
 def _incident_status(closed_at) -> str:
     return INCIDENT_CLOSED if closed_at is not None else INCIDENT_OPEN
 
 
-def incidents(conn: Connection, enterprise_id: int, limit: int = EVENT_LIMIT) -> EventList:
+def incidents(conn: Connection, enterprise_id: int, limit: int = EVENT_LIMIT, unmasked: bool = False) -> EventList:
     rows = conn.execute(
         select(Incident.id, Incident.received_at, Incident.category, Incident.subcategory, Incident.priority,
                Incident.channel, Incident.address, Incident.caller_name, Incident.caller_phone,
@@ -239,7 +251,7 @@ def incidents(conn: Connection, enterprise_id: int, limit: int = EVENT_LIMIT) ->
         .where(Incident.enterprise_id == enterprise_id)
         .order_by(Incident.received_at.desc(), Incident.id.desc()).limit(limit)).all()
     items = tuple(IncidentItem(r.id, to_local(r.received_at), r.category, r.subcategory, int(r.priority), r.channel,
-                               mask_address(r.address), mask_name(r.caller_name), mask_phone(r.caller_phone),
+                               *_people(unmasked, r.address, r.caller_name, r.caller_phone),
                                r.disposition, _incident_status(r.closed_at),
                                to_local(r.closed_at) if r.closed_at else None) for r in rows)
     closed = case((Incident.closed_at.is_not(None), 1), else_=0)
@@ -249,13 +261,13 @@ def incidents(conn: Connection, enterprise_id: int, limit: int = EVENT_LIMIT) ->
     return EventList(items, total, {INCIDENT_OPEN: total - n_closed, INCIDENT_CLOSED: n_closed})
 
 
-def disputes(conn: Connection, enterprise_id: int, limit: int = EVENT_LIMIT) -> EventList:
+def disputes(conn: Connection, enterprise_id: int, limit: int = EVENT_LIMIT, unmasked: bool = False) -> EventList:
     rows = conn.execute(
         select(Dispute.id, Dispute.reported_at, Dispute.dispute_type, Dispute.parties, Dispute.party_count,
                Dispute.amount, Dispute.settled_level, Dispute.mediator, Dispute.status, Dispute.settled_at)
         .where(Dispute.enterprise_id == enterprise_id)
         .order_by(Dispute.reported_at.desc(), Dispute.id.desc()).limit(limit)).all()
-    items = tuple(DisputeItem(r.id, to_local(r.reported_at), r.dispute_type, mask_parties(r.parties),
+    items = tuple(DisputeItem(r.id, to_local(r.reported_at), r.dispute_type, r.parties if unmasked else mask_parties(r.parties),
                               int(r.party_count or 0), r.amount, r.settled_level, r.mediator, r.status,
                               to_local(r.settled_at) if r.settled_at else None) for r in rows)
     counts = dict(conn.execute(select(Dispute.status, func.count()).where(Dispute.enterprise_id == enterprise_id)

@@ -21,6 +21,7 @@ import csv
 import io
 import math
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -31,6 +32,7 @@ FILTER_SHEET = "筛选条件"
 DATA_SHEET = "数据"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
+NAME_PART_MAX = 30  # characters of the unit and of the subject in a file name (CJK: 3 bytes each in UTF-8)
 
 
 def neutralise(value):
@@ -133,8 +135,20 @@ def _display_width(value) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
+def _name_part(text, limit: int = NAME_PART_MAX) -> str:
+    """One part of a file name: no path separators, reserved characters, spaces, control or format characters
+    (a right-to-left override could disguise the extension), no leading or trailing dots, at most ``limit``
+    characters."""
+    text = unicodedata.normalize("NFC", str(text))
+    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith(("C", "Z")))
+    text = _UNSAFE_IN_NAME.sub("", text).strip(".")
+    return text[:limit].rstrip(".")
+
+
 def filename(unit: str, subject: str, day: date, ext: str) -> str:
-    """A file name people recognise: 织里_警情分类_2026-11-28.png (unsafe characters removed)."""
-    parts = [_UNSAFE_IN_NAME.sub("", str(p)) for p in (unit, subject, day.isoformat())]
+    """A file name people recognise: 织里_警情分类_2026-11-28.png (unsafe characters removed, long parts cut:
+    the name stays well under the 255 bytes most file systems allow)."""
+    parts = [_name_part(unit), _name_part(subject), day.isoformat()]
     stem = "_".join(p for p in parts if p) or "export"
-    return f"{stem}.{ext.lstrip('.').lower()}"
+    extension = re.sub(r"[^a-z0-9]", "", ext.lower()) or "bin"
+    return f"{stem}.{extension}"

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from data.access import MASKED, Principal, reveal
 from data.masking import mask_address, mask_name, mask_phone
 from data.schema import Incident, Station
 from data.timeutil import local_midnight, local_today, to_local
@@ -37,7 +38,7 @@ def count_today(conn: Connection, now: datetime) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
-def _calls(conn: Connection, conditions: list, order, limit: int, unmasked: bool) -> list[CallRow]:
+def _calls(conn: Connection, conditions: list, order, limit: int, viewer: Principal) -> list[CallRow]:
     stmt = (
         select(Incident.id, Incident.received_at, Incident.category, Incident.subcategory, Incident.priority,
                Station.name, Incident.address, Incident.caller_name, Incident.caller_phone,
@@ -48,7 +49,10 @@ def _calls(conn: Connection, conditions: list, order, limit: int, unmasked: bool
         .limit(limit)
     )
     rows = []
-    for r in conn.execute(stmt):
+    found = conn.execute(stmt).all()
+    unmasked = bool(found) and reveal(conn, viewer, "calls: caller names, phones, addresses",
+                                      f"incidents {found[0].id}..{found[-1].id}")
+    for r in found:
         place, name, phone = r.address, r.caller_name, r.caller_phone
         if not unmasked:
             place, name, phone = mask_address(place), mask_name(name), mask_phone(phone)
@@ -57,20 +61,20 @@ def _calls(conn: Connection, conditions: list, order, limit: int, unmasked: bool
     return rows
 
 
-def latest_calls(conn: Connection, limit: int = 10, unmasked: bool = False,
+def latest_calls(conn: Connection, limit: int = 10, viewer: Principal = MASKED,
                  station_id: int | None = None) -> list[CallRow]:
-    """The newest calls by receipt time, newest first; personal data masked unless ``unmasked``."""
+    """The newest calls by receipt time, newest first; personal data masked unless the viewer may see it."""
     conditions = [] if station_id is None else [Incident.station_id == station_id]
-    return _calls(conn, conditions, (Incident.received_at.desc(), Incident.id.desc()), limit, unmasked)
+    return _calls(conn, conditions, (Incident.received_at.desc(), Incident.id.desc()), limit, viewer)
 
 
-def calls_after(conn: Connection, after_id: int, limit: int = 20, unmasked: bool = False,
+def calls_after(conn: Connection, after_id: int, limit: int = 20, viewer: Principal = MASKED,
                 station_id: int | None = None) -> list[CallRow]:
     """Calls stored after the one with id ``after_id``, oldest first (the live feed's increment)."""
     conditions = [Incident.id > after_id]
     if station_id is not None:
         conditions.append(Incident.station_id == station_id)
-    return _calls(conn, conditions, (Incident.id,), limit, unmasked)
+    return _calls(conn, conditions, (Incident.id,), limit, viewer)
 
 
 def last_call_id(conn: Connection) -> int:

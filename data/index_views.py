@@ -342,39 +342,53 @@ def resolve_scope(conn: Connection, f) -> Scope:
                  enterprise_name)
 
 
-def workers_used(frame: pd.DataFrame) -> pd.Series:
-    """Head counts as the index uses them: the sector median when not recorded (then the town's), at least 1."""
-    workers = frame["workers"].astype(float)
-    used = workers.fillna(frame.groupby("sector")["workers"].transform("median"))
-    return used.fillna(workers.median()).fillna(1.0).clip(lower=1.0)
+def workers_used(frame: pd.DataFrame, town: pd.DataFrame | None = None) -> pd.Series:
+    """Head counts as the index uses them: when not recorded, the median of the sector's recorded head counts
+    over ``town`` (every enterprise; the frame itself when not given), then the town's; at least 1."""
+    town = frame if town is None else town
+    workers, recorded = frame["workers"].astype(float), town["workers"].astype(float)
+    used = workers.fillna(frame["sector"].map(recorded.groupby(town["sector"]).median()))
+    return used.fillna(recorded.median()).fillna(1.0).clip(lower=1.0)
 
 
-def _enterprises(conn: Connection, month: date) -> pd.DataFrame:
-    """Every enterprise with its head count used by the index and its score this month (one small join)."""
+def scope_enterprises(scope: Scope):
+    """The ids of the scope's enterprises as a SELECT; None for the whole town."""
+    if scope.park is None and scope.station is None and not scope.sector:
+        return None
+    stmt = select(Enterprise.id)
+    if scope.park is not None:
+        stmt = stmt.where(Enterprise.park_id == scope.park)
+    elif scope.station is not None:
+        stmt = stmt.where(Enterprise.station_id == scope.station)
+    if scope.sector:
+        stmt = stmt.where(Enterprise.sector == scope.sector)
+    return stmt
+
+
+def _columns(conn: Connection, stmt, names: list[str]) -> pd.DataFrame:
+    columns = list(zip(*conn.execute(stmt).all())) or [()] * len(names)  # columnar: much faster than rows
+    return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(names, columns)})
+
+
+def _enterprises(conn: Connection, month: date, members=None) -> pd.DataFrame:
+    """The enterprises of ``members`` (a SELECT of ids; None: all) with the head count used by the index and
+    their score this month (one small join; the sector medians are the whole town's)."""
     stmt = (select(Enterprise.id, Enterprise.name, Enterprise.sector, Enterprise.workers, Enterprise.park_id,
                    Enterprise.station_id, index_table.c.score, index_table.c.band)
             .select_from(Enterprise.__table__.outerjoin(
                 index_table, (index_table.c.enterprise_id == Enterprise.id) & (index_table.c.month == month))))
-    names = ["enterprise_id", "name", "sector", "workers", "park_id", "station_id", "score", "band"]
-    columns = list(zip(*conn.execute(stmt).all())) or [()] * len(names)  # columnar: much faster than rows
-    frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(names, columns)})
+    if members is not None:
+        stmt = stmt.where(Enterprise.id.in_(members))
+    frame = _columns(conn, stmt, ["enterprise_id", "name", "sector", "workers", "park_id", "station_id", "score",
+                                  "band"])
     frame["enterprise_id"] = frame["enterprise_id"].astype(np.int64)
     frame["workers"] = frame["workers"].astype(float)
     frame["score"] = frame["score"].astype(float)
-    frame["workers_used"] = workers_used(frame) if len(frame) else pd.Series(dtype=float)
+    town = None if members is None else _columns(conn, select(Enterprise.sector, Enterprise.workers),
+                                                 ["sector", "workers"])
+    frame["workers_used"] = workers_used(frame, town) if len(frame) else pd.Series(dtype=float)
     frame["imputed"] = frame["workers"].isna()
     return frame
-
-
-def _in_scope(frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:
-    mask = pd.Series(True, index=frame.index)
-    if scope.park is not None:
-        mask &= frame["park_id"] == scope.park
-    elif scope.station is not None:
-        mask &= frame["station_id"] == scope.station
-    if scope.sector:
-        mask &= frame["sector"] == scope.sector
-    return frame[mask]
 
 
 def index_window(month: date, today: date) -> Window:
@@ -382,11 +396,15 @@ def index_window(month: date, today: date) -> Window:
     return si.month_window(month, si.default_config().window_months, today)
 
 
-def incident_counts(conn: Connection, month: date, today: date, category: str | None = None) -> dict[int, int]:
-    """Plain incident counts per enterprise over the index window, from the enterprise x month rollup."""
+def incident_counts(conn: Connection, month: date, today: date, category: str | None = None,
+                    enterprises=None) -> dict[int, int]:
+    """Plain incident counts per enterprise over the index window, from the enterprise x month rollup; only
+    of ``enterprises`` (a SELECT of ids) when given."""
     window = index_window(month, today)
     whole = Window(window.first, si.add_months(month, 1) - timedelta(days=1))
     filters = {"category": category} if category else {}
+    if enterprises is not None:
+        filters["enterprise_id"] = enterprises
     return {key[0]: n for key, n in
             rollups.counts(conn, "enterprise_incidents", whole, filters, group_by=("enterprise_id",)).items()}
 
@@ -447,8 +465,8 @@ def index_views(conn: Connection, today: date, f) -> IndexViews | None:
     previous = si.add_months(month, -1)
     config = si.default_config()
     scope = resolve_scope(conn, f)
-    everyone = _enterprises(conn, month)
-    frame = _in_scope(everyone, scope)
+    members = scope_enterprises(scope)
+    frame = _enterprises(conn, month, members)
 
     scored = frame.dropna(subset=["score"])
     band_names = tuple(name for name, _ in config.bands) + (config.last_band,)
@@ -458,7 +476,7 @@ def index_views(conn: Connection, today: date, f) -> IndexViews | None:
     unit_before = units[previous].get(scope.unit[1]) if not scope.sector else None
     highlight = None
     if scope.enterprise is not None:
-        own = everyone.loc[everyone["enterprise_id"] == scope.enterprise, "score"]
+        own = frame.loc[frame["enterprise_id"] == scope.enterprise, "score"]  # the scope is its park
         highlight = float(own.iloc[0]) if len(own) and not np.isnan(own.iloc[0]) else None
     distribution = Distribution(
         edges=tuple(float(x) for x in np.arange(0.0, 100.0 + BIN_WIDTH / 2, BIN_WIDTH)),
@@ -471,7 +489,8 @@ def index_views(conn: Connection, today: date, f) -> IndexViews | None:
         highlight_score=highlight)
 
     window = index_window(month, today)
-    plot = funnel(frame, incident_counts(conn, month, today, scope.category), window, scope.category)
+    incidents = incident_counts(conn, month, today, scope.category, members)
+    plot = funnel(frame, incidents, window, scope.category)
 
     station_names = dict(conn.execute(select(Station.id, Station.name)).all())
     stations_scores = _unit_scores(conn, "station", (month, previous))

@@ -44,13 +44,13 @@ def totals_since_start(start_iso: str) -> ProgrammeTotals:
         return programme_totals(conn, date.fromisoformat(start_iso))
 
 
-def overview(now: datetime | None = None, unmasked: bool = False) -> Overview:
+def overview(now: datetime | None = None) -> Overview:
     """Everything the first screen shows at ``now``."""
     now = now or now_utc()
     engine = db.current_engine()
     with engine.connect() as conn:
         today_count = count_today(conn, now)
-        calls = latest_calls(conn, limit=10, unmasked=unmasked)
+        calls = latest_calls(conn, limit=10)  # the first screen is a wall too: always masked
         start = programme_start(conn)
         demo = db.get_meta(conn, "demo_settings") is not None
     figures = rolling_figures(local_today(now).isoformat())

@@ -16,7 +16,7 @@ Everything a report shows is computed here; layouts/report.py only lays it out (
 - Sentences follow the house rules of data/metrics.py: no percentage on a zero base (去年同期为0), and
   a change within Poisson noise (|z| < 2) is called 变化不明显.
 - Personal data: the only personal field a report can show is an address in the overdue-hazard list; it is
-  cut to street level (data/masking.py) unless the caller passes ``unmasked=True``.
+  cut to street level (data/masking.py) unless the viewer may see them unmasked (data/access.py, audited).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 from sqlalchemy import Connection, select
 
 from data import db, masking, periods, vocab
+from data.access import MASKED, Principal, reveal
 from data.compstat import Comparison, Unit, unit_counts
 from data.measures import (
     CriminalCases,
@@ -535,9 +536,11 @@ class OverdueRow:
     days_overdue: int
 
 
-def overdue_list(conn: Connection, today: date, unit: Unit, unmasked: bool = False) -> list[OverdueRow]:
-    """Every overdue hazard of the unit as of ``today``, most overdue first; addresses masked by default."""
+def overdue_list(conn: Connection, today: date, unit: Unit, viewer: Principal = MASKED) -> list[OverdueRow]:
+    """Every overdue hazard of the unit as of ``today``, most overdue first; addresses masked unless the
+    viewer may see them (an unmasked list is audited)."""
     hazards = overdue_hazards(conn, today, unit)
+    unmasked = bool(hazards) and reveal(conn, viewer, "overdue hazards: enterprise addresses", f"{unit} {today}")
     ids = sorted({h.enterprise_id for h in hazards if h.enterprise_id is not None})
     enterprises: dict[int, tuple] = {}
     for start in range(0, len(ids), 500):
@@ -731,7 +734,7 @@ def index_sentence(facts: _Facts, summary: IndexSummary, runit: ReportUnit) -> S
     return Sentence(text + "。", tuple(fs))
 
 
-def build_report(conn: Connection, period: ReportPeriod, runit: ReportUnit, today: date, unmasked: bool = False,
+def build_report(conn: Connection, period: ReportPeriod, runit: ReportUnit, today: date, viewer: Principal = MASKED,
                  progress: Callable[[str], None] | None = None) -> ReportData:
     """Compute every number, sentence and list of a report."""
     step = progress or (lambda _label: None)
@@ -740,7 +743,8 @@ def build_report(conn: Connection, period: ReportPeriod, runit: ReportUnit, toda
     book = report_book(conn, windows, runit.unit)
     step("期间对比")
     facts = _Facts(runit, windows)
-    overdue = overdue_list(conn, today, runit.unit, unmasked)
+    overdue = overdue_list(conn, today, runit.unit, viewer)
+    unmasked = viewer.may("unmasked")
     sentences = incident_sentences(facts, book, period, runit)
     disputes_sentence, disputes = dispute_sentence(conn, facts, book, runit)
     hazards_sentence, hazards = hazard_sentence(conn, facts, book, today, overdue)

@@ -23,6 +23,7 @@ from data.timeutil import local_day_range
 BOOK_PERIODS = ("week", "28d", "ytd")
 DEFAULT_ROW = "incidents:total"  # the book row whose trend is shown when the URL names none
 PRESETS = ("week", "28d", "month", "quarter", "ytd", "custom")
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # the dates a filter may name
 
 
 class FilterError(ValueError):
@@ -91,18 +92,20 @@ def from_query(search: str | None) -> ReviewFilters:
     def integer(key):
         if key not in raw:
             return None
-        try:
-            return int(raw[key])
-        except ValueError:
-            raise FilterError(f"{key}={raw[key]!r} is not a number") from None
+        if not (raw[key].isascii() and raw[key].isdigit() and len(raw[key]) <= 10 and 0 < int(raw[key]) < 2**31):
+            raise FilterError(f"{key}={raw[key][:40]!r} is not a number (an id from 1 to {2**31 - 1})")
+        return int(raw[key])
 
     def day(key):
         if key not in raw:
             return None
         try:
-            return date.fromisoformat(raw[key])
+            value = date.fromisoformat(raw[key])
         except ValueError:
-            raise FilterError(f"{key}={raw[key]!r} is not a date (YYYY-MM-DD)") from None
+            raise FilterError(f"{key}={raw[key][:40]!r} is not a date (YYYY-MM-DD)") from None
+        if not FIRST_DAY <= value <= LAST_DAY:  # the comparison windows reach years before and after
+            raise FilterError(f"{key}={raw[key]!r} lies outside {FIRST_DAY}..{LAST_DAY}")
+        return value
 
     period = raw.get("period", "ytd")
     if period not in PRESETS:
@@ -115,6 +118,8 @@ def from_query(search: str | None) -> ReviewFilters:
                             park=integer("park"), enterprise=integer("enterprise"), sector=sector,
                             category=category, enterprise_only=raw.get("enterprise_only") in ("1", "true"))
     if filters.period == "custom":
+        if filters.first and filters.last and filters.last < filters.first:
+            raise FilterError(f"last={filters.last} lies before first={filters.first}")
         window = filters.custom_window()
         if window.days > 3 * 366:
             raise FilterError("a custom period may span at most three years")
@@ -218,6 +223,8 @@ def period_book(conn: Connection, today: date, f: ReviewFilters, baseline_year: 
     return [BookRow(section, key, rows[(section, key)]) for section, key in order]
 
 
+BOOK_KEYS = {"incidents": ("total", "enterprise", *vocab.INCIDENT_CATEGORIES),  # the rows period_book makes
+             "disputes": ("total", *vocab.DISPUTE_TYPES), "hazards": ("total", *vocab.HAZARD_TYPES)}
 ROW_FILTERS = {  # how a book row narrows its family's counts
     "total": {},
     "enterprise": {"enterprise_related": True},
@@ -344,11 +351,11 @@ def drill_items(conn: Connection, today: date, f: ReviewFilters, baseline_year: 
     """The units one level down (stations of the town, parks of a station, enterprises of a park)."""
     windows = comparison_windows(f.period if f.period != "custom" else "custom", today, baseline_year,
                                  f.custom_window())
-    filters = family_filters("incidents", f)
     if f.enterprise is not None:
         return []
     if f.park is not None:
-        return _enterprise_items(conn, windows, f, filters, limit)
+        return _enterprise_items(conn, windows, f, limit)
+    filters = family_filters("incidents", f)
     level, column = ("park", "park_id") if f.station is not None else ("station", "station_id")
     scope = f.unit().filters()
     now = rollups.counts(conn, "incidents", windows["now"], {**scope, **filters}, (column,))
@@ -362,24 +369,36 @@ def drill_items(conn: Connection, today: date, f: ReviewFilters, baseline_year: 
     return sorted(items, key=lambda i: (-i.now, i.id))
 
 
-def _enterprise_items(conn, windows, f: ReviewFilters, filters: dict, limit: int) -> list[DrillItem]:
-    """The enterprises of a park with the most incidents in the period (indexed by park and time)."""
-    def counts(window: Window) -> dict[int, int]:
-        start, end = local_day_range(window.first, window.last)
-        conditions = [Incident.park_id == f.park, Incident.enterprise_id.is_not(None),
-                      Incident.received_at >= start, Incident.received_at < end]
-        if f.category:
-            conditions.append(Incident.category == f.category)
-        stmt = (select(Incident.enterprise_id, func.count()).where(*conditions).group_by(Incident.enterprise_id))
-        return dict(conn.execute(stmt).all())
-
-    now, before = counts(windows["now"]), counts(windows["year_earlier"])
-    stmt = select(Enterprise.id, Enterprise.name, Enterprise.sector, Enterprise.workers).where(Enterprise.park_id == f.park)
+def _enterprise_items(conn, windows, f: ReviewFilters, limit: int) -> list[DrillItem]:
+    """The enterprises of a park (of the sector filter) with the most incidents in the park in the period."""
+    members = select(Enterprise.id).where(Enterprise.park_id == f.park)
     if f.sector:
-        stmt = stmt.where(Enterprise.sector == f.sector)
+        members = members.where(Enterprise.sector == f.sector)
+    now, before = (park_enterprise_counts(conn, windows[name], f.park, members, f.category)
+                   for name in ("now", "year_earlier"))
+    rows = conn.execute(select(Enterprise.id, Enterprise.name, Enterprise.sector, Enterprise.workers)
+                        .where(Enterprise.id.in_(members)))
     items = [DrillItem("enterprise", r.id, r.name, now.get(r.id, 0), before.get(r.id, 0),
-                       {"sector": r.sector, "workers": r.workers}) for r in conn.execute(stmt)]
+                       {"sector": r.sector, "workers": r.workers}) for r in rows]
     return sorted(items, key=lambda i: (-i.now, -i.before, i.id))[:limit]
+
+
+def park_enterprise_counts(conn: Connection, window: Window, park: int, members, category: str | None = None
+                           ) -> dict[int, int]:
+    """Incidents recorded in a park per enterprise of ``members`` (a SELECT of ids), over a window."""
+    return dict(conn.execute(park_enterprise_query(window, park, members, category)).all())
+
+
+def park_enterprise_query(window: Window, park: int, members, category: str | None = None):
+    """The query of ``park_enterprise_counts``. It names the enterprises, so it is read enterprise by enterprise
+    through the (enterprise_id, received_at) index: the rows read are the members' incidents in the window,
+    not every incident of the window as a read by park and time would be."""
+    start, end = local_day_range(window.first, window.last)
+    conditions = [Incident.enterprise_id.in_(members), Incident.park_id == park,
+                  Incident.received_at >= start, Incident.received_at < end]
+    if category:
+        conditions.append(Incident.category == category)
+    return select(Incident.enterprise_id, func.count()).where(*conditions).group_by(Incident.enterprise_id)
 
 
 def breadcrumbs(conn: Connection, f: ReviewFilters) -> list[tuple[str, ReviewFilters]]:
@@ -427,7 +446,7 @@ def review_bundle(conn: Connection, query: str, row: str, today: date) -> Review
     """Compute a review state from its filter query string."""
     f = from_query(query)
     section, _, key = row.partition(":")
-    if section not in FAMILY_FILTERS or not key:
+    if section not in FAMILY_FILTERS or key not in BOOK_KEYS.get(section, ()):  # not a row of the book
         section, key = "incidents", "total"
     baseline = baseline_year_of(conn, today)
     return ReviewBundle(f, f"{section}:{key}", period_book(conn, today, f, baseline),

@@ -36,7 +36,8 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 from data import vocab
 
-SCHEMA_VERSION = "6"  # 6: imports, import_quarantine, import_id/import_flags on event rows
+SCHEMA_VERSION = "7"  # 7: users, device_tokens, audit_log (6: imports, import_quarantine, import flags)
+ADDITIVE_UPGRADES = {"6"}  # versions that become this one by creating the new tables only
 
 
 class UTCDateTime(TypeDecorator):
@@ -352,6 +353,50 @@ class Hazard(_SourceMixin, Base):
         Index("ix_hazard_open", "status", "deadline"),
         Index("ix_hazard_rectified", "rectified_at"),
     )
+
+
+class User(Base):
+    """A person who logs in with a password; ``role`` decides what they may see (data/access.py)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", vocab.USER_ROLES), name="ck_users_role"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[Optional[datetime]]
+
+
+class DeviceToken(Base):
+    """A long-lived login for a wall screen: only the SHA-256 of the token is stored."""
+
+    __tablename__ = "device_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[Optional[datetime]]
+    last_used_at: Mapped[Optional[datetime]]
+
+
+class AuditEntry(Base):
+    """Who did what, when, from where: logins, token use, exports, views of unmasked personal data."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"), Index("ix_audit_log_actor_at", "actor", "at"),
+                      Index("ix_audit_log_ip_at", "ip", "at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16), default="")
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
 
 
 class DemoPending(Base):

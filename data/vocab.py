@@ -39,6 +39,8 @@ HAZARD_STATUSES = ("待整改", "已整改")
 
 SECTORS = ("童装生产", "面辅料", "电商直播", "物流仓储", "印花绣花", "缝纫加工", "商贸服务", "物业服务")
 
+USER_ROLES = ("wall", "leader", "analyst", "admin")  # 大屏, 领导, 研判, 管理员 (data/access.py)
+
 TEAM_TYPES = ("安全巡防队", "宣传引导队", "矛盾调处队")
 
 # The eleven classes of the "平安织里自家人" network (179 units in all).

@@ -15,6 +15,7 @@ from data import enterprise as ent
 from data import safety_index
 from data.metrics import Change, format_pct
 from layouts import ids
+from layouts.review import TABLE_AND_CHART, download_links
 from layouts.strings import t, tv
 from layouts.theme import BAND_COLOURS, GRAPH_CONFIG, LIGHT_TEMPLATE_NAME
 
@@ -167,9 +168,9 @@ def page(profile: ent.EnterpriseProfile, lang: str, demo: bool = False,
         kpi_strip(profile, lang),
         html.Div([identity_card(ident, lang), index_section(profile, lang, config)], className="ent-grid"),
         receipt_section(profile.receipt, lang, config),
-        incidents_section(profile.incidents, lang),
-        disputes_section(profile.disputes, lang),
-        hazards_section(profile.hazards, lang),
+        incidents_section(profile.incidents, lang, ident.id),
+        disputes_section(profile.disputes, lang, ident.id),
+        hazards_section(profile.hazards, lang, ident.id),
         html.P(t("ent_masked_note", lang), className="ent-footnote"),
     ], id=ids.ENT_ROOT, className="review-root ent-root")
 
@@ -297,14 +298,20 @@ def index_figure(history: tuple[ent.IndexPoint, ...], lang: str, config: safety_
     return fig
 
 
+def downloads(name: str, formats: tuple[str, ...], enterprise_id: int, lang: str) -> html.Div:
+    """Download links of one of the profile's charts or tables (the registry's ``enterprise-…`` entries)."""
+    return download_links(f"enterprise-{name}", formats, lang, query=f"enterprise={enterprise_id}")
+
+
 def index_section(profile: ent.EnterpriseProfile, lang: str, config: safety_index.IndexConfig) -> html.Section:
     if not profile.history:
-        body = html.P(t("ent_no_index", lang), className="ent-empty")
+        body = [html.P(t("ent_no_index", lang), className="ent-empty")]
     else:
-        body = dcc.Graph(id=ids.ENT_INDEX_CHART, figure=index_figure(profile.history, lang, config),
-                         config=ENTERPRISE_GRAPH_CONFIG, className="ent-chart")
+        body = [downloads("index", TABLE_AND_CHART, profile.identity.id, lang),
+                dcc.Graph(id=ids.ENT_INDEX_CHART, figure=index_figure(profile.history, lang, config),
+                          config=ENTERPRISE_GRAPH_CONFIG, className="ent-chart")]
     return html.Section([html.H2(t("ent_index_title", lang)), html.P(t("ent_index_note", lang), className="note"),
-                         body], id=ids.ENT_INDEX_SECTION, className="review-section ent-index")
+                         *body], id=ids.ENT_INDEX_SECTION, className="review-section ent-index")
 
 
 # --- the receipt ---------------------------------------------------------------------------------------
@@ -433,18 +440,21 @@ def _status_counts(events: ent.EventList, lang: str) -> html.P:
 
 
 def _events_section(section_id: str, title_key: str, empty_key: str, events: ent.EventList, columns: list[str],
-                    rows: list[list], lang: str, numeric: frozenset = frozenset()) -> html.Section:
+                    rows: list[list], lang: str, numeric: frozenset = frozenset(),
+                    download: tuple[str, int] | None = None) -> html.Section:
+    """An event table; ``download`` (name, enterprise id) adds CSV/XLSX links to the whole list."""
     heading = html.H2(t(title_key, lang))
     if not events.items:
         return html.Section([heading, html.P(t(empty_key, lang), className="ent-empty")], id=section_id,
                             className="review-section ent-events")
     table = html.Table([html.Thead(_head_row(columns, set(numeric))),
                         html.Tbody([html.Tr(r) for r in rows])], className="book-table ent-table ent-event-table")
-    return html.Section([heading, _status_counts(events, lang), html.Div(table, className="ent-scroll")],
+    links = [downloads(download[0], ("csv", "xlsx"), download[1], lang)] if download else []
+    return html.Section([heading, _status_counts(events, lang), *links, html.Div(table, className="ent-scroll")],
                         id=section_id, className="review-section ent-events")
 
 
-def incidents_section(events: ent.EventList, lang: str) -> html.Section:
+def incidents_section(events: ent.EventList, lang: str, enterprise_id: int | None = None) -> html.Section:
     columns = [t(k, lang) for k in ("col_time", "col_category", "ent_col_subcategory", "ent_col_priority",
                                     "ent_col_channel", "col_place", "col_caller", "col_phone", "col_disposition",
                                     "ent_col_status")]
@@ -454,10 +464,11 @@ def incidents_section(events: ent.EventList, lang: str) -> html.Section:
              html.Td(i.channel), html.Td(i.place or "—"), html.Td(i.caller_name or "—"),
              html.Td(i.caller_phone or "—", className="ent-phone"), html.Td(tv(i.disposition, lang)),
              html.Td(status_pill(i.status, lang))] for i in events.items]
-    return _events_section(ids.ENT_INCIDENTS, "ent_incidents_title", "ent_no_incidents", events, columns, rows, lang)
+    return _events_section(ids.ENT_INCIDENTS, "ent_incidents_title", "ent_no_incidents", events, columns, rows, lang,
+                           download=None if enterprise_id is None else ("incidents", enterprise_id))
 
 
-def disputes_section(events: ent.EventList, lang: str) -> html.Section:
+def disputes_section(events: ent.EventList, lang: str, enterprise_id: int | None = None) -> html.Section:
     columns = [t(k, lang) for k in ("ent_col_reported", "ent_col_dispute_type", "ent_col_parties",
                                     "ent_col_party_count", "ent_col_amount", "ent_col_level", "ent_col_mediator",
                                     "ent_col_status", "ent_col_settled_at")]
@@ -467,10 +478,10 @@ def disputes_section(events: ent.EventList, lang: str) -> html.Section:
              html.Td(d.mediator or "—"), html.Td(status_pill(d.status, lang)),
              html.Td(fmt_time(d.settled_at), className="ent-time")] for d in events.items]
     return _events_section(ids.ENT_DISPUTES, "ent_disputes_title", "ent_no_disputes", events, columns, rows, lang,
-                           frozenset({3, 4}))
+                           frozenset({3, 4}), None if enterprise_id is None else ("disputes", enterprise_id))
 
 
-def hazards_section(events: ent.EventList, lang: str) -> html.Section:
+def hazards_section(events: ent.EventList, lang: str, enterprise_id: int | None = None) -> html.Section:
     columns = [t(k, lang) for k in ("ent_col_found", "ent_col_hazard_type", "ent_col_severity",
                                     "ent_col_description", "ent_col_deadline", "ent_col_rectified",
                                     "ent_col_status")]
@@ -479,7 +490,8 @@ def hazards_section(events: ent.EventList, lang: str) -> html.Section:
              html.Td(h.description or "—"), html.Td(fmt_day(h.deadline)),
              html.Td(fmt_time(h.rectified_at), className="ent-time"), html.Td(status_pill(h.status, lang))]
             for h in events.items]
-    return _events_section(ids.ENT_HAZARDS, "ent_hazards_title", "ent_no_hazards", events, columns, rows, lang)
+    return _events_section(ids.ENT_HAZARDS, "ent_hazards_title", "ent_no_hazards", events, columns, rows, lang,
+                           download=None if enterprise_id is None else ("hazards", enterprise_id))
 
 
 # --- not found and unavailable -------------------------------------------------------------------------

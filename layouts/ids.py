@@ -104,6 +104,12 @@ def rank_row_id(kind: str, unit_id: int) -> str:
     """Id of a ranking row: review-index-station-2, review-index-park-7."""
     return f"review-index-{kind}-{unit_id}"
 
+
+def download_bar(name: str) -> str:
+    """Id of the download links of a table or chart (layouts/review.py::download_links): review-download-book,
+    review-download-index-funnel, review-download-enterprise-index, ..."""
+    return f"review-download-{name}"
+
 # The enterprise profile (layouts/enterprise.py)
 ENT_ROOT = "ent-page"
 ENT_NAME = "ent-name"
@@ -125,3 +131,4 @@ ENT_DISPUTES = "ent-disputes"
 ENT_HAZARDS = "ent-hazards"
 ENT_NOT_FOUND = "ent-not-found"
 ENT_UNAVAILABLE = "ent-unavailable"
+USER_BAR = "user-bar"  # who is logged in, admin and logout links (hidden on the wall)

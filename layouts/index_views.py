@@ -7,7 +7,10 @@ page puts into its index holder (``ids.REVIEW_INDEX_HOLDER``). Component ids are
 - funnel points carry ``customdata = [enterprise_id, count, expected, score, rate]``: a click handler reads
   ``point["customdata"][0]`` to open ``/enterprise/<id>``;
 - ranking rows are ``review-index-station-<id>`` and ``review-index-park-<id>``; their names link to the
-  review of that unit.
+  review of that unit;
+- each chart and table has download links (``review-download-index-distribution``, ``-index-funnel``,
+  ``-index-stations``, ``-index-parks``): the registry's entries in layouts/exports.py, carrying the page's
+  filters.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from layouts.ids import (REVIEW_INDEX, REVIEW_INDEX_BANDS, REVIEW_INDEX_DISTRIBU
                          REVIEW_INDEX_FLAG_COUNTS, REVIEW_INDEX_FLAGGED, REVIEW_INDEX_FUNNEL, REVIEW_INDEX_FUNNEL_NOTE,
                          REVIEW_INDEX_PARKS, REVIEW_INDEX_STATIONS, REVIEW_INDEX_SUMMARY, rank_row_id)
 from layouts.markup import block, el, link
+from layouts.review import TABLE_AND_CHART, download_links
 from layouts.strings import t, tv
 from layouts.theme import BAND_COLOURS, GRAPH_CONFIG, LIGHT_TEMPLATE_NAME
 
@@ -435,6 +439,7 @@ def sections(views, lang: str) -> list:
     if has_enterprises and views.distribution.total:
         distribution += [band_badges(views, lang), html.H3(t("idx_dist_title", lang)),
                          html.P(t("idx_dist_note", lang), className="note"),
+                         download_links("index-distribution", TABLE_AND_CHART, lang),
                          _graph(REVIEW_INDEX_DISTRIBUTION, distribution_figure(views, lang))]
     else:
         distribution.append(html.P(t("idx_no_enterprises", lang), className="note"))
@@ -446,6 +451,7 @@ def sections(views, lang: str) -> list:
             html.H2(t("idx_funnel_title", lang)),
             html.P(note, id=REVIEW_INDEX_FUNNEL_NOTE, className="note"),
             flag_counts_line(views, lang),
+            download_links("index-funnel", TABLE_AND_CHART, lang),
             _graph(REVIEW_INDEX_FUNNEL, funnel_figure(views, lang)),
             flagged_table(views, lang),
         ], className="review-section", id="review-index-funnel-section"))
@@ -456,9 +462,11 @@ def sections(views, lang: str) -> list:
         html.H2(t("idx_rank_title", lang)), *rank_notes,
         html.Div([
             html.Div([html.H3(t("idx_rank_stations", lang)),
+                      download_links("index-stations", ("csv", "xlsx"), lang),
                       ranking_table(views, views.stations, "station", REVIEW_INDEX_STATIONS, lang)],
                      style={"flex": "1 1 420px", "minWidth": "0"}),
             html.Div([html.H3(_parks_heading(views, lang)),
+                      download_links("index-parks", ("csv", "xlsx"), lang),
                       ranking_table(views, views.parks, "park", REVIEW_INDEX_PARKS, lang)],
                      style={"flex": "1 1 420px", "minWidth": "0"}),
         ], style={"display": "flex", "flexWrap": "wrap", "gap": "24px"}),

@@ -240,18 +240,23 @@ def breadcrumb_links(crumbs: list[tuple[str, ReviewFilters]], lang: str) -> list
     return out
 
 
-def download_links(name: str, formats: tuple[str, ...], lang: str, kind: str = "table") -> html.Div:
-    """Download links for a table, a chart or the report; assets/nav.js adds the page's current query
-    (the active filters) when one is clicked. ``kind`` is "table", "chart" or "report"."""
+def download_links(name: str, formats: tuple[str, ...], lang: str, kind: str = "table",
+                   query: str | None = None) -> html.Div:
+    """Download links of a table, a chart or the report, on any page: ``/export/chart/<name>.png|svg``,
+    ``/export/table/<name>.csv|xlsx`` or ``/export/report.pdf|docx`` (``kind="report"``); the names are the
+    registry's (layouts/exports.py). Without ``query`` a link carries the page's current filters: assets/nav.js
+    adds the address's query when it is clicked (the review page). With ``query`` (``enterprise=12``) the link
+    is fixed and carries nothing else (the enterprise profile)."""
     links = []
     for fmt in formats:
         chart = fmt in ("png", "svg")
         base = (f"/export/report.{fmt}" if kind == "report" else
                 f"/export/{'chart' if chart else 'table'}/{name}.{fmt}")
-        links.append(html.A(fmt.upper(), href=base, className="download", **{"data-export": base},
-                            title=t("download_as", lang, fmt=fmt.upper())))
+        extra = {"href": f"{base}?{query}"} if query else {"href": base, "data-export": base}
+        title = t("download_fixed" if query else "download_as", lang, fmt=fmt.upper())
+        links.append(html.A(fmt.upper(), className="download", title=title, **extra))
     return html.Div([html.Span(t("download", lang), className="download-label")] + links,
-                    className="download-bar", id=f"review-download-{name}")
+                    className="download-bar", id=ids.download_bar(name))
 
 
 def skeleton(lang: str) -> list:

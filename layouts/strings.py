@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from layouts.strings_auth import AUTH_STRINGS
+
 STRINGS = {
     "app_title": ("织里公安 e企安365 数字驾驶舱", "Zhili Police e-Qi'an 365 Cockpit"),
     "demo_mark": ("演示数据", "DEMO DATA"),
@@ -42,6 +44,7 @@ STRINGS = {
     "download": ("下载", "Download"),
     "map_station_areas": ("派出所辖区", "Station areas"),
     "download_as": ("按当前筛选条件下载 {fmt}", "Download as {fmt} with the current filters"),
+    "download_fixed": ("下载 {fmt}", "Download as {fmt}"),
     "programme_start_note": ("e企安365 启动 {date}", "Programme start {date}"),
     "programme_change": ("启动后{months}个月 {pct}（{sig}）", "{months} months after: {pct} ({sig})"),
     "month_label": ("{m}月", "M{m}"),
@@ -381,6 +384,8 @@ VALUES_EN = {
     "一般": "Minor", "较大": "Serious", "重大": "Major", "待整改": "Open", "已整改": "Rectified",
     "蓝": "Blue", "黄": "Yellow", "橙": "Orange", "红": "Red",
 }
+
+STRINGS.update(AUTH_STRINGS)
 
 
 def t(key: str, lang: str = "zh", **values) -> str:

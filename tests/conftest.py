@@ -151,6 +151,14 @@ class LiveServer:
         self._server.shutdown()
         self._thread.join(timeout=5)
 
+    def login(self, page, role: str = "leader"):
+        """Log ``page`` in as the demo account of ``role`` (tests/auth_support.py); returns self."""
+        from auth_support import ensure_accounts, login_page
+
+        ensure_accounts(self.app)
+        login_page(page, self.url, role)
+        return self
+
 
 @pytest.fixture
 def live_server_factory():

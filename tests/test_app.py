@@ -10,6 +10,7 @@ from dash import no_update
 from sqlalchemy import func, select
 
 import app as app_module
+from auth_support import ensure_accounts, login_client
 from callbacks import first_screen as first_screen_callbacks
 from data import db
 from data.config import DEFAULT_DATABASE_URL, ConfigError, load_config
@@ -62,6 +63,9 @@ class TestFactory:
     def test_app012_page_and_layout_are_served(self, tmp_path):
         server = app_module.create_app({"EQIAN_DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}"})
         client = server.test_client()
+        assert client.get("/").status_code == 302  # to the login
+        ensure_accounts(server)
+        login_client(client, "wall")
         page = client.get("/")
         assert page.status_code == 200 and "数字驾驶舱" in page.get_data(as_text=True)
         layout = client.get("/_dash-layout").get_json()

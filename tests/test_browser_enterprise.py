@@ -62,10 +62,10 @@ def ent_db(tmp_path_factory):
     return {"url": url, "busy": busy, "quiet": quiet, "in_park": tuple(in_park)}
 
 
-def _serve(live_server_factory, url):
+def _serve(page, live_server_factory, url, role="leader"):
     server = app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_SIMULATE": False})
     service.forget_version()
-    return live_server_factory(server)
+    return live_server_factory(server).login(page, role)
 
 
 def _enterprise(url, enterprise_id):
@@ -106,7 +106,7 @@ def _wait_chart(page, points: int):
 
 
 def test_ent050_busy_enterprise_profile_receipt_masked_offline(page, live_server_factory, ent_db):
-    site = _serve(live_server_factory, ent_db["url"])
+    site = _serve(page, live_server_factory, ent_db["url"])
     facts = _enterprise(ent_db["url"], ent_db["busy"])
     log = _watch(page)
     _open(page, site.url + f"/enterprise/{ent_db['busy']}")
@@ -136,7 +136,7 @@ def test_ent050_busy_enterprise_profile_receipt_masked_offline(page, live_server
     assert log["failed"] == []
 
 def test_ent051_enterprise_without_events(page, live_server_factory, ent_db):
-    site = _serve(live_server_factory, ent_db["url"])
+    site = _serve(page, live_server_factory, ent_db["url"])
     facts = _enterprise(ent_db["url"], ent_db["quiet"])
     log = _watch(page)
     _open(page, site.url + f"/enterprise/{ent_db['quiet']}")
@@ -155,7 +155,7 @@ def test_ent051_enterprise_without_events(page, live_server_factory, ent_db):
     assert log["failed"] == []
 
 def test_ent052_malformed_and_unknown_ids_show_not_found(page, live_server_factory, ent_db):
-    site = _serve(live_server_factory, ent_db["url"])
+    site = _serve(page, live_server_factory, ent_db["url"])
     log = _watch(page)
     for raw, expected in (("abc", "“abc” 不是有效的企业编号"), ("999999", "没有编号为 999999 的企业")):
         _open(page, site.url + f"/enterprise/{raw}")
@@ -169,7 +169,7 @@ def test_ent052_malformed_and_unknown_ids_show_not_found(page, live_server_facto
 
 def test_ent053_breadcrumbs_and_english(page, live_server_factory, ent_db):
     enterprise_id, station, park = ent_db["in_park"]
-    site = _serve(live_server_factory, ent_db["url"])
+    site = _serve(page, live_server_factory, ent_db["url"])
     log = _watch(page)
     _open(page, site.url + f"/enterprise/{enterprise_id}?lang=en")
     page.wait_for_selector("#ent-receipt-score")

@@ -20,10 +20,10 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-results"
 
 
 @pytest.fixture
-def demo_site(demo_sqlite, live_server_factory):
+def demo_site(demo_sqlite, live_server_factory, page):
     server = app_module.create_app({"EQIAN_DATABASE_URL": demo_sqlite.url.render_as_string(hide_password=False),
                                     "EQIAN_SIMULATE": False, "EQIAN_REFRESH_SECONDS": 1.0})
-    yield live_server_factory(server)
+    yield live_server_factory(server).login(page, "leader")
     db.engine_of(server).dispose()
 
 

@@ -38,10 +38,10 @@ def raw(review_db):
 
 
 @pytest.fixture
-def site(review_db, live_server_factory):
+def site(review_db, live_server_factory, page):
     server = app_module.create_app({"EQIAN_DATABASE_URL": review_db, "EQIAN_SIMULATE": False})
     service.forget_version()
-    return live_server_factory(server)
+    return live_server_factory(server).login(page, "leader")
 
 
 def _watch(page):
@@ -145,6 +145,7 @@ def test_rev003_a_copied_link_reproduces_the_view(page, site, browser):
     _wait_book(page)
     first = page.locator("#review-book").inner_text()
     other = browser.new_page()
+    site.login(other, "leader")
     other.goto(url)
     other.wait_for_selector("#review-book", timeout=30_000)
     assert other.locator("#review-book").inner_text() == first

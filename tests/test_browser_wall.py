@@ -54,10 +54,10 @@ def wall_db(tmp_path_factory):
     return url
 
 
-def _serve(live_server_factory, url, **config):
+def _serve(page, live_server_factory, url, **config):
     server = app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_SIMULATE": False, **config})
     service.forget_version()
-    return live_server_factory(server)
+    return live_server_factory(server).login(page, "wall")
 
 
 def _wait_drawn(page):
@@ -73,7 +73,7 @@ def _wait_drawn(page):
 class TestDrawn:
     @pytest.mark.parametrize("width,height", [(1920, 1080), (3840, 2160), (3840, 1080)])
     def test_brw010_every_panel_drawn_offline_and_masked(self, page, live_server_factory, wall_db, width, height):
-        site = _serve(live_server_factory, wall_db)
+        site = _serve(page, live_server_factory, wall_db)
         log = _watch(page)
         page.set_viewport_size({"width": width, "height": height})
         page.goto(site.url + "/")
@@ -100,7 +100,7 @@ class TestDrawn:
         assert _console_problems(log["console"]) == []
 
     def test_brw011_kiosk_mode(self, page, live_server_factory, wall_db):
-        site = _serve(live_server_factory, wall_db)
+        site = _serve(page, live_server_factory, wall_db)
         page.set_viewport_size({"width": 1920, "height": 1080})
         page.goto(site.url + "/?kiosk=1")
         _wait_drawn(page)
@@ -112,7 +112,7 @@ class TestDrawn:
 
 class TestLive:
     def test_brw020_a_new_call_is_on_screen_within_two_seconds(self, page, live_server_factory, wall_db):
-        site = _serve(live_server_factory, wall_db)
+        site = _serve(page, live_server_factory, wall_db)
         page.set_viewport_size({"width": 1920, "height": 1080})
         page.goto(site.url + "/")
         _wait_drawn(page)
@@ -137,7 +137,7 @@ class TestLive:
         assert "137****1111" in row.inner_text() and marker not in page.content()
 
     def test_brw021_rotation_visits_stations_and_jumps_to_an_alert(self, page, live_server_factory, wall_db):
-        site = _serve(live_server_factory, wall_db, EQIAN_WALL_TOWN_SECONDS=60, EQIAN_WALL_STATION_SECONDS=3)
+        site = _serve(page, live_server_factory, wall_db, EQIAN_WALL_TOWN_SECONDS=60, EQIAN_WALL_STATION_SECONDS=3)
         log = _watch(page)
         page.set_viewport_size({"width": 1920, "height": 1080})
         page.goto(site.url + "/")
@@ -194,7 +194,7 @@ def pg_wall_db():
 class TestOutages:
     def test_brw030_database_outage_shows_stale_and_recovers(self, page, live_server_factory, pg_wall_db):
         url, name, admin = pg_wall_db
-        site = _serve(live_server_factory, url)
+        site = _serve(page, live_server_factory, url)
         page.set_viewport_size({"width": 1920, "height": 1080})
         page.goto(site.url + "/")
         _wait_drawn(page)
@@ -216,6 +216,7 @@ class TestOutages:
 
         server_app = app_module.create_app({"EQIAN_DATABASE_URL": wall_db, "EQIAN_SIMULATE": False})
         site = LiveServer(server_app).start()
+        site.login(page, "wall")
         port = site.port
         page.set_viewport_size({"width": 1920, "height": 1080})
         page.goto(site.url + "/")

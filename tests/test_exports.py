@@ -20,6 +20,8 @@ from sqlalchemy import text
 from app import create_app
 from data import db, exports, figures_export
 from data.timeutil import local_today
+from export_support import client as export_client
+from export_support import disposition_name as _disposition_name
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FILTERS = [("单位", "织南派出所"), ("期间", "2026-10-01 至 2026-10-31"), ("警情类别", "全部")]
@@ -86,6 +88,15 @@ class TestFilename:
         assert exports.filename("织南", "a/b:c*?", date(2026, 1, 2), ".XLSX") == "织南_abc_2026-01-02.xlsx"
         assert exports.filename("", "", date(2026, 1, 2), "csv") == "2026-01-02.csv"
 
+    def test_exp021_names_cannot_disguise_or_overflow(self):
+        day = date(2026, 11, 28)
+        # a right-to-left override or a zero-width space would let "…gnp.exe" show as "…exe.png"
+        assert exports.filename("织里\u202egnp.exe", "分类\u200b", day, "png") == "织里gnp.exe_分类_2026-11-28.png"
+        assert exports.filename("../..", "..隐患..", day, "csv") == "隐患_2026-11-28.csv"
+        long_name = exports.filename("湖州" * 100, "警情记录" * 30, day, "xlsx")
+        assert len(long_name.encode("utf-8")) < 255 and long_name.endswith("_2026-11-28.xlsx")
+        assert exports.filename("织里", "x", day, "p/n\x00g") == "织里_x_2026-11-28.png"
+
 
 @pytest.fixture(scope="module")
 def figure():
@@ -140,14 +151,8 @@ def client(demo_databases):
     engine = demo_databases("sqlite")
     server = create_app({"EQIAN_DATABASE_URL": engine.url.render_as_string(hide_password=False),
                          "EQIAN_SIMULATE": False})
-    yield server.test_client(), engine
+    yield export_client(server), engine
     db.engine_of(server).dispose()
-
-
-def _disposition_name(response) -> str:
-    header = response.headers["Content-Disposition"]
-    assert header.startswith("attachment;") and 'filename="eqian_' in header
-    return re.search(r"filename\*=UTF-8''([^;]+)", header).group(1)
 
 
 @pytest.mark.slow

@@ -118,6 +118,18 @@ class TestFeed:
 
 
 class TestRouter:
+    @pytest.fixture(autouse=True)
+    def _as_a_wall_screen(self, server):
+        """The router draws pages for the logged-in principal: here a wall screen."""
+        from flask_login import login_user
+
+        from callbacks.auth import SessionUser
+        from data.access import Principal
+
+        with server.test_request_context("/"):
+            login_user(SessionUser(Principal("device", 1, "测试大屏", "wall")))
+            yield
+
     def test_wal020_pages(self, server):
         page = router.page_for("/", "")
         assert ids.WALL_CANVAS in _json(page)
@@ -127,5 +139,6 @@ class TestRouter:
         playlist = json.loads(_json(page))
         assert "织东派出所" in _json(page)
         assert "页面不存在" in _json(router.page_for("/nowhere", ""))
+        assert "无权访问" in _json(router.page_for("/review", ""))  # a wall screen may not open the review
         assert router.render("/review", "?period=week", "/review|zh") == (no_update, no_update)
         assert playlist

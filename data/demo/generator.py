@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 from sqlalchemy import Engine, delete, func, select, update
 
-from data import bulk, db, rollups, safety_index
+from data import auth, bulk, db, rollups, safety_index
 from data.demo import events, plan as planning
 from data.demo.world import World, build_world
 from data.jobs import run_every
@@ -138,6 +138,7 @@ def seed_demo(engine: Engine, seed: int = 20_151_101, scale: float = 1.0, now: d
         months = safety_index.index_months(conn, today)
         written["index_rows"] = safety_index.refresh(conn, months, today)
         progress("index", written["index_rows"])
+        auth.ensure_demo_accounts(conn)  # the README's demo accounts
     return {"enterprises": world.n_enterprises, **written, "figures": the_plan.figures,
             "programme_start": programme_start.isoformat()}
 

@@ -1,0 +1,211 @@
+"""Accounts: users with passwords, wall screens with device tokens, login throttling, demo accounts.
+
+Passwords are hashed with werkzeug's standard scheme (scrypt); device tokens are random 256-bit strings of
+which only the SHA-256 is stored, so a database dump reveals neither. Throttling counts the audit log's
+``login_failed`` rows, so it holds across gunicorn workers and app hosts without another store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from data import audit
+from data.access import ADMIN, ANALYST, LEADER, WALL, Principal
+from data.schema import DeviceToken, User
+from data.timeutil import now_utc
+from data.vocab import USER_ROLES
+
+MIN_PASSWORD_LENGTH = 10
+THROTTLE_MINUTES = 15
+MAX_FAILURES_PER_USER = 5  # within THROTTLE_MINUTES
+MAX_FAILURES_PER_ADDRESS = 20
+_DUMMY_HASH = generate_password_hash("not-a-password-" + secrets.token_hex(8))
+
+# The demo's ready-made accounts (README). Created only on a demo database.
+DEMO_PASSWORDS = {"leader": ("领导（演示）", LEADER, "zhili-leader-2026"),
+                  "analyst": ("研判（演示）", ANALYST, "zhili-analyst-2026"),
+                  "admin": ("管理员（演示）", ADMIN, "zhili-admin-2026")}
+DEMO_WALL_TOKEN = ("指挥室大屏（演示）", "zhili-demo-wall-token")
+
+
+class AuthError(ValueError):
+    """A refused account operation or login; the message is safe to show."""
+
+
+class Throttled(AuthError):
+    """Too many failed logins for this name or address; try again later."""
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    name: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _check_role(role: str) -> None:
+    if role not in USER_ROLES or role == WALL:
+        raise AuthError(f"role {role!r} is not a user role (use leader, analyst or admin; walls use device tokens)")
+
+
+def create_user(conn: Connection, username: str, password: str, role: str, display_name: str = "",
+                by: Principal | str = "system") -> int:
+    """Add a user; refuses a taken name, a short password or an unknown role."""
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise AuthError("username must have 1 to 64 characters")
+    _check_role(role)
+    _check_password(password)
+    if conn.execute(select(User.id).where(User.username == username)).first():
+        raise AuthError(f"user {username!r} exists already")
+    new_id = conn.execute(User.__table__.insert().values(
+        username=username, display_name=display_name or username, role=role,
+        password_hash=generate_password_hash(password), active=True, created_at=now_utc())).inserted_primary_key[0]
+    audit.record(conn, by, "user_created", target=username, detail=f"role={role}")
+    return new_id
+
+
+def change_user(conn: Connection, username: str, by: Principal | str, role: str | None = None,
+                active: bool | None = None, password: str | None = None) -> None:
+    """Change a user's role, active flag or password."""
+    values: dict = {}
+    if role is not None:
+        _check_role(role)
+        values["role"] = role
+    if active is not None:
+        values["active"] = active
+    if password is not None:
+        _check_password(password)
+        values["password_hash"] = generate_password_hash(password)
+    if not values:
+        return
+    changed = conn.execute(update(User).where(User.username == username).values(**values)).rowcount
+    if not changed:
+        raise AuthError(f"no user {username!r}")
+    detail = ", ".join(f"{k}={v}" for k, v in values.items() if k != "password_hash")
+    audit.record(conn, by, "user_changed", target=username,
+                 detail=detail + (", password reset" if password is not None else ""))
+
+
+def users(conn: Connection) -> list[UserRow]:
+    return [UserRow(r.id, r.username, r.display_name, r.role, r.active, r.created_at, r.last_login_at)
+            for r in conn.execute(select(User.__table__).order_by(User.username))]
+
+
+def authenticate(conn: Connection, username: str, password: str, ip: str = "",
+                 now: datetime | None = None) -> Principal:
+    """The user for a name and password, audited either way; raises AuthError or Throttled."""
+    now = now or now_utc()
+    since = audit.window(THROTTLE_MINUTES, now)
+    if (audit.count_since(conn, "login_failed", since, actor=username) >= MAX_FAILURES_PER_USER
+            or audit.count_since(conn, "login_failed", since, ip=ip) >= MAX_FAILURES_PER_ADDRESS):
+        audit.record(conn, username, "login_throttled", ip=ip, at=now)
+        raise Throttled(f"too many failed logins: try again in {THROTTLE_MINUTES} minutes")
+    row = conn.execute(select(User.__table__).where(User.username == username)).first()
+    ok = check_password_hash(row.password_hash if row else _DUMMY_HASH, password)  # same work when unknown
+    if not (row and ok and row.active):
+        reason = "unknown user" if row is None else ("inactive" if ok else "wrong password")
+        audit.record(conn, username, "login_failed", detail=reason, ip=ip, at=now)
+        raise AuthError("wrong username or password")
+    conn.execute(update(User).where(User.id == row.id).values(last_login_at=now))
+    who = Principal("user", row.id, row.username, row.role)
+    audit.record(conn, who, "login", ip=ip, at=now)
+    return who
+
+
+def user_principal(conn: Connection, user_id: int) -> Principal | None:
+    """The principal of an active user, or None."""
+    row = conn.execute(select(User.id, User.username, User.role, User.active).where(User.id == user_id)).first()
+    if row is None or not row.active:
+        return None
+    return Principal("user", row.id, row.username, row.role)
+
+
+def issue_token(conn: Connection, name: str, by: Principal | str, token: str | None = None) -> tuple[int, str]:
+    """A new device token for a wall screen: (id, the token). The token is shown once and never stored."""
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise AuthError("a device name must have 1 to 64 characters")
+    token = token or secrets.token_urlsafe(32)
+    new_id = conn.execute(DeviceToken.__table__.insert().values(
+        name=name, token_hash=hash_token(token), created_by=by if isinstance(by, str) else by.audit_name,
+        created_at=now_utc())).inserted_primary_key[0]
+    audit.record(conn, by, "token_issued", target=f"{new_id}:{name}")
+    return new_id, token
+
+
+def revoke_token(conn: Connection, token_id: int, by: Principal | str) -> None:
+    changed = conn.execute(update(DeviceToken).where(DeviceToken.id == token_id, DeviceToken.revoked_at.is_(None))
+                           .values(revoked_at=now_utc())).rowcount
+    if not changed:
+        raise AuthError(f"no active device token {token_id}")
+    audit.record(conn, by, "token_revoked", target=str(token_id))
+
+
+def tokens(conn: Connection) -> list[TokenRow]:
+    return [TokenRow(r.id, r.name, r.created_by, r.created_at, r.revoked_at, r.last_used_at)
+            for r in conn.execute(select(DeviceToken.__table__).order_by(DeviceToken.id))]
+
+
+def token_login(conn: Connection, token: str, ip: str = "") -> Principal:
+    """The wall principal of a valid, unrevoked device token (audited); raises AuthError otherwise."""
+    digest = hash_token(token or "")
+    row = conn.execute(select(DeviceToken.__table__).where(DeviceToken.token_hash == digest)).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
+        audit.record(conn, "device:?" if row is None else f"device:{row.name}", "token_refused", ip=ip,
+                     detail="unknown token" if row is None else "revoked", role=WALL)
+        raise AuthError("this device token is not valid")
+    conn.execute(update(DeviceToken).where(DeviceToken.id == row.id).values(last_used_at=now_utc()))
+    who = Principal("device", row.id, row.name, WALL)
+    audit.record(conn, who, "token_login", target=str(row.id), ip=ip)
+    return who
+
+
+def device_principal(conn: Connection, token_id: int) -> Principal | None:
+    """The wall principal of an unrevoked device token, or None."""
+    row = conn.execute(select(DeviceToken.id, DeviceToken.name, DeviceToken.revoked_at)
+                       .where(DeviceToken.id == token_id)).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return Principal("device", row.id, row.name, WALL)
+
+
+def ensure_demo_accounts(conn: Connection) -> None:
+    """The demo's leader, analyst and admin users and its wall token, when they do not exist yet."""
+    existing = set(conn.execute(select(User.username)).scalars())
+    for username, (display, role, password) in DEMO_PASSWORDS.items():
+        if username not in existing:
+            create_user(conn, username, password, role, display, by="demo")
+    name, token = DEMO_WALL_TOKEN
+    if not conn.execute(select(DeviceToken.id).where(DeviceToken.token_hash == hash_token(token))).first():
+        issue_token(conn, name, "demo", token=token)

@@ -72,7 +72,15 @@ def create_app(config: dict | None = None) -> Flask:
     admin_intake.register(server)
     cli.register(server)
     auth.secure(dash_app)  # last: the CSP carries the hashes of every inline script registered above
+    _set_up_dash_now(dash_app)
     return server
+
+
+def _set_up_dash_now(dash_app: Dash) -> None:
+    """Run Dash's first-request set-up (it registers the bundles it serves) before any request arrives: done
+    lazily, a fresh threaded worker's concurrent first requests found no bundle registered and answered 500."""
+    with dash_app.server.test_request_context("/"):
+        dash_app._setup_server()  # noqa: SLF001 - Dash has no public name for it
 
 
 def _root_layout():

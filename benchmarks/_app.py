@@ -42,6 +42,27 @@ def start_app(database_url: str, env: dict, tries: int = 200) -> tuple[subproces
 
 # -- the production setup: gunicorn with deploy/gunicorn.conf.py, a private PostgreSQL cluster -------------
 
+def login(page, base: str, role: str = "leader", database_url: str | None = None) -> None:
+    """Log the browser page in as the demo account of ``role`` ("wall" uses the demo device token), creating
+    the demo accounts on ``database_url`` first when given (a benchmark database may predate them)."""
+    from data import auth, db  # noqa: PLC0415
+
+    if database_url:
+        engine = db.make_engine(database_url)
+        with engine.begin() as conn:
+            auth.ensure_demo_accounts(conn)
+        engine.dispose()
+    if role == "wall":
+        page.goto(f"{base}/device#token={auth.DEMO_WALL_TOKEN[1]}&next=/session")
+    else:
+        username, (_display, _role, password) = next((u, v) for u, v in auth.DEMO_PASSWORDS.items() if v[1] == role)
+        page.goto(f"{base}/login?next=/session")
+        page.fill("#username", username)
+        page.fill("#password", password)
+        page.click("#login-submit")
+    page.wait_for_url("**/session", timeout=60_000)
+
+
 def chromium_path() -> str:
     """Debian's Chromium (or ``EQIAN_CHROMIUM``), as the browser benchmarks launch it."""
     return os.environ.get("EQIAN_CHROMIUM", "/usr/bin/chromium")

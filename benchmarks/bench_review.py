@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._app import CHROMIUM_ARGS, start_app  # noqa: E402
+from benchmarks._app import CHROMIUM_ARGS, login, start_app  # noqa: E402
 
 
 def _pick(page, control: str, name: str):
@@ -91,6 +91,7 @@ def main() -> None:
                                         args=CHROMIUM_ARGS)  # playwright gives each launch a fresh profile
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             started = time.perf_counter()
+            login(page, base, "leader", url)
             page.goto(base + "/review")
             page.wait_for_selector("#review-book", timeout=120_000)
             print(f"first load: {time.perf_counter() - started:.2f} s", flush=True)

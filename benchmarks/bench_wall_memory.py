@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._app import CHROMIUM_ARGS, start_app  # noqa: E402
+from benchmarks._app import CHROMIUM_ARGS, login, start_app  # noqa: E402
 
 RARE_SURNAMES = "欧诸葛闻尉迟宇文仉督亓官司寇巫马公西端木"
 
@@ -93,6 +93,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             errors = []
             page.on("pageerror", lambda exc: errors.append(f"{exc.message} | {(exc.stack or '')[:400]}"))
+            login(page, base, "wall", url)
             page.goto(base + "/?kiosk=1")
             page.wait_for_selector(".wall-feed-row", timeout=60_000)
             cdp = page.context.new_cdp_session(page)

@@ -27,6 +27,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_talisman import Talisman
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -111,10 +112,34 @@ def load_principal(kind: str, ident: int) -> Principal | None:
     cached = cache.get(key)
     if cached is not None:
         return cached or None
-    with db.current_engine().connect() as conn:
-        who = auth.user_principal(conn, ident) if kind == "user" else auth.device_principal(conn, ident)
+    try:
+        with db.current_engine().connect() as conn:
+            who = auth.user_principal(conn, ident) if kind == "user" else auth.device_principal(conn, ident)
+    except SQLAlchemyError as exc:  # the database is away: the signed session vouches for itself meanwhile
+        log.warning("account %s:%s not re-checked (database unavailable: %s)", kind, ident, exc.__class__.__name__)
+        return _principal_from_session(kind, ident)
     cache.set(key, who or False, timeout=PRINCIPAL_SECONDS)
     return who
+
+
+def _principal_from_session(kind: str, ident: int) -> Principal | None:
+    """Who the signed session says it is (its name and role were written at login): used only while the
+    database cannot be asked, so that a wall keeps its last frame instead of an error page."""
+    name, role = session.get("name"), session.get("role")
+    if not name or not role:
+        return None
+    return Principal(kind, ident, name.removeprefix("device:"), role)
+
+
+def record_quietly(who, action: str, **fields) -> None:
+    """An audit entry that must not turn a refusal or an ended session into an error page when the database
+    is away (the log keeps it instead)."""
+    try:
+        with db.current_engine().begin() as conn:
+            audit.record(conn, who, action, **fields)
+    except SQLAlchemyError as exc:
+        log.warning("audit entry %s by %s not written (database unavailable: %s)", action,
+                    who if isinstance(who, str) else who.audit_name, exc.__class__.__name__)
 
 
 def forget_principal(kind: str, ident: int) -> None:
@@ -153,8 +178,7 @@ def _load_user(user_id: str):
 
 
 def _end_session(action: str, detail: str) -> None:
-    with db.current_engine().begin() as conn:
-        audit.record(conn, session.get("name", "?"), action, detail=detail, ip=client_ip(), role=session.get("role", ""))
+    record_quietly(session.get("name", "?"), action, detail=detail, ip=client_ip(), role=session.get("role", ""))
     session.clear()
     session["ended"] = True
 
@@ -240,8 +264,7 @@ def gate():
     else:
         permission = page_permission(path)
     if permission is not None and not who.may(permission):
-        with db.current_engine().begin() as conn:
-            audit.record(conn, who, "forbidden", target=path, detail=permission, ip=client_ip())
+        record_quietly(who, "forbidden", target=path, detail=permission, ip=client_ip())
         return _deny(403, who, "forbidden")
     return None
 
@@ -262,9 +285,8 @@ def audit_downloads(response: Response) -> Response:
         who = current_principal()
         if who is not None:
             action = "report" if request.path.startswith("/export/report") else "export"
-            with db.current_engine().begin() as conn:
-                audit.record(conn, who, action, target=request.path, detail=request.query_string.decode()[:500],
-                             ip=client_ip())
+            record_quietly(who, action, target=request.path, detail=request.query_string.decode()[:500],
+                           ip=client_ip())
     return response
 
 
@@ -329,11 +351,14 @@ def login():
             message, status = t("csrf_failed", lang) if form.csrf_token.errors else t("login_failed", lang), 400
         else:
             refused = None
-            with db.current_engine().begin() as conn:  # the audit row is committed whatever the outcome
-                try:
-                    who = auth.authenticate(conn, form.username.data.strip(), form.password.data, client_ip())
-                except auth.AuthError as exc:
-                    refused = exc
+            try:
+                with db.current_engine().begin() as conn:  # the audit row is committed whatever the outcome
+                    try:
+                        who = auth.authenticate(conn, form.username.data.strip(), form.password.data, client_ip())
+                    except auth.AuthError as exc:
+                        refused = exc
+            except SQLAlchemyError:
+                return render_template("login.html", form=form, lang=lang, message=t("login_unavailable", lang)), 503
             if refused is None:
                 _start_session(who)
                 target = _safe_next(form.next.data, "/" if who.may("wall") else "/review")
@@ -362,11 +387,14 @@ def device():
     if not form.validate_on_submit():
         return render_template("device.html", form=form, lang=lang, message=t("csrf_failed", lang)), 400
     refused = None
-    with db.current_engine().begin() as conn:
-        try:
-            who = auth.token_login(conn, form.token.data, client_ip())
-        except auth.AuthError as exc:
-            refused = exc
+    try:
+        with db.current_engine().begin() as conn:
+            try:
+                who = auth.token_login(conn, form.token.data, client_ip())
+            except auth.AuthError as exc:
+                refused = exc
+    except SQLAlchemyError:
+        return render_template("device.html", form=form, lang=lang, message=t("login_unavailable", lang)), 503
     if refused is not None:
         return render_template("device.html", form=form, lang=lang, message=t("token_refused", lang)), 401
     _start_session(who)

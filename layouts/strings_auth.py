@@ -13,6 +13,7 @@ AUTH_STRINGS = {
                         "Too many failed logins: try again in {minutes} minutes."),
     "login_expired": ("会话已过期，请重新登录。", "Your session has expired: please log in again."),
     "login_needed": ("请先登录。", "Please log in."),
+    "login_unavailable": ("数据库暂时无法连接，请稍后再试。", "The database cannot be reached: please try again shortly."),
     "login_logged_out": ("已退出。", "You have logged out."),
     "login_hint_wall": ("大屏请使用管理员签发的设备链接登录。",
                         "Wall screens log in with the device link an administrator issues."),

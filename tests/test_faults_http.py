@@ -247,10 +247,6 @@ def test_flh002_postgres_outage_walls_show_stale_not_500_then_recover_and_the_fe
         assert delivered == expected, f"wall {wall.number}: the feed delivered {delivered}, stored were {expected}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "app bug: callbacks/auth.py load_principal() reads the database without catching SQLAlchemyError, so once "
-    "the 30-s principal cache runs out during a PostgreSQL outage every page and callback of that session answers "
-    "500 (OperationalError in the before_request gate) instead of the wall's 连接中断 frame"))
 def test_flh003_postgres_outage_while_the_gates_principal_cache_runs_out(gunicorn_factory, town, pg, private_redis):
     """The login gate caches each session's principal for 30 s (callbacks/auth.py); when that runs out during a
     PostgreSQL outage the gate has to read the principal from the database. The wall must still get its
@@ -330,12 +326,6 @@ def test_flh004_redis_outage_pages_and_callbacks_answer_with_correct_figures_and
 
 # -- a fresh worker ------------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "app bug: Dash registers the component bundles it serves in Dash._setup_server(), a before_request hook that "
-    "marks itself done before it has registered them; under gunicorn's gthread workers (4 threads) the other "
-    "first requests of a fresh worker (after a start, a max_requests restart or a killed worker's replacement) "
-    "find no registered library and answer 500 (DependencyException: \"dash\" is not a registered library), so "
-    "a page loaded at that moment never renders"))
 def test_flh005_a_killed_workers_replacement_serves_the_page_bundles_to_a_browser(
         gunicorn_factory, town, pg, private_redis):
     server = serve(gunicorn_factory, town, private_redis.url, workers=1)

@@ -7,8 +7,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +43,21 @@ def start_app(database_url: str, env: dict, tries: int = 200) -> tuple[subproces
 
 
 # -- the production setup: gunicorn with deploy/gunicorn.conf.py, a private PostgreSQL cluster -------------
+
+def demo_database(url: str | None, name: str, scale: float = 1.0) -> str:
+    """``url`` when given, else a freshly seeded demo (``scale``) in a temporary SQLite file named ``name``."""
+    if url is not None:
+        return url
+    from data import db  # noqa: PLC0415
+    from data.demo.generator import seed_demo  # noqa: PLC0415
+
+    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix=f'eqian-{name}-')) / f'{name}.db'}"
+    print(f"seeding a demo at scale {scale} …", flush=True)
+    started = time.monotonic()
+    seed_demo(db.make_engine(url), scale=scale, now=datetime.now(timezone.utc))
+    print(f"  seeded in {time.monotonic() - started:.1f}s", flush=True)
+    return url
+
 
 def login(page, base: str, role: str = "leader", database_url: str | None = None) -> None:
     """Log the browser page in as the demo account of ``role`` ("wall" uses the demo device token), creating

@@ -18,11 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks._app import demo_database  # noqa: E402
 TARGET_SECONDS = 20.0
 
 
@@ -56,14 +57,7 @@ def main() -> None:
     from layouts import report as report_layout
 
     url = args.database
-    if url is None:
-        from data.demo.generator import seed_demo
-
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='eqian-report-')) / 'report.db'}"
-        print("seeding a scale-1 demo …", flush=True)
-        started = time.monotonic()
-        seed_demo(db.make_engine(url), scale=1.0, now=datetime.now(timezone.utc))
-        print(f"  seeded in {time.monotonic() - started:.1f}s")
+    url = demo_database(url, "report", 1.0)
     today = local_today()
     period = args.period or _last_month(today)
     out_dir = Path(tempfile.mkdtemp(prefix="eqian-report-out-"))

@@ -17,14 +17,12 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._app import CHROMIUM_ARGS, login, start_app  # noqa: E402
+from benchmarks._app import CHROMIUM_ARGS, demo_database, login, start_app  # noqa: E402
 
 
 def _pick(page, control: str, name: str):
@@ -74,13 +72,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="passes over the list of changes")
     args = parser.parse_args()
     url = args.database
-    if url is None:
-        from data import db
-        from data.demo.generator import seed_demo
-
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='eqian-review-')) / 'review.db'}"
-        print("seeding a scale-1 demo …", flush=True)
-        seed_demo(db.make_engine(url), scale=1.0, now=datetime.now(timezone.utc))
+    url = demo_database(url, "review", 1.0)
     server, base = start_app(url, {"EQIAN_SIMULATE": "0", "EQIAN_INDEX_REFRESH_SECONDS": "100000"})
     from playwright.sync_api import sync_playwright
 

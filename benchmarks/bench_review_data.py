@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks._app import demo_database  # noqa: E402
 
 from flask import Flask  # noqa: E402
 from sqlalchemy import select  # noqa: E402
@@ -86,12 +86,7 @@ def main() -> None:
     parser.add_argument("--today", type=date.fromisoformat, default=None)
     args = parser.parse_args()
     url = args.database
-    if url is None:
-        from data.demo.generator import seed_demo
-
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='eqian-review-')) / 'review.db'}"
-        print("seeding a scale-1 demo …", flush=True)
-        seed_demo(db.make_engine(url), scale=1.0, now=datetime.now(timezone.utc))
+    url = demo_database(url, "review", 1.0)
     app = Flask("bench_review_data")
     app.config.update(EQIAN_DATABASE_URL=url, EQIAN_CACHE_URL="simple", EQIAN_CACHE_TIMEOUT=3600)
     engine = db.init_app(app)

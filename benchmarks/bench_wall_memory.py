@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -21,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._app import CHROMIUM_ARGS, login, start_app  # noqa: E402
+from benchmarks._app import CHROMIUM_ARGS, demo_database, login, start_app  # noqa: E402
 
 RARE_SURNAMES = "欧诸葛闻尉迟宇文仉督亓官司寇巫马公西端木"
 
@@ -75,13 +74,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url = args.database
-    if url is None:
-        from data import db
-        from data.demo.generator import seed_demo
-
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='eqian-wallmem-')) / 'wall.db'}"
-        print(f"seeding a demo at scale {args.scale} …", flush=True)
-        seed_demo(db.make_engine(url), scale=args.scale, now=datetime.now(timezone.utc))
+    url = demo_database(url, "wall", args.scale)
     server, base = start_app(url, {"EQIAN_SIMULATE": "1", "EQIAN_SIMULATE_RATE": str(args.rate)}, tries=100)
     from playwright.sync_api import sync_playwright
 

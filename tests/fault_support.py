@@ -222,6 +222,27 @@ class PrivateRedis:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def seed_town(cluster, name: str, now) -> str:
+    """A small demo town (scale 0.02, demo accounts included) in a new database of the private cluster."""
+    from data import db  # noqa: PLC0415 - the fixtures above need nothing of the app
+    from data.demo.generator import seed_demo  # noqa: PLC0415
+
+    url = cluster.create_database(name)
+    engine = db.make_engine(url)
+    db.create_schema(engine)
+    seed_demo(engine, scale=0.02, now=now)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def pg(private_postgres):
+    """The private cluster, running at the start and at the end of each test whatever the test did."""
+    private_postgres.ensure_running()
+    yield private_postgres
+    private_postgres.ensure_running()
+
+
 @pytest.fixture
 def private_redis():
     """A private, empty Redis for one test."""

@@ -15,14 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fault_support import gunicorn_factory, private_postgres, private_redis, wait_until  # noqa: F401 - fixtures
+from fault_support import gunicorn_factory, pg, private_postgres, private_redis, seed_town, wait_until  # noqa: F401
 from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from data import cache, db, service
 from data.config import load_config
-from data.demo.generator import seed_demo
 from data.schema import Incident
 
 pytestmark = pytest.mark.faults
@@ -33,21 +32,8 @@ MINUTE = (NOW - timedelta(minutes=1)).isoformat()  # the wall's frame for the mi
 
 @pytest.fixture(scope="module")
 def town(private_postgres):
-    """A small demo town (scale 0.02) in a database of the private cluster."""
-    url = private_postgres.create_database("faults")
-    engine = db.make_engine(url)
-    db.create_schema(engine)
-    seed_demo(engine, scale=0.02, now=NOW)
-    engine.dispose()
-    return url
-
-
-@pytest.fixture
-def pg(private_postgres):
-    """The private cluster, running at the start and at the end of each test whatever the test did."""
-    private_postgres.ensure_running()
-    yield private_postgres
-    private_postgres.ensure_running()
+    """A small demo town (scale 0.02), in a database of the private cluster."""
+    return seed_town(private_postgres, "faults", NOW)
 
 
 def data_app(database_url: str, cache_url: str) -> Flask:

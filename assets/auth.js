@@ -9,6 +9,7 @@
       if (response.status === 401 && url.indexOf("/_dash-") !== -1) {
         var here = window.location.pathname + window.location.search;
         window.location.assign("/login?reason=expired&next=" + encodeURIComponent(here));
+        return new Promise(function () {});  // the page is leaving: Dash never sees (or half-reads) this answer
       }
       return response;
     });

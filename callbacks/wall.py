@@ -16,8 +16,7 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks import inputs
-from data import db, service
-from data.incidents import calls_after, latest_calls
+from data import service
 from data.timeutil import now_utc, to_local
 from layouts import ids, wall
 from layouts.strings import t
@@ -82,14 +81,12 @@ def feed(_poll, state, view, settings):
     last_id = inputs.integer(state.get("last_id"), "feed state.last_id")
     now = now_utc().isoformat()
     try:
-        with db.current_engine().connect() as conn:
-            fresh_view = state.get("view") != [kind, unit_id]
-            if last_id is None or fresh_view:
-                calls = latest_calls(conn, wall.FEED_ROWS, station_id=station)
-                last_id = max((c.id for c in calls), default=0)
-                rows = [wall.feed_row(c, lang) for c in calls]
-                return rows, {"last_id": last_id, "at": now, "view": [kind, unit_id]}
-            calls = calls_after(conn, last_id, limit=wall.FEED_ROWS, station_id=station)
+        if last_id is None or state.get("view") != [kind, unit_id]:
+            calls = service.feed_start(wall.FEED_ROWS, station)
+            last_id = max((c.id for c in calls), default=0)
+            rows = [wall.feed_row(c, lang) for c in calls]
+            return rows, {"last_id": last_id, "at": now, "view": [kind, unit_id]}
+        calls = service.calls_since(last_id, wall.FEED_ROWS, station)
     except SQLAlchemyError as exc:
         log.warning("wall feed failed: %s", exc.__class__.__name__)
         return no_update, {**state, "at": now, "ok": False}

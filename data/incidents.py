@@ -68,6 +68,13 @@ def latest_calls(conn: Connection, limit: int = 10, viewer: Principal = MASKED,
     return _calls(conn, conditions, (Incident.received_at.desc(), Incident.id.desc()), limit, viewer)
 
 
+def newest_calls(conn: Connection, limit: int = 50, viewer: Principal = MASKED,
+                 station_id: int | None = None) -> list[CallRow]:
+    """The most recently stored calls (by id), newest first: the window the live feeds read from."""
+    conditions = [] if station_id is None else [Incident.station_id == station_id]
+    return _calls(conn, conditions, (Incident.id.desc(),), limit, viewer)
+
+
 def calls_after(conn: Connection, after_id: int, limit: int = 20, viewer: Principal = MASKED,
                 station_id: int | None = None) -> list[CallRow]:
     """Calls stored after the one with id ``after_id``, oldest first (the live feed's increment)."""

@@ -5,11 +5,17 @@ qualified name, the arguments and ``data_version`` (bumped by the rollup trigger
 new data shows at once while unchanged data costs one tiny version query; with
 ``EQIAN_CACHE_URL=redis://…`` every worker process and host shares the results, so twenty screens cost
 one computation. The version itself is remembered for half a second per process.
+
+A result that is missing is computed once, not once per screen that asks: the first caller takes a short
+lock in the cache (``add``, atomic in Redis) and computes; the others wait for its result (single
+flight). Many walls whose minute turns over together therefore cost one computation of the new frame.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import logging
 import threading
 import time
 from datetime import date, datetime, timedelta
@@ -19,9 +25,15 @@ from data import db, rollups
 from data.cache import cache
 from data.cockpit import CockpitNumbers, cockpit_numbers
 from data.compstat import Unit
+from data.incidents import CallRow, calls_after, latest_calls, newest_calls
 from data.wall import wall_frame
 
+log = logging.getLogger(__name__)
 VERSION_TTL_SECONDS = 0.5
+LOCK_SECONDS = 60  # a computation's lock expires by itself if its worker dies while holding it
+WAIT_SECONDS = 30  # a waiter gives up waiting and computes itself after this long
+WAIT_STEP_SECONDS = 0.05
+FEED_WINDOW = 50  # the newest calls kept per view for the live feed (walls show 10)
 _version_lock = threading.Lock()
 _version_memo: dict[str, tuple[float, int]] = {}
 
@@ -48,22 +60,55 @@ def forget_version() -> None:
         _version_memo.clear()
 
 
+def _key(name: str, version: int, args: tuple) -> str:
+    digest = hashlib.sha1(repr(args).encode()).hexdigest()[:20]
+    return f"v:{name}:{version}:{digest}"
+
+
+def _available() -> bool:
+    """False while the shared cache is unreachable (then nobody could see a lock or a result)."""
+    return getattr(cache.cache, "available", True)
+
+
+def single_flight(key: str, compute: Callable, timeout: int):
+    """The cached value under ``key``, computed by one caller at a time across processes and hosts."""
+    found = cache.get(key)
+    if found is not None:
+        return found[0]
+    lock = f"{key}:lock"
+    if _available() and not cache.add(lock, 1, timeout=LOCK_SECONDS):
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(WAIT_STEP_SECONDS)
+            found = cache.get(key)
+            if found is not None:
+                return found[0]
+            if not cache.has(lock):  # the computing caller failed: take over
+                if cache.add(lock, 1, timeout=LOCK_SECONDS):
+                    break
+        else:
+            log.warning("waited %d s for %s: computing it here", WAIT_SECONDS, key)
+    try:
+        value = compute()
+        cache.set(key, (value,), timeout=timeout)  # wrapped: a cached None is still a hit
+        return value
+    finally:
+        cache.delete(lock)
+
+
 def versioned(timeout: int = 3600) -> Callable:
     """Cache ``fn(conn, *args)`` on (its name, args, data version); call it as ``fn(*args)``."""
 
     def decorate(fn: Callable) -> Callable:
-        def at_version(_version: int, *args):
+        name = f"{fn.__module__}.{fn.__qualname__}"
+
+        def compute(args: tuple):
             with db.current_engine().connect() as conn:
                 return fn(conn, *args)
 
-        # flask-caching keys on module and qualified name: give each cached function its own.
-        at_version.__module__ = fn.__module__
-        at_version.__qualname__ = f"{fn.__qualname__}@version"
-        cached = cache.memoize(timeout=timeout)(at_version)
-
         @functools.wraps(fn)
         def wrapper(*args):
-            return cached(data_version(), *args)
+            return single_flight(_key(name, data_version(), args), lambda: compute(args), timeout)
 
         wrapper.uncached = fn
         return wrapper
@@ -98,3 +143,28 @@ def index_views(conn, scope_query: str, today_iso: str):
     from data.review import from_query  # noqa: PLC0415
 
     return views.index_views(conn, date.fromisoformat(today_iso), from_query(scope_query))
+
+
+
+@versioned()
+def feed_window(conn, station_id: int | None = None) -> list[CallRow]:
+    """The newest ``FEED_WINDOW`` calls by id, newest first, masked: what every wall's feed filters."""
+    return newest_calls(conn, FEED_WINDOW, station_id=station_id)
+
+
+@versioned()
+def feed_start(conn, rows: int, station_id: int | None = None) -> list[CallRow]:
+    """A feed's first rows: the newest calls by receipt time, masked."""
+    return latest_calls(conn, rows, station_id=station_id)
+
+
+def calls_since(last_id: int, rows: int, station_id: int | None = None) -> list[CallRow]:
+    """What ``calls_after`` answers (calls stored after ``last_id``, oldest first, at most ``rows``), read
+    from the shared window, so a thousand walls polling every second cost the database nothing between
+    writes. Only a wall that fell behind by more than the window asks the database itself."""
+    window = feed_window(station_id)
+    newer = [call for call in window if call.id > last_id]
+    if len(window) == FEED_WINDOW and len(newer) == len(window):  # there may be a gap below the window
+        with db.current_engine().connect() as conn:
+            return calls_after(conn, last_id, rows, station_id=station_id)
+    return newer[::-1][:rows]

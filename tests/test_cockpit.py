@@ -172,3 +172,43 @@ class TestCache:
         assert counter["n"] == 1  # the second "process" only asked for the version
         assert any(key.startswith(b"eqian:") for key in client.keys())
         client.flushdb()
+
+    def test_ckp012_single_flight_through_redis_one_computation_for_all_processes(self, tmp_path):
+        """Walls on different workers that miss the same new frame together wait for one computation."""
+        import threading
+        import time
+
+        import redis
+
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+        try:
+            client.ping()
+        except redis.exceptions.ConnectionError as exc:
+            import os
+
+            if os.environ.get("CI"):
+                pytest.fail(f"Redis unreachable: {exc}")
+            pytest.skip(f"Redis unreachable: {exc}")
+        url = f"sqlite:///{tmp_path / 'sf.db'}"
+        db.create_schema(db.make_engine(url))
+        servers = [self._server(url, "redis://127.0.0.1:6379/15") for _ in range(2)]
+        computed, results = [], []
+
+        def frame():
+            computed.append(1)
+            time.sleep(0.3)
+            return ("frame", len(computed))
+
+        def wall(server):
+            with server.app_context():
+                results.append(service.single_flight("test:ckp012", frame, 60))
+
+        threads = [threading.Thread(target=wall, args=(servers[k % 2],)) for k in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert computed == [1] and results == [("frame", 1)] * 10
+        assert not client.exists("eqian:test:ckp012:lock")
+        client.flushdb()
+

@@ -105,6 +105,7 @@ class TestFeed:
                     enterprise_related=False, station_id=1, channel="110", source="test",
                     source_id=f"feed-{now.timestamp()}-{k}", caller_name="欧阳建国", caller_phone="13912345678",
                     address="织里镇利济路88号2幢301室"))
+        service.forget_version()  # as half a second later: the process re-reads the data version
         patch, new_state = wall_callbacks.feed(1, state, {"kind": "town", "id": None}, SETTINGS)
         ops = patch.to_plotly_json()["operations"]
         assert [op["operation"] for op in ops] == ["Prepend", "Prepend", "Delete", "Delete"]
@@ -115,6 +116,91 @@ class TestFeed:
         assert new_state["last_id"] > state["last_id"]
         nothing, same = wall_callbacks.feed(2, new_state, {"kind": "town", "id": None}, SETTINGS)
         assert nothing is no_update and same["last_id"] == new_state["last_id"]
+
+
+    def test_wal012_feed_increments_equal_calls_after_for_every_starting_point(self, server, small_demo):
+        """The shared window answers what the database would, including a wall behind by more than it."""
+        from data.incidents import calls_after
+
+        engine = db.make_engine(small_demo)
+        with engine.connect() as conn:
+            top = conn.execute(text("SELECT MAX(id) FROM incidents")).scalar()
+            station_top = conn.execute(text("SELECT MAX(id) FROM incidents WHERE station_id = 2")).scalar()
+            for station, newest in ((None, top), (2, station_top)):
+                for behind in (0, 1, 3, 9, 10, 11, 49, 50, 51, 200):
+                    expected = calls_after(conn, newest - behind, limit=wall_layout.FEED_ROWS, station_id=station)
+                    got = service.calls_since(newest - behind, wall_layout.FEED_ROWS, station)
+                    assert [c.id for c in got] == [c.id for c in expected], (station, behind)
+                    assert got == expected
+
+    def test_wal013_between_writes_feed_polls_cost_the_database_nothing(self, server, small_demo):
+        from sqlalchemy import event
+
+        statements = []
+        event.listen(db.engine_of(server), "before_cursor_execute",
+                     lambda *args, **_kw: statements.append(args[2]))
+        view = {"kind": "town", "id": None}
+        _rows, first = wall_callbacks.feed(0, {"last_id": None}, view, SETTINGS)
+        states = [dict(first, last_id=first["last_id"] - k) for k in (0, 1, 2, 5)]
+        service.forget_version()
+        statements.clear()
+        for poll in range(40):  # forty walls' polls within the same data version
+            wall_callbacks.feed(poll, states[poll % len(states)], view, SETTINGS)
+        assert len(statements) == 2, statements  # the version, then the window once
+        assert "incidents" in statements[-1]
+
+
+class TestSingleFlight:
+    def test_wal014_simultaneous_misses_compute_once_and_all_get_the_result(self, server):
+        import threading
+        import time
+
+        calls = []
+
+        def slow():
+            calls.append(1)
+            time.sleep(0.3)
+            return {"frame": len(calls)}
+
+        results = []
+        key = f"test:single-flight:{time.time()}"
+        threads = [threading.Thread(target=lambda: results.append(service.single_flight(key, slow, 60)))
+                   for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(calls) == 1 and results == [{"frame": 1}] * 8
+
+    def test_wal015_a_failed_computation_lets_a_waiter_take_over(self, server):
+        import threading
+        import time
+
+        key = f"test:single-flight-fail:{time.time()}"
+        attempts = []
+
+        def failing_then_ok():
+            attempts.append(1)
+            if len(attempts) == 1:
+                time.sleep(0.2)
+                raise RuntimeError("database went away")
+            return None  # a None result is cached too
+
+        outcome = {}
+
+        def first():
+            try:
+                service.single_flight(key, failing_then_ok, 60)
+            except RuntimeError as exc:
+                outcome["first"] = str(exc)
+
+        starter = threading.Thread(target=first)
+        starter.start()
+        time.sleep(0.05)
+        outcome["second"] = service.single_flight(key, failing_then_ok, 60)
+        starter.join()
+        assert outcome == {"first": "database went away", "second": None} and len(attempts) == 2
+        assert service.single_flight(key, failing_then_ok, 60) is None and len(attempts) == 2
 
 
 class TestRouter:

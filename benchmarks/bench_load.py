@@ -596,6 +596,7 @@ class DatabaseProbe:
         self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_size=1)
         self.own = create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=1)
         self.statements = None  # why pg_stat_statements is not used, or True
+        self.cache = None  # the Redis client of the app's cache: its computations:<function> counters
         try:
             with self.own.connect() as conn:
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
@@ -613,7 +614,11 @@ class DatabaseProbe:
                 "blks_read, blks_hit FROM pg_stat_database WHERE datname = :d"), {"d": self.name}).mappings().one()
             backends = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"),
                                     {"d": self.name}).scalar_one()
-        snap = {"at": time.monotonic(), "db": dict(row), "backends": backends, "tables": {}, "statements": {}}
+        snap = {"at": time.monotonic(), "db": dict(row), "backends": backends, "tables": {}, "statements": {},
+                 "computations": {}}
+        if self.cache is not None:  # data/service.py counts each computation of a cached function
+            for key in self.cache.scan_iter(match="eqian:computations:*"):
+                snap["computations"][key.decode().split(":", 2)[2]] = int(self.cache.get(key) or 0)
         with self.own.connect() as conn:
             for name, seq, idx, ins in conn.execute(text(
                     "SELECT relname, seq_scan, COALESCE(idx_scan, 0), n_tup_ins FROM pg_stat_user_tables")):
@@ -646,7 +651,9 @@ def per_minute(before: dict, after: dict) -> dict:
         c0, m0 = before["statements"].get(key, (0, 0.0))
         if calls > c0:
             statements[key] = ((calls - c0) / minutes, (ms - m0) / minutes)
-    return {"minutes": minutes, "db": db, "tables": tables, "statements": statements,
+    computations = {name: (n - before["computations"].get(name, 0)) / minutes
+                    for name, n in after["computations"].items()}
+    return {"minutes": minutes, "db": db, "tables": tables, "statements": statements, "computations": computations,
             "statement_calls": sum(c for c, _ in statements.values()), "backends": after["backends"]}
 
 
@@ -689,6 +696,9 @@ def print_database(rate: dict, probe: DatabaseProbe, top: int = 12) -> None:
     print(f"  database per minute: {db['xact_commit']:,.0f} transactions, {db['tup_returned']:,.0f} tuples returned, "
           f"{db['tup_fetched']:,.0f} fetched, {db['tup_inserted']:,.0f} inserted, {db['blks_read']:,.0f} blocks "
           f"read from disk / {db['blks_hit']:,.0f} from shared buffers; {rate['backends']} connections open")
+    if rate["computations"]:
+        print("  computations per minute (cached functions, counted by the app): " + ", ".join(
+            f"{name.rsplit('.', 1)[-1]} {n:,.1f}" for name, n in sorted(rate["computations"].items()) if n))
     busy = sorted(((seq + idx, name, seq, idx) for name, (seq, idx, _ins) in rate["tables"].items() if seq + idx > 0),
                   reverse=True)
     if busy:
@@ -730,6 +740,12 @@ def print_comparison(results: list[tuple[int, Stats, dict, float, float]]) -> No
     row("wall feed p95 ms", [pct([t * 1000 for t in s.times["wall feed"]] or [0], 95) for _, s, *_ in results])
     row("wall frames that redrew the panels", [s.redraws / r["minutes"] for _, s, r, _, _ in results])
     row("distinct frames (computations needed)", [len(s.frame_keys) / r["minutes"] for _, s, r, _, _ in results])
+    row("frame computations (data.service.wall)",
+        [r["computations"].get("data.service.wall", 0) for _, _, r, _, _ in results], "{:,.1f}")
+    row("feed window reads (data.service.feed_window)",
+        [r["computations"].get("data.service.feed_window", 0) for _, _, r, _, _ in results], "{:,.1f}")
+    row("incidents written (the simulator)", [r["tables"].get("incidents", (0, 0, 0))[2] for _, _, r, _, _ in results],
+        "{:,.1f}")
     row("errors", [sum(s.errors.values()) for _, s, *_ in results])
     print("  load average at the end of each phase: " + "; ".join(f"{w} walls: {la}" for w, *_, la in results))
 
@@ -858,6 +874,7 @@ def main() -> None:
                     "an app bug, see the report)", flush=True)
 
         probe = DatabaseProbe(admin_url, url, name)
+        probe.cache = cache
         print(f"pg_stat_statements: {'in use' if probe.statements is True else 'not available: ' + probe.statements}")
 
         def phase(label: str, walls: int, leaders: int, minutes: float, timeline: bool):

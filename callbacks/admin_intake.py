@@ -40,7 +40,6 @@ from pathlib import Path
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from sqlalchemy import func, select
 from wtforms import BooleanField, SelectField
 
 try:
@@ -52,10 +51,10 @@ except ImportError:  # WTForms before 3.3 takes (value, label) pairs
 from callbacks.admin import _form_error, _local
 from callbacks.auth import ConfirmForm, request_lang, client_ip, current_principal, role_label
 from data import audit, db
+from data import import_runs as intake_runs
 from data.cache import cache
 from data.enterprise import mask_parties
 from data.masking import mask_address, mask_name, mask_phone
-from data.schema import ImportRun, QuarantineRow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin_intake", __name__, url_prefix="/admin")
@@ -278,8 +277,8 @@ def _clean_name(name: str | None) -> str:
 def imports_page():
     form = UploadForm()
     with db.current_engine().connect() as conn:
-        previous = _previous_mappings(conn)
-        imports = _recent_imports(conn)
+        previous = intake_runs.previous_mappings(conn)
+        imports = intake_runs.recent_imports(conn)
     form.previous.choices = [SelectChoice("", "无（上传映射文件，或文件列名与本系统字段一致）")] + [
         SelectChoice(str(p["id"]), f"{KIND_LABELS.get(p['kind'], p['kind'])} · {p['source']}"
                                    f"（第 {p['id']} 次导入所用）") for p in previous]
@@ -344,29 +343,6 @@ def _start_from_form(form: UploadForm, previous: list[dict]) -> tuple[str | None
     store.save(state)
     start_run(current_app._get_current_object(), store, state, upload, mapping, who)
     return run_id, "", 302
-
-
-def _previous_mappings(conn) -> list[dict]:
-    """The latest import of each (kind, source): its mapping can be used again."""
-    runs = ImportRun.__table__
-    latest = select(func.max(runs.c.id)).group_by(runs.c.kind, runs.c.source)
-    rows = conn.execute(select(runs.c.id, runs.c.kind, runs.c.source, runs.c.mapping_json)
-                        .where(runs.c.id.in_(latest)).order_by(runs.c.kind, runs.c.source))
-    return [dict(r._mapping) for r in rows]
-
-
-def _recent_imports(conn, limit: int = 30) -> list[dict]:
-    """The latest rows of the imports table, with how many of their quarantined rows are still open."""
-    runs, q = ImportRun.__table__, QuarantineRow.__table__
-    open_rows = (select(q.c.import_id, func.count().label("n")).where(q.c.status == "open")
-                 .group_by(q.c.import_id).subquery())
-    rows = conn.execute(select(runs.c.id, runs.c.kind, runs.c.source, runs.c.filename, runs.c.imported_by,
-                               runs.c.started_at, runs.c.finished_at, runs.c.rows_read, runs.c.accepted,
-                               runs.c.duplicates, runs.c.rejected, runs.c.flagged,
-                               func.coalesce(open_rows.c.n, 0).label("open"))
-                        .outerjoin(open_rows, open_rows.c.import_id == runs.c.id)
-                        .order_by(runs.c.id.desc()).limit(limit))
-    return [dict(r._mapping) for r in rows]
 
 
 @bp.get("/imports/<run_id>")
@@ -449,24 +425,22 @@ def mask_reason(reason: str) -> str:
 def _readers(conn, items) -> dict[int, tuple[set[str] | None, dict[str, Callable]]]:
     """Per import: the columns its mapping reads (None: unknown) and the personal ones with their masks."""
     intake = _intake()
-    runs = ImportRun.__table__
-    ids = sorted({i.import_id for i in items})
-    found = conn.execute(select(runs.c.id, runs.c.kind, runs.c.mapping_json).where(runs.c.id.in_(ids))) if ids else []
+    found = intake_runs.mappings_of(conn, (i.import_id for i in items))
     out: dict[int, tuple[set[str] | None, dict[str, Callable]]] = {}
     for r in found:
         try:
-            mapping = intake.load_mapping(json.loads(r.mapping_json), r.kind)
+            mapping = intake.load_mapping(json.loads(r["mapping_json"]), r["kind"])
         except (intake.MappingError, ValueError):
-            out[r.id] = (None, {})
+            out[r["id"]] = (None, {})
             continue
         if mapping.identity:
-            used = set(intake.TARGETS[r.kind])
+            used = set(intake.TARGETS[r["kind"]])
             personal = {name: mask for name, mask in PERSONAL.items()}
         else:
             used = mapping.referenced_columns()
             personal = {c: mask for name, mask in PERSONAL.items() if name in mapping.fields
                         for c in mapping.fields[name].columns}
-        out[r.id] = (used, personal)
+        out[r["id"]] = (used, personal)
     return out
 
 

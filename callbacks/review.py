@@ -6,10 +6,13 @@ controls and draws the content; clicks on a bar, a book row or a table row chang
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from urllib.parse import parse_qs
 
 from dash import Input, Output, State, ctx, html, no_update
+from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks import inputs
@@ -36,10 +39,25 @@ PART_PROPS = {ids.REVIEW_TREND: "figure", ids.REVIEW_FESTIVAL: "figure", ids.REV
               ids.REVIEW_MAP: "figure"}
 
 
-def render(search, pathname, lang):
-    """Fill the page's sections for the filters in the URL (message, parts in PART_IDS order, crumbs)."""
+def digest(part) -> str:
+    """A short fingerprint of a part as it goes to the browser (figures and components alike)."""
+    return hashlib.sha1(json.dumps(part, cls=PlotlyJSONEncoder, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def changed_only(parts: list, drawn: dict) -> tuple[list, dict]:
+    """The parts to send (``no_update`` where the browser already shows the same) and the new digests:
+    a period change leaves the trend charts as they are instead of redrawing them."""
+    digests = {part_id: digest(part) for part_id, part in zip(PART_IDS, parts)}
+    send = [no_update if drawn.get(part_id) == digests[part_id] else part for part_id, part in zip(PART_IDS, parts)]
+    return send, digests
+
+
+def render(search, pathname, lang, drawn_digests=None):
+    """Fill the page's sections for the filters in the URL (message, parts in PART_IDS order, crumbs, the
+    drawn query, the parts' digests); parts the page already shows are left alone."""
     search, pathname, lang = inputs.url_part(search, "search"), inputs.url_part(pathname, "pathname"), inputs.lang(lang)
-    keep = [no_update] * (len(PART_IDS) + 3)
+    drawn_digests = inputs.mapping(drawn_digests, "part digests")
+    keep = [no_update] * (len(PART_IDS) + 4)
     if pathname != "/review":
         return keep
     row = _params(search).get("row", DEFAULT_ROW)
@@ -47,12 +65,13 @@ def render(search, pathname, lang):
         filters = from_query(search)
         bundle = service.review(filters.to_query(), row, local_today().isoformat())
     except FilterError as exc:
-        return [html.P(t("review_error", lang, error=str(exc)), className="review-error")] + keep[1:-1] + [search]
+        return [html.P(t("review_error", lang, error=str(exc)), className="review-error")] + keep[1:-2] + [search, no_update]
     except SQLAlchemyError as exc:
         log.warning("review failed: %s", exc.__class__.__name__)
-        return [html.P(t("review_db_down", lang), className="review-error")] + keep[1:-1] + [search]
+        return [html.P(t("review_db_down", lang), className="review-error")] + keep[1:-2] + [search, no_update]
     parts = review.parts(bundle, lang)
-    return [None] + [parts[i] for i in PART_IDS] + [review.breadcrumb_links(bundle.crumbs, lang), search]
+    send, digests = changed_only([parts[i] for i in PART_IDS], drawn_digests)
+    return [None] + send + [review.breadcrumb_links(bundle.crumbs, lang), search, digests]
 
 
 def render_index(_drawn, search, pathname, drawn_scope, lang):
@@ -168,7 +187,9 @@ def register_callbacks(app) -> None:
     app.callback(Output(ids.REVIEW_MESSAGE, "children"),
                  *[Output(i, PART_PROPS.get(i, "children")) for i in PART_IDS],
                  Output(ids.REVIEW_BREADCRUMBS, "children"), Output(ids.REVIEW_DRAWN, "data"),
-                 Input(loc, "search"), Input(loc, "pathname"), State(ids.REVIEW_LANG, "data"))(render)
+                 Output(ids.REVIEW_PART_DIGESTS, "data"),
+                 Input(loc, "search"), Input(loc, "pathname"), State(ids.REVIEW_LANG, "data"),
+                 State(ids.REVIEW_PART_DIGESTS, "data"))(render)
     app.callback(Output(ids.REVIEW_INDEX_HOLDER, "children"), Output(ids.REVIEW_INDEX_SCOPE, "data"),
                  Input(ids.REVIEW_DRAWN, "data"), State(loc, "search"), State(loc, "pathname"),
                  State(ids.REVIEW_INDEX_SCOPE, "data"),

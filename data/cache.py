@@ -121,6 +121,13 @@ class ResilientRedisCache(RedisCache):
     def inc(self, key, delta=1):
         return self._guard(super().inc, None, key, delta)
 
+    def set_for_ms(self, key, value, milliseconds: int):
+        """Set ``key`` with an expiry in milliseconds (Redis ``PX``): shared values fresher than a second."""
+        def set_px():
+            return self._write_client.set(name=f"{self._get_prefix()}{key}", value=self.serializer.dumps(value),
+                                          px=int(milliseconds))
+        return self._guard(set_px, False)
+
     def dec(self, key, delta=1):
         return self._guard(super().dec, None, key, delta)
 

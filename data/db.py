@@ -5,14 +5,16 @@ A leaf module: it imports nothing of the app, so data functions, CLI commands an
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, event, inspect, select
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from data import rollups
-from data.schema import ADDITIVE_UPGRADES, SCHEMA_VERSION, Base, Meta
+from data.schema import ADDITIVE_UPGRADES, RETIRED_INDEXES, SCHEMA_VERSION, Base, Meta
 
+log = logging.getLogger(__name__)
 EXTENSION_KEY = "eqian_engine"
 
 
@@ -68,9 +70,12 @@ def create_schema(engine: Engine, reset_demo: bool = False) -> None:
 
     With ``reset_demo``, a database that holds only the synthetic demo and was built by another schema
     version is wiped instead (the app then seeds it again); real data is never dropped. A version listed in
-    ``ADDITIVE_UPGRADES`` differs only by tables this version adds, so it is upgraded in place.
+    ``ADDITIVE_UPGRADES`` differs only by tables and indexes this version adds (or indexes it retired),
+    so it is upgraded in place: new indexes on a large table take a while (about a minute per index at
+    10^7 incidents), which is why production runs ``init-db`` once before restarting the hosts.
     """
     existing = set(inspect(engine).get_table_names())
+    version = None
     if "meta" in existing:
         version = get_meta(engine, "schema_version")
         if version not in (None, SCHEMA_VERSION) and version not in ADDITIVE_UPGRADES:
@@ -81,10 +86,29 @@ def create_schema(engine: Engine, reset_demo: bool = False) -> None:
                     f"database schema version {version} differs from this code's {SCHEMA_VERSION}; "
                     "migrate it, or for a demo database delete it and let the app rebuild it"
                 )
+    upgrading = "meta" in existing and version not in (None, SCHEMA_VERSION)
     Base.metadata.create_all(engine)
+    if upgrading:
+        _upgrade_indexes(engine)
     with engine.begin() as conn:
         rollups.install_triggers(conn)
         set_meta(conn, "schema_version", SCHEMA_VERSION)
+
+
+def _upgrade_indexes(engine: Engine) -> None:
+    """Give the existing tables of an earlier version this version's indexes and drop the retired ones."""
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in present:
+                log.warning("schema upgrade: creating index %s on %s", index.name, table.name)
+                index.create(engine)
+        for name in RETIRED_INDEXES.get(table.name, ()):
+            if name in present:
+                log.warning("schema upgrade: dropping index %s (replaced)", name)
+                with engine.begin() as conn:
+                    conn.execute(text(f"DROP INDEX IF EXISTS {engine.dialect.identifier_preparer.quote(name)}"))
 
 
 def _drop_everything(engine: Engine) -> None:

@@ -29,17 +29,26 @@ from data.incidents import CallRow, calls_after, latest_calls, newest_calls
 from data.wall import wall_frame
 
 log = logging.getLogger(__name__)
-VERSION_TTL_SECONDS = 0.5
+VERSION_TTL_SECONDS = 0.25  # each process re-reads the version this often
+SHARED_VERSION_MS = 500  # with Redis, a version read from the database serves every process this long
+NO_GOING_BACK_SECONDS = 2.0
 LOCK_SECONDS = 60  # a computation's lock expires by itself if its worker dies while holding it
 WAIT_SECONDS = 30  # a waiter gives up waiting and computes itself after this long
 WAIT_STEP_SECONDS = 0.05
 FEED_WINDOW = 50  # the newest calls kept per view for the live feed (walls show 10)
 _version_lock = threading.Lock()
 _version_memo: dict[str, tuple[float, int]] = {}
+_version_high: dict[str, tuple[int, float]] = {}
 
 
 def data_version() -> int:
-    """The current data version of the app's database (remembered briefly per process)."""
+    """The current data version of the app's database.
+
+    Remembered for ``VERSION_TTL_SECONDS`` per process; with a Redis cache, also shared for
+    ``SHARED_VERSION_MS`` between all processes and hosts, so the database answers at most about two version
+    reads a second however many workers and screens there are. A write shows within 0.75 s at worst. Never
+    goes backwards within a process (a late writer of an older shared value cannot make a frame flicker back).
+    """
     engine = db.current_engine()
     key = engine.url.render_as_string(hide_password=True)
     now = time.monotonic()
@@ -47,9 +56,20 @@ def data_version() -> int:
         memo = _version_memo.get(key)
         if memo and now - memo[0] < VERSION_TTL_SECONDS:
             return memo[1]
-    with engine.connect() as conn:
-        version = rollups.current_version(conn)
+    share = getattr(cache.cache, "set_for_ms", None)
+    shared_key = f"data-version:{hashlib.sha1(key.encode()).hexdigest()[:16]}"
+    version = cache.get(shared_key) if share else None
+    if version is None:
+        with engine.connect() as conn:
+            version = rollups.current_version(conn)
+        if share:
+            share(shared_key, version, SHARED_VERSION_MS)
     with _version_lock:
+        high, seen = _version_high.get(key, (version, now))
+        if version < high and now - seen < NO_GOING_BACK_SECONDS:
+            version = high  # an older shared value written late; a database rebuilt for real goes back later
+        else:
+            _version_high[key] = (version, now)
         _version_memo[key] = (now, version)
     return version
 
@@ -58,6 +78,7 @@ def forget_version() -> None:
     """Drop the remembered versions (tests, and after a bulk write in this process)."""
     with _version_lock:
         _version_memo.clear()
+        _version_high.clear()
 
 
 def _key(name: str, version: int, args: tuple) -> str:
@@ -70,8 +91,11 @@ def _available() -> bool:
     return getattr(cache.cache, "available", True)
 
 
-def single_flight(key: str, compute: Callable, timeout: int):
-    """The cached value under ``key``, computed by one caller at a time across processes and hosts."""
+def single_flight(key: str, compute: Callable, timeout: int, name: str = "other"):
+    """The cached value under ``key``, computed by one caller at a time across processes and hosts.
+
+    Each computation counts itself in the cache (``computations:<name>``, as Redis INCR), so a load test
+    can tell computations from requests."""
     found = cache.get(key)
     if found is not None:
         return found[0]
@@ -91,6 +115,7 @@ def single_flight(key: str, compute: Callable, timeout: int):
     try:
         value = compute()
         cache.set(key, (value,), timeout=timeout)  # wrapped: a cached None is still a hit
+        cache.cache.inc(f"computations:{name}")
         return value
     finally:
         cache.delete(lock)
@@ -108,7 +133,7 @@ def versioned(timeout: int = 3600) -> Callable:
 
         @functools.wraps(fn)
         def wrapper(*args):
-            return single_flight(_key(name, data_version(), args), lambda: compute(args), timeout)
+            return single_flight(_key(name, data_version(), args), lambda: compute(args), timeout, name)
 
         wrapper.uncached = fn
         return wrapper

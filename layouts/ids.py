@@ -80,6 +80,7 @@ REVIEW_DRILL_SECTION = "review-drill-section"
 REVIEW_INDEX_HOLDER = "review-index-holder"
 REVIEW_DRAWN = "review-drawn"  # the query the main content was last drawn for (starts the index views)
 REVIEW_INDEX_SCOPE = "review-index-scope"  # the scope the index views were drawn for
+REVIEW_PART_DIGESTS = "review-part-digests"  # a digest of each drawn part: unchanged parts are not resent
 REVIEW_TREND = "review-trend"
 REVIEW_FESTIVAL = "review-festival"
 REVIEW_DRILL = "review-drill"

@@ -281,7 +281,7 @@ def skeleton(lang: str) -> list:
                                 html.Div(graph(ids.REVIEW_MAP, 320), className="drill-map")],
                                className="drill-row"),
                       html.Div(id=ids.REVIEW_DRILL_HOLDER)], className="review-section", id=ids.REVIEW_DRILL_SECTION),
-        dcc.Store(id=ids.REVIEW_DRAWN), dcc.Store(id=ids.REVIEW_INDEX_SCOPE), html.Div(id=ids.REVIEW_INDEX_HOLDER),
+        dcc.Store(id=ids.REVIEW_DRAWN), dcc.Store(id=ids.REVIEW_INDEX_SCOPE), dcc.Store(id=ids.REVIEW_PART_DIGESTS), html.Div(id=ids.REVIEW_INDEX_HOLDER),
     ]
 
 

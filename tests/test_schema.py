@@ -224,6 +224,24 @@ class TestCreateSchema:
         assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION
 
 
+    def test_sch034_a_version_7_database_gets_the_covering_index_and_keeps_its_data(self, engine):
+        """Version 7 had a two-column (enterprise_id, received_at) index; 8 replaces it by a covering one."""
+        _store(engine, _incident(source_id="kept"))
+        with engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_incident_enterprise_covering"))
+            conn.execute(text("CREATE INDEX ix_incident_enterprise_received ON incidents (enterprise_id, received_at)"))
+        db.set_meta(engine, "schema_version", "7")
+        db.create_schema(engine)
+        indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("incidents")}
+        assert indexes["ix_incident_enterprise_covering"] == ["enterprise_id", "received_at", "park_id", "category"]
+        assert "ix_incident_enterprise_received" not in indexes
+        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION == "8"
+        with engine.connect() as conn:
+            assert conn.execute(select(Incident.source_id)).scalars().all() == ["kept"]
+        db.create_schema(engine)  # and again: nothing left to do
+        assert {ix["name"] for ix in inspect(engine).get_indexes("incidents")} == set(indexes)
+
+
 class TestMeta:
     def test_sch040_missing_key_is_none(self, engine):
         assert db.get_meta(engine, "nothing-here") is None

@@ -1,0 +1,74 @@
+"""The review page's main callback, called directly: only the parts that changed go to the browser."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from dash import no_update
+
+import app as app_module
+from callbacks import review as review_callbacks
+from data import db, service
+from data.demo.generator import seed_demo
+from layouts import ids
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('review') / 'review.db'}"
+    seed_demo(db.make_engine(url), scale=0.1, now=datetime.now(timezone.utc))
+    return url
+
+
+@pytest.fixture
+def server(town):
+    server = app_module.create_app({"EQIAN_DATABASE_URL": town, "EQIAN_SIMULATE": False})
+    with server.app_context():
+        service.forget_version()
+        yield server
+    db.engine_of(server).dispose()
+
+
+def _parts(out) -> dict:
+    """The parts of a render() answer by component id."""
+    return dict(zip(review_callbacks.PART_IDS, out[1:1 + len(review_callbacks.PART_IDS)]))
+
+
+def _sent(out) -> set:
+    return {part_id for part_id, value in _parts(out).items() if value is not no_update}
+
+
+class TestChangedOnly:
+    def test_rvc001_first_draw_sends_every_part_and_their_digests(self, server):
+        out = review_callbacks.render("?period=ytd", "/review", "zh", None)
+        assert _sent(out) == set(review_callbacks.PART_IDS)
+        assert out[-2] == "?period=ytd"
+        assert set(out[-1]) == set(review_callbacks.PART_IDS) and all(len(d) == 16 for d in out[-1].values())
+
+    def test_rvc002_the_same_view_again_sends_nothing_but_the_crumbs(self, server):
+        first = review_callbacks.render("?period=ytd", "/review", "zh", None)
+        again = review_callbacks.render("?period=ytd", "/review", "zh", first[-1])
+        assert _sent(again) == set() and again[-1] == first[-1]
+
+    def test_rvc003_a_period_change_leaves_the_monthly_charts_alone_and_redraws_the_rest(self, server):
+        """The trend and the Spring-Festival view are monthly series: they do not depend on the period."""
+        first = review_callbacks.render("?period=ytd", "/review", "zh", None)
+        week = review_callbacks.render("?period=week", "/review", "zh", first[-1])
+        assert ids.REVIEW_TREND not in _sent(week) and ids.REVIEW_FESTIVAL not in _sent(week)
+        assert ids.REVIEW_BOOK_HOLDER in _sent(week) and ids.REVIEW_DRILL in _sent(week)
+        # what is sent equals a fresh draw of the same view, part for part
+        fresh = _parts(review_callbacks.render("?period=week", "/review", "zh", None))
+        for part_id in _sent(week):
+            assert review_callbacks.digest(_parts(week)[part_id]) == review_callbacks.digest(fresh[part_id])
+
+    def test_rvc004_a_station_change_redraws_the_unit_dependent_charts(self, server):
+        first = review_callbacks.render("?period=ytd", "/review", "zh", None)
+        station = review_callbacks.render("?period=ytd&station=2", "/review", "zh", first[-1])
+        assert {ids.REVIEW_BOOK_HOLDER, ids.REVIEW_TREND, ids.REVIEW_DRILL} <= _sent(station)
+
+    def test_rvc005_digests_lost_with_the_page_mean_a_full_draw(self, server):
+        first = review_callbacks.render("?period=ytd", "/review", "zh", None)
+        assert _sent(review_callbacks.render("?period=ytd", "/review", "zh", {})) == set(review_callbacks.PART_IDS)
+        stale = dict(first[-1], **{ids.REVIEW_TREND: "0" * 16})
+        assert _sent(review_callbacks.render("?period=ytd", "/review", "zh", stale)) == {ids.REVIEW_TREND}

@@ -95,8 +95,10 @@ def render_index(_drawn, search, pathname, drawn_scope, lang):
     return index_views.sections(views, lang), scope
 
 
-def sync_controls(search, pathname):
-    """Set the filter controls from the URL (on load and when the back button changes it)."""
+def sync_controls(search, pathname, *shown):
+    """Set the filter controls from the URL (on load and when the back button changes it). A control that
+    already shows its value is left alone: after a change made with the controls nothing is sent back, so
+    the URL callback is not started a second time."""
     search, pathname = inputs.url_part(search, "search"), inputs.url_part(pathname, "pathname")
     if pathname != "/review":
         return [no_update] * 8
@@ -104,8 +106,19 @@ def sync_controls(search, pathname):
         f = from_query(search)
     except FilterError:
         return [no_update] * 8
-    return [f.period, f.first.isoformat() if f.first else None, f.last.isoformat() if f.last else None,
-            f.station, f.park, f.sector, f.category, ["1"] if f.enterprise_only else []]
+    wanted = [f.period, f.first.isoformat() if f.first else None, f.last.isoformat() if f.last else None,
+              f.station, f.park, f.sector, f.category, ["1"] if f.enterprise_only else []]
+    shown = list(shown) + [object()] * (8 - len(shown))  # called without the controls' values: set them all
+    return [no_update if _same(value, current) else value for value, current in zip(wanted, shown)]
+
+
+def _same(wanted, shown) -> bool:
+    """Whether a control already shows the wanted value (an empty checklist and None are the same)."""
+    if isinstance(wanted, list):
+        return isinstance(shown, list) and sorted(map(str, shown)) == sorted(wanted)
+    if isinstance(wanted, int) and not isinstance(shown, bool) and isinstance(shown, (int, str)):
+        return str(shown) == str(wanted)
+    return shown == wanted
 
 
 def write_url(period, first, last, station, park, sector, category, enterprise_only, search, lang):
@@ -198,7 +211,11 @@ def register_callbacks(app) -> None:
                  Output(ids.REVIEW_RANGE, "end_date"), Output(ids.REVIEW_STATION, "value"),
                  Output(ids.REVIEW_PARK, "value"), Output(ids.REVIEW_SECTOR, "value"),
                  Output(ids.REVIEW_CATEGORY, "value"), Output(ids.REVIEW_ENTERPRISE_ONLY, "value"),
-                 Input(loc, "search"), Input(loc, "pathname"))(sync_controls)
+                 Input(loc, "search"), Input(loc, "pathname"),
+                 State(ids.REVIEW_PERIOD, "value"), State(ids.REVIEW_RANGE, "start_date"),
+                 State(ids.REVIEW_RANGE, "end_date"), State(ids.REVIEW_STATION, "value"),
+                 State(ids.REVIEW_PARK, "value"), State(ids.REVIEW_SECTOR, "value"),
+                 State(ids.REVIEW_CATEGORY, "value"), State(ids.REVIEW_ENTERPRISE_ONLY, "value"))(sync_controls)
     app.callback(Output(loc, "search", allow_duplicate=True),
                  Input(ids.REVIEW_PERIOD, "value"), Input(ids.REVIEW_RANGE, "start_date"),
                  Input(ids.REVIEW_RANGE, "end_date"), Input(ids.REVIEW_STATION, "value"),

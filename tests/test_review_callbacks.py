@@ -72,3 +72,24 @@ class TestChangedOnly:
         assert _sent(review_callbacks.render("?period=ytd", "/review", "zh", {})) == set(review_callbacks.PART_IDS)
         stale = dict(first[-1], **{ids.REVIEW_TREND: "0" * 16})
         assert _sent(review_callbacks.render("?period=ytd", "/review", "zh", stale)) == {ids.REVIEW_TREND}
+
+
+class TestSyncControls:
+    SEARCH = "?period=28d&station=2&category=刑事&enterprise_only=1"
+
+    def test_rvc010_controls_already_showing_the_url_get_nothing(self):
+        shown = ["28d", None, None, 2, None, None, "刑事", ["1"]]
+        assert review_callbacks.sync_controls(self.SEARCH, "/review", *shown) == [no_update] * 8
+
+    def test_rvc011_only_controls_that_differ_are_set(self):
+        """The back button: the URL says station 2 and 28 days, the controls still show the town's year."""
+        shown = ["ytd", None, None, None, None, None, "刑事", ["1"]]
+        out = review_callbacks.sync_controls(self.SEARCH, "/review", *shown)
+        assert out[0] == "28d" and out[3] == 2
+        assert [i for i, value in enumerate(out) if value is not no_update] == [0, 3]
+
+    def test_rvc012_without_the_controls_values_every_control_is_set(self):
+        out = review_callbacks.sync_controls(self.SEARCH, "/review")
+        assert out == ["28d", None, None, 2, None, None, "刑事", ["1"]]
+        assert review_callbacks.sync_controls("?period=week", "/review", "week", None, None, None, None, None,
+                                              None, []) == [no_update] * 8

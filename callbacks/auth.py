@@ -106,10 +106,15 @@ def _principal_key(kind: str, ident: int) -> str:
     return f"principal:{kind}:{ident}"
 
 
-def load_principal(kind: str, ident: int) -> Principal | None:
-    """The principal of a session id, from the cache or the database; None when revoked or inactive."""
+_NOT_READ = object()
+
+
+def load_principal(kind: str, ident: int, cached=_NOT_READ) -> Principal | None:
+    """The principal of a session id, from the cache or the database; None when revoked or inactive.
+    ``cached``: what the caller already read from the cache under the principal's key (one round trip)."""
     key = _principal_key(kind, ident)
-    cached = cache.get(key)
+    if cached is _NOT_READ:
+        cached = cache.get(key)
     if cached is not None:
         return cached or None
     try:
@@ -161,14 +166,16 @@ def _load_user(user_id: str):
     kind, _, ident = user_id.partition(":")
     if kind not in ("user", "device") or not ident.isdigit():
         return None
-    if cache.get(_ended_key(session.get("sid", ""))):  # logged out: a late response re-sent its cookie
+    # one cache round trip on the walls' hot path: has this session logged out, and who is it
+    ended, cached = cache.get_many(_ended_key(session.get("sid", "")), _principal_key(kind, int(ident)))
+    if ended:  # logged out: a late response re-sent its cookie
         session.clear()
         return None
     now = time.time()
     if _expired(kind, now):
         _end_session("session_expired", detail=user_id)
         return None
-    who = load_principal(kind, int(ident))
+    who = load_principal(kind, int(ident), cached)
     if who is None:
         _end_session("token_refused" if kind == "device" else "session_expired", detail=f"{user_id} revoked")
         return None

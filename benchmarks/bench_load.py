@@ -776,7 +776,8 @@ def main() -> None:
                         help="Redis cache URL; its database is FLUSHDB'd at start and end (default db 7)")
     parser.add_argument("--sim-rate", type=float, default=10.0,
                         help="simulator rate: 1 is the demo's real pace (a call every minute or two at scale 1); "
-                             "the default 10 brings new calls to the feed and new data versions every few seconds")
+                             "the default 10 brings new calls to the feed and new data versions every few seconds; "
+                             "0: no simulator (no writes: the data version stays put)")
     parser.add_argument("--keep", action="store_true", help="keep the created database")
     args = parser.parse_args()
 
@@ -855,9 +856,12 @@ def main() -> None:
             time.sleep(0.2)
         workers = child_pids(master.pid)
         print(f"gunicorn -c deploy/gunicorn.conf.py at {base}: master {master.pid}, {len(workers)} workers", flush=True)
-        simulator = subprocess.Popen([*flask, "simulate", "--rate", str(args.sim_rate)], cwd=ROOT, env=cli_env,
-                                     stdout=open(logs / "simulator.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
-        print(f"simulator: flask --app app simulate --rate {args.sim_rate:g} (pid {simulator.pid})", flush=True)
+        if args.sim_rate > 0:
+            simulator = subprocess.Popen([*flask, "simulate", "--rate", str(args.sim_rate)], cwd=ROOT, env=cli_env,
+                                         stdout=open(logs / "simulator.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+            print(f"simulator: flask --app app simulate --rate {args.sim_rate:g} (pid {simulator.pid})", flush=True)
+        else:
+            print("simulator: none (--sim-rate 0: no writes, so the data version stays put)", flush=True)
 
         print("recording the browser's callbacks in headless Chromium …", flush=True)
         recorded = capture(base)

@@ -27,7 +27,8 @@ cache = Cache()
 # A Redis on the same network answers in well under a millisecond: a dead or unreachable one must not
 # hold a request for redis-py's default 5 s per call. A cache URL may still set its own
 # (redis://host:6379/0?socket_timeout=2): the URL's query wins over these.
-REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}
+# A frame of several hundred kB on a loaded 2-core host took over a second once (load test): 2 s for replies.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 2.0}
 REDIS_OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError)
 
 

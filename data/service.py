@@ -32,8 +32,11 @@ log = logging.getLogger(__name__)
 VERSION_TTL_SECONDS = 0.25  # each process re-reads the version this often
 SHARED_VERSION_MS = 500  # with Redis, a version read from the database serves every process this long
 NO_GOING_BACK_SECONDS = 2.0
-LOCK_SECONDS = 60  # a computation's lock expires by itself if its worker dies while holding it
-WAIT_SECONDS = 30  # a waiter gives up waiting and computes itself after this long
+# A computation's lock expires by itself if its worker dies, or if Redis failed it just when the lock was
+# to be deleted; then a waiter takes over. The slowest cached computation (a cold review state at 10^7
+# incidents) takes about 4 s.
+LOCK_SECONDS = 15
+WAIT_SECONDS = 15  # a waiter gives up waiting and computes itself after this long
 WAIT_STEP_SECONDS = 0.05
 FEED_WINDOW = 50  # the newest calls kept per view for the live feed (walls show 10)
 _version_lock = threading.Lock()
@@ -107,7 +110,9 @@ def single_flight(key: str, compute: Callable, timeout: int, name: str = "other"
             found = cache.get(key)
             if found is not None:
                 return found[0]
-            if not cache.has(lock):  # the computing caller failed: take over
+            if not _available():  # this process lost the shared cache meanwhile: nobody can hand it a result
+                break
+            if not cache.has(lock):  # the computing caller failed (or its lock expired): take over
                 if cache.add(lock, 1, timeout=LOCK_SECONDS):
                     break
         else:

@@ -203,6 +203,20 @@ class TestSingleFlight:
         assert service.single_flight(key, failing_then_ok, 60) is None and len(attempts) == 2
 
 
+    def test_wal016_a_lock_left_behind_expires_and_a_waiter_computes(self, server, monkeypatch):
+        """A computing worker whose cache writes failed (Redis timed out) leaves its lock and no result."""
+        import time
+
+        from data.cache import cache
+
+        monkeypatch.setattr(service, "WAIT_SECONDS", 10)
+        key = f"test:orphan-lock:{time.time()}"
+        cache.add(f"{key}:lock", 1, timeout=2)  # the orphan: expires in 1–2 s (whole seconds of the clock)
+        started = time.monotonic()
+        assert service.single_flight(key, lambda: "computed here", 60) == "computed here"
+        assert 0.9 < time.monotonic() - started < 5
+
+
 class TestRouter:
     @pytest.fixture(autouse=True)
     def _as_a_wall_screen(self, server):

@@ -469,6 +469,7 @@ class TestDemo:
                 result = compare(conn, "incidents", kind, today, baseline, unit, breakdown="category")
                 want = expected_comparison(frame, windows, unit, None, "category")
                 assert observed(result) == want, unit
-                assert sum(v[0] for v in want.values()) > 0
+                # not vacuous, except for a week that began hours ago (a Monday just after midnight in Shanghai)
+                assert sum(v[0] for v in want.values()) > 0 or (kind == "week" and today.weekday() == 0)
                 total = compare(conn, "incidents", kind, today, baseline, unit)
                 assert observed(total) == expected_comparison(frame, windows, unit)

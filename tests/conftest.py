@@ -8,9 +8,11 @@ PostgreSQL fails the tests; elsewhere they skip with the reason.
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 import threading
 import uuid
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +26,7 @@ os.environ.setdefault("EQIAN_DATABASE_URL", f"sqlite:///{_SCRATCH / 'import-guar
 
 from data import db  # noqa: E402
 from data.demo.generator import seed_demo  # noqa: E402
+from seed_support import SeedError, SeedJob  # noqa: E402
 
 PG_URL = os.environ.get("EQIAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")
@@ -62,16 +65,127 @@ def _backend_url(backend: str, request, tmp_dir: Path, name: str) -> str:
     return request.getfixturevalue("pg_database_url")
 
 
+# Everything in the public schema that a test could change apart from rows: relations, columns, indexes,
+# constraints, triggers (and whether they are enabled), functions, views, types and sequence settings.
+_PG_SCHEMA_FINGERPRINT = text("""
+SELECT md5(coalesce(string_agg(x, '|' ORDER BY x), '')) FROM (
+  SELECT 'r:' || c.relname || ':' || c.relkind::text || ':' || c.relpersistence::text || ':'
+         || coalesce(array_to_string(c.reloptions, ','), '') || ':' || c.relrowsecurity::text
+    FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+  UNION ALL
+  SELECT 'a:' || c.relname || ':' || a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':'
+         || a.attnotnull::text || ':' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT 'i:' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+  UNION ALL
+  SELECT 'c:' || conrelid::regclass::text || ':' || conname || ':' || pg_get_constraintdef(oid)
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+  UNION ALL
+  SELECT 't:' || pg_get_triggerdef(t.oid) || ':' || t.tgenabled::text
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
+  UNION ALL
+  SELECT 'f:' || p.oid::regprocedure::text || ':' || md5(pg_get_functiondef(p.oid))
+    FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.prokind IN ('f', 'p')
+  UNION ALL
+  SELECT 'v:' || viewname || ':' || md5(definition) FROM pg_views WHERE schemaname = 'public'
+  UNION ALL
+  SELECT 'y:' || typname || ':' || typtype::text FROM pg_type
+    WHERE typnamespace = 'public'::regnamespace AND typrelid = 0 AND typelem = 0
+  UNION ALL
+  SELECT 's:' || sequencename || ':' || start_value || ':' || increment_by || ':' || min_value || ':'
+         || max_value || ':' || cycle::text FROM pg_sequences WHERE schemaname = 'public'
+) parts(x)
+""")
+# The empty schema as create_schema leaves it on the session's PostgreSQL database: its fingerprint, the rows
+# create_schema writes (schema version, data versions) and the state of every sequence.
+_PG_EMPTY: dict = {}
+
+
+def _pg_state(conn) -> dict:
+    fingerprint = conn.execute(_PG_SCHEMA_FINGERPRINT).scalar_one()
+    tables = sorted(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+    rows = {}  # in the order a sequential scan returns them, which for a fresh table is the order of insertion
+    for table in tables:
+        found = [dict(r._mapping) for r in conn.execute(text(f'SELECT * FROM "{table}"'))]
+        if found:
+            rows[table] = found
+    sequences = dict(conn.execute(text(
+        "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'")).all())
+    return {"fingerprint": fingerprint, "rows": rows, "sequences": sequences}
+
+
+def _empty_pg_schema(eng) -> None:
+    """Leave the session's PostgreSQL database holding the app's empty schema, as drop_schema + create_schema do.
+
+    Those two take about 0.6 s on PostgreSQL, once per test of some 200 tests. When the schema itself is exactly
+    the one a fresh create_schema made earlier in this session (same fingerprint), emptying the tables that hold
+    rows and putting back create_schema's own rows and sequence states gives the same database in a fraction
+    of the time; any other schema (a test changed it, or the first test of the session) is dropped and created
+    again.
+    """
+    if _PG_EMPTY:
+        with eng.begin() as conn:
+            if conn.execute(_PG_SCHEMA_FINGERPRINT).scalar_one() == _PG_EMPTY["fingerprint"]:
+                _restore_empty_pg(conn)
+                return
+    db.drop_schema(eng)
+    db.create_schema(eng)
+    if not _PG_EMPTY:
+        with eng.connect() as conn:
+            _PG_EMPTY.update(_pg_state(conn))
+
+
+def _restore_empty_pg(conn) -> None:
+    """Empty every table that was written to and restore the rows and sequence states of a fresh create_schema."""
+    # A table that never held a row has no pages; TRUNCATE gives any other one a new, empty file, so even the
+    # physical order of later inserts is that of a fresh table. create_schema's own rows are written again.
+    written = conn.execute(text("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                                "AND relkind IN ('r', 'p') AND pg_relation_size(oid) > 0")).scalars().all()
+    if written:
+        conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in sorted(written)) + " RESTART IDENTITY CASCADE")
+    for table, rows in _PG_EMPTY["rows"].items():
+        names = ", ".join(f'"{c}"' for c in rows[0])
+        values = ", ".join(f":{c}" for c in rows[0])
+        conn.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({values})'), rows)
+    for sequence, last_value in conn.execute(text(
+            "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'")).all():
+        wanted = _PG_EMPTY["sequences"][sequence]
+        if last_value == wanted:
+            continue
+        if wanted is None:
+            conn.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
+        else:
+            conn.execute(text("SELECT setval(CAST(:s AS regclass), :v, true)"), {"s": f'"{sequence}"', "v": wanted})
+
+
+_SQLITE_EMPTY = _SCRATCH / "empty-schema.db"
+
+
+def _empty_sqlite_schema(path: Path) -> None:
+    """A new SQLite file holding the app's empty schema: a copy (backup API) of one create_schema per session."""
+    if not _SQLITE_EMPTY.exists():
+        template = db.make_engine(f"sqlite:///{_SQLITE_EMPTY}")
+        db.create_schema(template)
+        template.dispose()
+    with closing(sqlite3.connect(_SQLITE_EMPTY)) as src, closing(sqlite3.connect(path)) as dst:
+        src.backup(dst)
+
+
 @pytest.fixture(params=BACKENDS)
 def engine(request, tmp_path):
     """An empty schema on each backend."""
     url = _backend_url(request.param, request, tmp_path, "empty")
-    eng = db.make_engine(url)
-    db.drop_schema(eng)
-    db.create_schema(eng)
-    yield eng
     if request.param == "postgresql":
-        db.drop_schema(eng)
+        eng = db.make_engine(url)
+        _empty_pg_schema(eng)
+    else:
+        _empty_sqlite_schema(tmp_path / "empty.db")
+        eng = db.make_engine(url)
+    yield eng
     eng.dispose()
 
 
@@ -81,35 +195,92 @@ def demo_now():
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+DEMO_SEED, DEMO_SCALE = 20_151_101, 1.0
+# The backends this session's selected tests want the full-scale demo on (pytest_collection_finish).
+DEMO_BACKENDS_WANTED: set[str] = set()
+
+
+def pytest_collection_finish(session):
+    """Note the backends the selected tests want the full-scale demo on, so demo_databases can seed both at once."""
+    DEMO_BACKENDS_WANTED.clear()
+    for item in session.items:
+        names = getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        if "demo_engine" in names and callspec is not None and "demo_engine" in callspec.params:
+            DEMO_BACKENDS_WANTED.add(callspec.params["demo_engine"])
+        if "demo_sqlite" in names:
+            DEMO_BACKENDS_WANTED.add("sqlite")
+
+
+def _unreachable(exc: Exception):
+    message = f"PostgreSQL unreachable: {exc}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def demo_databases(tmp_path_factory, demo_now):
-    """Full-scale (scale 1) demo towns, seeded on first use, once per backend per session."""
-    engines, cleanups = {}, []
+    """Full-scale (scale 1) demo towns, seeded on first use, once per backend per session.
+
+    A seeding takes one to two minutes. When the selected tests want the demo on both backends, the first
+    request seeds its backend here and the other one at the same time in a child process (the same
+    ``seed_demo`` call, on a second core, tests/seed_support.py) and waits for both before it returns.
+    """
+    engines, cleanups, background = {}, [], {}
+
+    def new_database(backend: str) -> str:
+        """An empty database for the demo; raises if PostgreSQL is unreachable."""
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+        admin, base = _pg_admin_engine()
+        name = f"eqian_demo_{uuid.uuid4().hex[:10]}"
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception:
+            admin.dispose()
+            raise
+        cleanups.append((admin, name))
+        return base.set(database=name).render_as_string(hide_password=False)
+
+    def start_in_background(backend: str) -> None:
+        try:
+            url = new_database(backend)
+        except Exception:  # noqa: BLE001 - its own request skips or fails with the reason
+            return
+        background[backend] = SeedJob(url, seed=DEMO_SEED, scale=DEMO_SCALE, now=demo_now,
+                                      log_dir=tmp_path_factory.mktemp(f"demo-{backend}"))
+
+    def finish_background(backend: str) -> None:
+        job = background.pop(backend)
+        try:
+            summary = job.wait()
+        except SeedError:
+            return  # its own request seeds it again here, and fails there if it must
+        engines[backend] = db.make_engine(job.url)
+        engines[backend].summary = summary
 
     def get(backend: str):
         if backend in engines:
             return engines[backend]
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-        else:
-            admin, base = _pg_admin_engine()
-            name = f"eqian_demo_{uuid.uuid4().hex[:10]}"
-            try:
-                with admin.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-            except Exception as exc:  # noqa: BLE001
-                if os.environ.get("CI"):
-                    pytest.fail(f"PostgreSQL unreachable: {exc}")
-                pytest.skip(f"PostgreSQL unreachable: {exc}")
-            url = base.set(database=name).render_as_string(hide_password=False)
-            cleanups.append((admin, name))
+        try:
+            url = new_database(backend)
+        except Exception as exc:  # noqa: BLE001
+            _unreachable(exc)
+        for other in sorted(DEMO_BACKENDS_WANTED - set(engines) - set(background) - {backend}):
+            start_in_background(other)
         eng = db.make_engine(url)
         db.create_schema(eng)
-        eng.summary = seed_demo(eng, seed=20_151_101, scale=1.0, now=demo_now)
+        eng.summary = seed_demo(eng, seed=DEMO_SEED, scale=DEMO_SCALE, now=demo_now)
         engines[backend] = eng
+        for other in list(background):  # done before any test runs, so that none runs beside a seeding
+            finish_background(other)
         return eng
 
     yield get
+    for job in background.values():  # never asked for (a failure stopped the session early)
+        job.kill()
     for eng in engines.values():
         eng.dispose()
     for admin, name in cleanups:

@@ -140,24 +140,39 @@ def _dump_digest(engine) -> str:
     return digest.hexdigest()
 
 
+DETERMINISM_NOW = datetime(2026, 11, 29, 4, 0, tzinfo=timezone.utc)
+
+
+def _seeded(tmp_path, name, seed):
+    engine = db.make_engine(f"sqlite:///{tmp_path / name}.db")
+    seed_demo(engine, seed=seed, scale=0.05, now=DETERMINISM_NOW)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def seed_7_digest(tmp_path_factory):
+    """The digest of one seeding with seed 7, which test_cal010 and test_cal011 both compare against (a seeding
+    takes 10-20 s); test_cal010 still makes a second seeding of its own."""
+    engine = _seeded(tmp_path_factory.mktemp("seed7"), "a", 7)
+    try:
+        return _dump_digest(engine)
+    finally:
+        engine.dispose()
+
+
 class TestDeterminism:
-    NOW = datetime(2026, 11, 29, 4, 0, tzinfo=timezone.utc)
+    NOW = DETERMINISM_NOW
 
-    def _seeded(self, tmp_path, name, seed):
-        engine = db.make_engine(f"sqlite:///{tmp_path / name}.db")
-        seed_demo(engine, seed=seed, scale=0.05, now=self.NOW)
-        return engine
-
-    def test_cal010_same_seed_same_database(self, tmp_path):
-        first = _dump_digest(self._seeded(tmp_path, "a", 7))
-        second = _dump_digest(self._seeded(tmp_path, "b", 7))
+    def test_cal010_same_seed_same_database(self, tmp_path, seed_7_digest):
+        first = seed_7_digest
+        second = _dump_digest(_seeded(tmp_path, "b", 7))
         assert first == second
 
-    def test_cal011_other_seed_other_database(self, tmp_path):
-        assert _dump_digest(self._seeded(tmp_path, "a", 7)) != _dump_digest(self._seeded(tmp_path, "c", 8))
+    def test_cal011_other_seed_other_database(self, tmp_path, seed_7_digest):
+        assert seed_7_digest != _dump_digest(_seeded(tmp_path, "c", 8))
 
     def test_cal012_small_scales_still_hit_the_decimal(self, tmp_path):
-        engine = self._seeded(tmp_path, "small", 11)
+        engine = _seeded(tmp_path, "small", 11)
         independent = _independent_figures(engine, self.NOW.astimezone(SHANGHAI).date())
         for figure, published in PUBLISHED.items():
             assert _pct_text(*independent[figure]) == published, figure

@@ -1,16 +1,22 @@
 """data.demo.generator: seeding a small demo town and the live simulator that keeps it going, on both backends.
 
-Every test seeds at scale 0.05 (about 2.5 s) at a fixed instant T = 2026-11-29 06:00 UTC (14:00 in Shanghai).
+The demo is seeded at scale 0.05 at a fixed instant T = 2026-11-29 06:00 UTC (14:00 in Shanghai). A seeding takes
+10-20 s, so most tests start from a copy of one seeding per backend (``SeededCopies``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import uuid
+from contextlib import closing
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from conftest import BACKENDS, _pg_admin_engine
+from sqlalchemy import Engine, create_engine, func, select, text
 
 from data import db
 from data.demo.generator import DemoError, Simulator, pending_count, seed_demo
@@ -71,20 +77,135 @@ def _assert_same_database_content(first, second) -> None:
     assert _pending(first) == _pending(second)
 
 
+class SeededCopies:
+    """The demo seeded at T once per backend (a template), handed out as fresh copies.
+
+    Seeding takes many seconds even at scale 0.05 (half of it the safety-index refresh) and most tests here
+    start from exactly that database. Seeding is deterministic (test_sim003, test_sim010 and test_cal010
+    check it), so a copy is the database a seeding of its own would give; a SQLite copy is made with the
+    backup API, a PostgreSQL one with CREATE DATABASE ... TEMPLATE. Seeding itself stays under test: the
+    template is made by seed_demo, test_sim003 seeds again at T2 and test_sim040 seeds over data.
+    """
+
+    def __init__(self, tmp_dir: Path):
+        self.tmp_dir = tmp_dir
+        self._templates: dict[str, str] = {}  # backend -> SQLite file or PostgreSQL database name
+        self._databases: dict[Engine, str] = {}  # PostgreSQL copies -> their database name
+        self._admin = None
+
+    def _admin_engine(self):
+        if self._admin is None:
+            admin, _url = _pg_admin_engine()
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            except Exception as exc:  # noqa: BLE001
+                message = f"PostgreSQL unreachable: {exc}"
+                if os.environ.get("CI"):
+                    pytest.fail(message)
+                pytest.skip(message)
+            self._admin = admin
+        return self._admin
+
+    def _pg_url(self, name: str) -> str:
+        _admin, url = _pg_admin_engine()
+        return url.set(database=name).render_as_string(hide_password=False)
+
+    def _template(self, backend: str) -> str:
+        if backend not in self._templates:
+            if backend == "sqlite":
+                template = str(self.tmp_dir / "seeded-at-T.db")
+                url = f"sqlite:///{template}"
+            else:
+                template = f"eqian_simtpl_{uuid.uuid4().hex[:10]}"
+                with self._admin_engine().connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{template}"'))
+                url = self._pg_url(template)
+            eng = db.make_engine(url)
+            try:
+                db.create_schema(eng)
+                _seed(eng)
+            except BaseException:
+                eng.dispose()
+                if backend == "postgresql":
+                    self._drop(template)
+                raise
+            eng.dispose()  # a PostgreSQL template must have no sessions when it is copied
+            self._templates[backend] = template
+        return self._templates[backend]
+
+    def new(self, backend: str) -> Engine:
+        """A new database holding the demo seeded at T."""
+        template = self._template(backend)
+        if backend == "sqlite":
+            path = self.tmp_dir / f"copy-{uuid.uuid4().hex[:10]}.db"
+            with closing(sqlite3.connect(template)) as src, closing(sqlite3.connect(path)) as dst:
+                src.backup(dst)
+            return db.make_engine(f"sqlite:///{path}")
+        name = f"eqian_sim_{uuid.uuid4().hex[:10]}"
+        with self._admin_engine().connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        eng = db.make_engine(self._pg_url(name))
+        self._databases[eng] = name
+        return eng
+
+    def _drop(self, name: str) -> None:
+        with self._admin_engine().connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+    def discard(self, eng: Engine) -> None:
+        eng.dispose()
+        name = self._databases.pop(eng, None)
+        if name is not None:
+            self._drop(name)
+
+    def close(self) -> None:
+        for eng in list(self._databases):
+            self.discard(eng)
+        if "postgresql" in self._templates:
+            self._drop(self._templates["postgresql"])
+        if self._admin is not None:
+            self._admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded_copies(tmp_path_factory):
+    copies = SeededCopies(tmp_path_factory.mktemp("sim"))
+    yield copies
+    copies.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def seeded(request, seeded_copies):
+    """The demo seeded at T (``_seed``) on each backend: a database of the test's own."""
+    eng = seeded_copies.new(request.param)
+    yield eng
+    seeded_copies.discard(eng)
+
+
 @pytest.fixture
-def other_engine(engine, tmp_path):
-    """A second, empty database on the same backend as ``engine``."""
-    if engine.dialect.name == "sqlite":
+def seeded_twin(seeded, seeded_copies):
+    """A second database seeded at T, on the same backend as ``seeded``."""
+    eng = seeded_copies.new(seeded.dialect.name)
+    yield eng
+    seeded_copies.discard(eng)
+
+
+@pytest.fixture
+def other_engine(seeded, tmp_path):
+    """A second, empty database on the same backend as ``seeded``."""
+    if seeded.dialect.name == "sqlite":
         eng = db.make_engine(f"sqlite:///{tmp_path / 'other.db'}")
         db.create_schema(eng)
         yield eng
         eng.dispose()
         return
-    admin = create_engine(engine.url, isolation_level="AUTOCOMMIT")
-    name = f"{engine.url.database}_b{uuid.uuid4().hex[:6]}"
+    admin = create_engine(seeded.url, isolation_level="AUTOCOMMIT")
+    name = f"{seeded.url.database}_b{uuid.uuid4().hex[:6]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = db.make_engine(engine.url.set(database=name).render_as_string(hide_password=False))
+    eng = db.make_engine(seeded.url.set(database=name).render_as_string(hide_password=False))
     db.create_schema(eng)
     try:
         yield eng
@@ -98,58 +219,53 @@ def other_engine(engine, tmp_path):
 
 
 class TestTick:
-    def test_sim001_writes_the_events_of_the_next_two_hours(self, engine):
-        _seed(engine)
-        before = _main_times(engine)
+    def test_sim001_writes_the_events_of_the_next_two_hours(self, seeded):
+        before = _main_times(seeded)
         assert max(before.values()) <= T
 
-        written = Simulator(engine).tick(T2)
+        written = Simulator(seeded).tick(T2)
 
-        after = _main_times(engine)
+        after = _main_times(seeded)
         new = {k: v for k, v in after.items() if k not in before}
         assert written == len(new) > 0
         assert all(T < moment <= T2 for moment in new.values()), sorted(new.values())
         assert {k: after[k] for k in before} == before  # nothing old was rewritten or lost
-        assert db.get_meta(engine, "demo_written_until") == T2.isoformat()
+        assert db.get_meta(seeded, "demo_written_until") == T2.isoformat()
 
-    def test_sim002_second_tick_at_the_same_time_writes_nothing(self, engine):
-        _seed(engine)
-        sim = Simulator(engine)
+    def test_sim002_second_tick_at_the_same_time_writes_nothing(self, seeded):
+        sim = Simulator(seeded)
         assert sim.tick(T2) > 0
-        count = len(_main_times(engine))
+        count = len(_main_times(seeded))
         assert sim.tick(T2) == 0
         assert sim.tick(T2 - timedelta(hours=1)) == 0  # a clock that went back does not rewind anything
-        assert len(_main_times(engine)) == count
-        assert db.get_meta(engine, "demo_written_until") == T2.isoformat()
+        assert len(_main_times(seeded)) == count
+        assert db.get_meta(seeded, "demo_written_until") == T2.isoformat()
 
-    def test_sim003_seed_then_tick_equals_seeding_later(self, engine, other_engine):
-        _seed(engine, now=T)
-        Simulator(engine).tick(T2)
+    def test_sim003_seed_then_tick_equals_seeding_later(self, seeded, other_engine):
+        Simulator(seeded).tick(T2)
         _seed(other_engine, now=T2)
-        _assert_same_database_content(engine, other_engine)
+        _assert_same_database_content(seeded, other_engine)
 
 
 class TestRestart:
-    def test_sim010_new_simulator_continues_without_duplicates(self, engine, other_engine):
+    def test_sim010_new_simulator_continues_without_duplicates(self, seeded, seeded_twin):
         later = T + timedelta(hours=13)  # 03:00 on 30 November in Shanghai: across midnight
-        _seed(engine)
-        first_part = Simulator(engine).tick(T2)
-        second_part = Simulator(engine).tick(later)  # as after a restart: a new object, no cache
+        first_part = Simulator(seeded).tick(T2)
+        second_part = Simulator(seeded).tick(later)  # as after a restart: a new object, no cache
 
-        _seed(other_engine)
-        straight = Simulator(other_engine).tick(later)
+        straight = Simulator(seeded_twin).tick(later)
 
         assert first_part > 0 and second_part > 0
         assert first_part + second_part == straight
         for model in (Incident, Dispute, Hazard):
-            with engine.connect() as conn:
+            with seeded.connect() as conn:
                 total, distinct = conn.execute(
                     select(func.count(), func.count(func.distinct(model.source_id)))).one()
-            with other_engine.connect() as conn:
+            with seeded_twin.connect() as conn:
                 other_total = conn.execute(select(func.count()).select_from(model)).scalar_one()
             assert total == distinct == other_total, model.__tablename__
-        _assert_same_database_content(engine, other_engine)
-        assert db.get_meta(engine, "demo_targets:2026-11-30") == db.get_meta(other_engine, "demo_targets:2026-11-30")
+        _assert_same_database_content(seeded, seeded_twin)
+        assert db.get_meta(seeded, "demo_targets:2026-11-30") == db.get_meta(seeded_twin, "demo_targets:2026-11-30")
 
 
 def _first_pending(engine, table_name: str, key: str):
@@ -167,77 +283,73 @@ def _first_pending(engine, table_name: str, key: str):
 
 
 class TestPendingValues:
-    def test_sim020_incident_closed_at_appears_when_due(self, engine):
-        _seed(engine)
-        sim = Simulator(engine)
+    def test_sim020_incident_closed_at_appears_when_due(self, seeded):
+        sim = Simulator(seeded)
         sim.tick(T2)  # the calls of these two hours are still open at T2
-        source_id, due, values = _first_pending(engine, "incidents", "closed_at")
+        source_id, due, values = _first_pending(seeded, "incidents", "closed_at")
         assert due > T2
         assert datetime.fromisoformat(values["closed_at"]) == due
 
         def closed_at():
-            with engine.connect() as conn:
+            with seeded.connect() as conn:
                 return conn.execute(select(Incident.closed_at).where(Incident.source_id == source_id)).scalar_one()
 
         assert closed_at() is None
         sim.tick(due - timedelta(microseconds=1))
         assert closed_at() is None
-        waiting = _pending(engine)
+        waiting = _pending(seeded)
         sim.tick(due)
         assert closed_at() == due
         assert closed_at().tzinfo == UTC
-        gone = waiting - _pending(engine)
+        gone = waiting - _pending(seeded)
         assert ("incidents", source_id, due, json.dumps(values, ensure_ascii=False)) in gone
 
-    def test_sim021_hazard_rectified_together_with_its_status(self, engine):
-        _seed(engine)
-        source_id, due, values = _first_pending(engine, "hazards", "rectified_at")
+    def test_sim021_hazard_rectified_together_with_its_status(self, seeded):
+        source_id, due, values = _first_pending(seeded, "hazards", "rectified_at")
         assert values["status"] == "已整改"
 
         def hazard():
-            with engine.connect() as conn:
+            with seeded.connect() as conn:
                 return tuple(conn.execute(
                     select(Hazard.status, Hazard.rectified_at).where(Hazard.source_id == source_id)).one())
 
-        sim = Simulator(engine)
+        sim = Simulator(seeded)
         assert hazard() == ("待整改", None)
         sim.tick(due - timedelta(seconds=1))
         assert hazard() == ("待整改", None)
         sim.tick(due)
         assert hazard() == ("已整改", due)
 
-    def test_sim022_dispute_settlement_fills_every_column(self, engine):
-        _seed(engine)
-        source_id, due, values = _first_pending(engine, "disputes", "settled_at")
+    def test_sim022_dispute_settlement_fills_every_column(self, seeded):
+        source_id, due, values = _first_pending(seeded, "disputes", "settled_at")
 
         def dispute():
-            with engine.connect() as conn:
+            with seeded.connect() as conn:
                 return conn.execute(select(Dispute.status, Dispute.settled_at, Dispute.settled_level,
                                            Dispute.mediator).where(Dispute.source_id == source_id)).one()
 
         before = dispute()
         assert (before.status, before.settled_at, before.settled_level, before.mediator) == ("调解中", None, None, None)
-        pending_before = _pending(engine)
-        Simulator(engine).tick(due)
+        pending_before = _pending(seeded)
+        Simulator(seeded).tick(due)
         after = dispute()
         assert after.status in ("已化解", "未化解") and after.status == values["status"]
         assert after.settled_at == due
         assert after.settled_level == values["settled_level"] and after.mediator == values["mediator"]
-        with engine.connect() as conn:
-            assert pending_count(conn) == len(_pending(engine))
-        assert all(row[2] > due for row in _pending(engine) if row in pending_before)
+        with seeded.connect() as conn:
+            assert pending_count(conn) == len(_pending(seeded))
+        assert all(row[2] > due for row in _pending(seeded) if row in pending_before)
 
 
 class TestMidnight:
-    def test_sim030_new_day_gets_its_targets(self, engine):
-        _seed(engine)
+    def test_sim030_new_day_gets_its_targets(self, seeded):
         key = "demo_targets:2026-11-30"
-        assert db.get_meta(engine, key) is None
-        assert json.loads(db.get_meta(engine, "demo_targets:2026-11-29")).keys() == set(CELLS)
+        assert db.get_meta(seeded, key) is None
+        assert json.loads(db.get_meta(seeded, "demo_targets:2026-11-29")).keys() == set(CELLS)
 
-        sim = Simulator(engine)
+        sim = Simulator(seeded)
         sim.tick(NEXT_MIDNIGHT + timedelta(hours=3))
-        stored = db.get_meta(engine, key)
+        stored = db.get_meta(seeded, key)
         assert stored is not None
         targets = json.loads(stored)
         assert targets.keys() == set(CELLS)
@@ -247,23 +359,22 @@ class TestMidnight:
         # Once the whole Shanghai day is written, each cell holds exactly its target.
         end_of_day = NEXT_MIDNIGHT + timedelta(days=1)
         sim.tick(end_of_day)
-        assert json.loads(db.get_meta(engine, key)) == targets  # decided once, never redrawn
-        times = _main_times(engine)
+        assert json.loads(db.get_meta(seeded, key)) == targets  # decided once, never redrawn
+        times = _main_times(seeded)
         for cell, target in targets.items():
             ids = [k for k in times if k.startswith(f"20261130-{cell}-")]
             assert len(ids) == target, cell
             assert all(to_local(times[k]).date() == date(2026, 11, 30) for k in ids), cell
-        assert db.get_meta(engine, "demo_targets:2026-12-01") is not None  # the tick ended on 1 December
+        assert db.get_meta(seeded, "demo_targets:2026-12-01") is not None  # the tick ended on 1 December
 
 
 class TestRefusals:
-    def test_sim040_seed_refuses_a_database_with_data(self, engine):
-        _seed(engine)
-        count = len(_main_times(engine))
+    def test_sim040_seed_refuses_a_database_with_data(self, seeded):
+        count = len(_main_times(seeded))
         with pytest.raises(DemoError, match="the database already holds data; seed-demo --reset wipes it first"):
-            _seed(engine, now=T2)
-        assert len(_main_times(engine)) == count
-        assert db.get_meta(engine, "demo_written_until") == T.isoformat()
+            _seed(seeded, now=T2)
+        assert len(_main_times(seeded)) == count
+        assert db.get_meta(seeded, "demo_written_until") == T.isoformat()
 
     def test_sim041_rate_below_one_refused(self, engine):
         with pytest.raises(DemoError, match=r"rate must be at least 1, got 0\.5"):

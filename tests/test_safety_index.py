@@ -224,25 +224,41 @@ class TestStoredIndex:
         assert inputs["incidents"].sum() == counts.sum()
 
     def test_six034_three_worker_shop_with_one_call_is_not_the_worst(self, demo_engine):
-        today = DemoSettings.load(demo_engine).seed_day
-        month = _latest_month(demo_engine)
+        """What empirical Bayes promises, checked against the demo generator's own per-worker risk.
+
+        It does NOT promise that no one-call micro shop is among the ten worst shrunk rates: a one-worker shop
+        with one grave call (harm 5) in a micro group whose shops differ widely keeps ~10% of its raw rate
+        of 500 and can rank about 10th of 14,000 (seen with seed day 2026-11-30: enterprise 12999, whose true
+        risk is at the 92nd percentile); docs/safety-index.md says so.
+        """
+        settings = DemoSettings.load(demo_engine)
+        today, month = settings.seed_day, _latest_month(demo_engine)
         with demo_engine.connect() as conn:
             frame = si.compute_month(conn, month, today, si.reference_bounds(conn, today))
+        frame = frame.set_index("enterprise_id")
         raw_rate = frame["harm_events"] / frame["exposure"]
         tiny = frame[(frame["workers"] <= 3) & (frame["incidents"] == 1)]
         assert len(tiny) > 20
-        raw_rank = raw_rate.rank(pct=True)[tiny.index]
-        # By raw rate a one-call micro shop looks like the worst in town; shrunk, it does not.
-        assert raw_rank.median() > 0.9
-        worst_ten = frame.nlargest(10, "incident_rate").index
-        overlap = set(worst_ten) & set(tiny.index)
-        if overlap:  # KNOWN, under investigation: seen first with seed day 2026-11-30 (both backends)
-            pytest.xfail(f"seed day {today}: one-call micro shops {sorted(overlap)} among the ten worst shrunk rates")
+        # By raw rate a one-call micro shop looks like one of the worst in town; shrunk, none is the worst.
+        assert raw_rate.rank(pct=True)[tiny.index].median() > 0.9
+        assert frame["incident_rate"].idxmax() not in tiny.index
         assert frame["score"].idxmin() not in tiny.index
-        # Every shrunk rate lies between the shop's own raw rate and its peer group's mean.
+        # Shrinkage pulls them down: a lower median rank than by raw rate, and every shrunk rate lies between
+        # the shop's own raw rate and its peer group's mean.
+        assert frame["incident_rate"].rank(pct=True)[tiny.index].median() < raw_rate.rank(pct=True)[tiny.index].median()
         peer, shrunk, raw = frame["incident_rate_peer"][tiny.index], frame["incident_rate"][tiny.index], raw_rate[
             tiny.index]
         assert ((shrunk >= np.minimum(raw, peer) - 1e-9) & (shrunk <= np.maximum(raw, peer) + 1e-9)).all()
+        # The point of it: shrunk rates order the enterprises much more like their true risk than raw rates do.
+        # The generator's risk per worker is incident_weight / head count (0.6 of it once a self-governance
+        # team exists); harm weights do not depend on the enterprise. Seen: Spearman 0.21 raw, 0.56 shrunk.
+        world = settings.world()
+        ids = np.asarray(world.enterprises["id"])
+        head = np.array([w if w is not None else 5 for w in world.enterprises["workers"]], dtype=float)
+        governed = np.where(world.governed_from <= month.toordinal(), 0.6, 1.0)
+        truth = pd.Series(world.incident_weight / head * governed, index=ids)[frame.index].rank()
+        raw_fit, shrunk_fit = raw_rate.rank().corr(truth), frame["incident_rate"].rank().corr(truth)
+        assert shrunk_fit > raw_fit + 0.2 and shrunk_fit > 0.45, (raw_fit, shrunk_fit)
 
     def test_six035_enterprise_without_head_count_has_a_score(self, demo_engine):
         today = DemoSettings.load(demo_engine).seed_day

@@ -38,6 +38,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from auth_support import callback_outputs
 
 REPO = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
@@ -367,16 +368,6 @@ POLL_SECONDS, FEED_SECONDS = 2.0, 1.0  # EQIAN_REFRESH_SECONDS / EQIAN_FEED_SECO
 WATCHDOG_SECONDS, RETRY_SECONDS = 8.0, 5.0  # assets/wall.js: re-ask after poll + 8 s without answer, then every 5 s
 
 
-def _dash_outputs(key: str) -> list[dict] | dict:
-    """The ``outputs`` of a callback body from its output key ("id.prop" or "..id.prop...id.prop..")."""
-    def one(part: str) -> dict:
-        ident, _, prop = part.partition(".")
-        return {"id": ident, "property": prop}
-    if key.startswith(".."):
-        return [one(part) for part in key[2:-2].split("...")]
-    return one(key)
-
-
 class WallClient:
     """One wall screen as its browser talks to the server: a session logged in with the device token, and the
     frame and feed callbacks posted with the bodies the Dash renderer builds from /_dash-dependencies, carrying
@@ -425,7 +416,7 @@ class WallClient:
             kind = ("frame" if "wall-frame.data" in dep["output"] else
                     "feed" if "wall-feed-state.data" in dep["output"] else None)
             if kind and not dep.get("clientside_function"):
-                self.bodies[kind] = {"output": dep["output"], "outputs": _dash_outputs(dep["output"]),
+                self.bodies[kind] = {"output": dep["output"], "outputs": callback_outputs(dep["output"]),
                                      "inputs": [dict(i) for i in dep["inputs"]],
                                      "state": [dict(s) for s in dep["state"]]}
         assert set(self.bodies) == {"frame", "feed"}, f"wall callbacks not found: {sorted(self.bodies)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -184,8 +185,22 @@ def import_file(kind, file, mapping_path, source, dry_run, allow_demo, batch_siz
                                     batch_size=batch_size or intake.importer.BATCH_SIZE)
     for line in report.lines(limit=max_lines or None):
         click.echo(line)
+    _audit_import(file, report, user)
     if not report.ok:
         raise click.exceptions.Exit(1)
+
+
+def _audit_import(file: str, report, user: str | None) -> None:
+    """Write the import to the audit log as the upload page does (dry runs and failures too); the actor is
+    ``cli:<--user or the operating-system user>``."""
+    import getpass  # noqa: PLC0415
+
+    from data import audit  # noqa: PLC0415
+
+    target = Path(file).name + (f" · import #{report.import_id}" if report.import_id else "")
+    with _engine().begin() as conn:
+        audit.record(conn, f"cli:{user or getpass.getuser()}"[:80], "import", target=target,
+                     detail=report.summary(), role="cli")
 
 
 @click.command("create-user")

@@ -4,6 +4,7 @@ test_import_public.py."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -659,6 +660,18 @@ class TestCli:
         data.write_bytes(csv_bytes([row("C4", summary="stolen bike", code=CODES[0])])[:-25])
         failed = runner.invoke(args=["import", "incidents", str(data), "--mapping", str(mapping)])
         assert failed.exit_code == 1 and "import failed, nothing stored: line 2: the last line has" in failed.output
+        # every run is in the audit log, as an upload's is: who (--user or the OS user), the file and the outcome
+        dry = runner.invoke(args=["import", "incidents", str(data), "--mapping", str(mapping), "--dry-run",
+                                  "--user", "zhang"])
+        assert dry.exit_code == 1
+        with db.engine_of(server).connect() as conn:
+            logged = conn.execute(text("SELECT actor, role, target, detail FROM audit_log WHERE action = 'import' "
+                                       "ORDER BY id")).all()
+        assert len(logged) == 5
+        assert {a for a, *_ in logged[:4]} == {f"cli:{getpass.getuser()}"} and logged[4].actor == "cli:zhang"
+        assert all(r.role == "cli" and r.target.startswith("county.csv") for r in logged)
+        assert "import #" in logged[0].target and "import #" not in logged[3].target
+        assert "imported 1 of 2 rows" in logged[0].detail and "nothing stored" in logged[3].detail
 
     def test_imp101_schema_version_bump_rebuilds_an_old_demo(self, tmp_path):
         url = f"sqlite:///{tmp_path / 'old.db'}"

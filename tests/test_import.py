@@ -531,6 +531,18 @@ class TestXlsx:
         assert rows["X1"].summary == "'=HYPERLINK(\"http://x\",\"y\")" and rows["X1"].import_flags == "formula"
         assert rows["20250301"].priority == 1 and rows["20250301"].enterprise_id == 1
 
+    def test_imp071_xlsx_under_any_file_name(self, town, tmp_path):
+        # the format comes from the content: a workbook saved without the .xlsx ending (as an upload is stored)
+        openpyxl = pytest.importorskip("openpyxl")
+        book = openpyxl.Workbook()
+        book.active.append(HEADER)
+        book.active.append(["N1", "2025-03-02 10:00:00", "斗殴", 1, "电话", "ZD", None, None, "利济路", "打架", None])
+        path = tmp_path / "upload-7f3a.bin"
+        book.save(path)
+        report = intake.import_file(town, "incidents", path, MAPPING)
+        assert report.ok and report.format == "xlsx" and report.accepted == 1, report.lines()
+        assert "N1" in _incidents(town)
+
 
 class TestQuarantine:
     def _seed(self, engine):

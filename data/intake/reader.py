@@ -366,10 +366,13 @@ class XlsxTable(Table):
 
         self.format = "xlsx"
         self.encoding = None
+        # A file object, never a path: given a path openpyxl refuses any name not ending in .xlsx/.xlsm, and an
+        # upload is stored under a name of ours; the format was sniffed from the content (a ZIP) already.
+        self._file = source.open()
         try:
-            self._book = openpyxl.load_workbook(source.path if source.path is not None else io.BytesIO(source.data),
-                                                read_only=True, data_only=False)
+            self._book = openpyxl.load_workbook(self._file, read_only=True, data_only=False)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError) as exc:
+            self._file.close()
             raise FileError(f"not a readable XLSX file (damaged or truncated?): {exc}") from None
         sheet = mapping.sheet
         try:
@@ -420,6 +423,7 @@ class XlsxTable(Table):
             self._book.close()
         except Exception:  # noqa: BLE001
             pass
+        self._file.close()
 
 
 def open_table(source: Input, mapping: Mapping) -> Table:

@@ -15,13 +15,14 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.exc import OperationalError
 
+import commands
 from callbacks import admin, admin_intake, auth, downloads, errors
 from callbacks import first_screen as first_screen_callbacks
 from callbacks import review as review_callbacks
 from callbacks import router
 from callbacks import wall as wall_callbacks
 from data import auth as accounts
-from data import cache, cli, db, jobs
+from data import cache, db, jobs
 from data.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from data.demo import generator
 from layouts import first_screen, pages, review, wall
@@ -70,7 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     downloads.register(server)
     admin.register(server)
     admin_intake.register(server)
-    cli.register(server)
+    commands.register(server)
     auth.secure(dash_app)  # last: the CSP carries the hashes of every inline script registered above
     _set_up_dash_now(dash_app)
     return server

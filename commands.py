@@ -1,4 +1,6 @@
-"""Flask CLI commands (``flask --app app …``): they read the same configuration as the server."""
+"""Flask CLI commands (``flask --app app …``), registered by app.py: they read the same configuration as the server.
+
+A composition root like app.py (it lives beside it, not in data/): the report command joins data/ and layouts/."""
 
 from __future__ import annotations
 
@@ -130,7 +132,7 @@ def report(period: str, unit: str, fmt: str, out: str | None, unmasked: bool) ->
 
     from data import exports, figures_export
     from data import report as reports
-    from layouts import report as report_layout  # noqa: PLC0415 - the CLI composes, like app.py
+    from layouts import report as report_layout  # noqa: PLC0415 - loaded only for a report
 
     today = local_today()
     started = time.monotonic()

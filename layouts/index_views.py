@@ -5,7 +5,8 @@ page puts into its index holder (``ids.REVIEW_INDEX_HOLDER``). Component ids are
 ``review-index-``) so that callbacks and tests can import them:
 
 - funnel points carry ``customdata = [enterprise_id, count, expected, score, rate]``: a click handler reads
-  ``point["customdata"][0]`` to open ``/enterprise/<id>``;
+  ``point["customdata"][0]`` to open ``/enterprise/<id>``; points where several enterprises coincide carry
+  ``[NaN, count, expected, rate, enterprises]`` and open nothing;
 - ranking rows are ``review-index-station-<id>`` and ``review-index-park-<id>``; their names link to the
   review of that unit;
 - each chart and table has download links (``review-download-index-distribution``, ``-index-funnel``,
@@ -18,7 +19,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 from dash import dcc, html
 
 from layouts.ids import (REVIEW_INDEX, REVIEW_INDEX_BANDS, REVIEW_INDEX_DISTRIBUTION, REVIEW_INDEX_EMPTY,
@@ -40,6 +40,10 @@ FLAG_STYLE = {  # colour, marker size, opacity; drawn in this order (the most un
 LIMIT_STYLE = {"95": {"color": "#7f8c8d", "width": 1.5, "dash": "dash"}, "998": {"color": "#34495e", "width": 1.5}}
 UP_COLOUR, DOWN_COLOUR, FLAT_COLOUR, NEW_COLOUR = "#1e8449", "#c0392b", "#7f8c8d", "#1f6fb2"
 FLAGGED_SHOWN = 10
+# Up to this many marks the funnel's points are SVG, beyond it WebGL: starting WebGL costs a fixed ~0.35 s in a
+# browser drawing it in software (no GPU), more than SVG needs for ~2,000 markers; the town of the scale-1 demo
+# draws ~1,500 (14,000 enterprises, most sharing a place with others).
+SVG_MAX_POINTS = 2_000
 
 
 def _month_label(month, lang: str) -> str:
@@ -107,17 +111,20 @@ def distribution_figure(views, lang: str):
     import plotly.graph_objects as go
 
     dist = views.distribution
-    edges = dist.edges
-    centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
-    labels = [t("idx_hover_bin", lang, lo=f"{a:g}", hi=f"{b:g}") for a, b in zip(edges[:-1], edges[1:])]
+    edges = np.asarray(dist.edges, dtype=float)
+    centres = (edges[:-1] + edges[1:]) / 2
+    bins = np.column_stack([edges[:-1], edges[1:]])  # numeric, sent as a typed array like x and y
+    if np.all(bins == np.round(bins)):
+        bins = bins.astype(np.int64)  # plotly sends int64 as the smallest integer type that holds it: 1 byte here
+    label = t("idx_hover_bin", lang, lo="%{customdata[0]}", hi="%{customdata[1]}")
     rules = band_rules(dist)
     fig = go.Figure()
     for band in dist.bands:
         fig.add_trace(go.Bar(
-            x=centres, y=list(dist.counts[band]), width=edges[1] - edges[0], customdata=labels,
+            x=centres, y=np.asarray(dist.counts[band], dtype=np.int64), width=edges[1] - edges[0], customdata=bins,
             name=t("idx_band_legend", lang, band=_band_name(band, lang), rule=rules.get(band, "")),
             marker={"color": BAND_COLOURS.get(band, "#9aa7b4"), "line": {"color": "#ffffff", "width": 1}},
-            hovertemplate="%{customdata}: %{y}<extra>%{fullData.name}</extra>"))
+            hovertemplate=f"{label}: %{{y}}<extra>%{{fullData.name}}</extra>"))
     if dist.median is not None:
         fig.add_vline(x=dist.median, line={"color": "#34495e", "dash": "dash", "width": 1.5})
         fig.add_annotation(x=dist.median, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
@@ -176,6 +183,10 @@ def funnel_figure(views, lang: str):
     100 workers a year for the largest enterprises to a few hundred for a one-person shop, so on a linear rate
     axis the large enterprises, whose excess matters most, would be squeezed into the bottom few pixels.
     Enterprises with no incident (rate 0) sit on a floor line labelled 0 below the lowest positive rate.
+
+    Kept small to send and quick to draw (a unit change redraws it): the enterprises within the limits go as
+    numbers only (typed arrays, no names), only the flagged ones and the filtered enterprise carry their names,
+    enterprises at the same place are one point, and a few thousand points are SVG rather than WebGL.
     """
     import plotly.graph_objects as go
 
@@ -195,14 +206,15 @@ def funnel_figure(views, lang: str):
         fig.add_trace(go.Scatter(x=[float(grid[0]), float(grid[-1])], y=[plot.p0, plot.p0], mode="lines",
                                  name=t("idx_centre", lang, p0=f"{plot.p0:.2f}"), hoverinfo="skip",
                                  line={"color": "#2c3e50", "width": 1}))
-    rate_line = f"{t('idx_hover_rate', lang)} %{{customdata[4]:.1f}}"
-    hover = (f"%{{text}}<br>{t('idx_hover_id', lang)} %{{customdata[0]}} · {t('idx_hover_workers', lang)} %{{x}}"
-             f"<br>{t('idx_hover_incidents', lang)} %{{customdata[1]}} · {t('idx_hover_expected', lang)} "
-             f"%{{customdata[2]:.2f}}<br>{rate_line} · {t('idx_hover_index', lang)} "
-             f"%{{customdata[3]:.1f}}<extra>%{{fullData.name}}</extra>")
-    group_hover = (f"%{{text}}<br>{t('idx_hover_workers', lang)} %{{x}} · {t('idx_hover_incidents', lang)} "
-                   f"%{{customdata[1]}} · {t('idx_hover_expected', lang)} %{{customdata[2]:.2f}}"
-                   f"<br>{rate_line}<extra>%{{fullData.name}}</extra>")
+    figures = (f"{t('idx_hover_incidents', lang)} %{{customdata[1]}} · {t('idx_hover_expected', lang)} "
+               f"%{{customdata[2]:.2f}}<br>{t('idx_hover_rate', lang)} %{{customdata[4]:.1f}} · "
+               f"{t('idx_hover_index', lang)} %{{customdata[3]:.1f}}<extra>%{{fullData.name}}</extra>")
+    where = f"{t('idx_hover_id', lang)} %{{customdata[0]}} · {t('idx_hover_workers', lang)} %{{x}}"
+    hover = f"%{{text}}<br>{where}<br>{figures}"  # named points: the name carries the imputation note
+    within = points[points["flag"] == "within"]
+    singles, groups = _split_coincident(within)
+    drawn = len(points) - len(within) + len(singles) + len(groups)
+    marks = go.Scatter if drawn <= SVG_MAX_POINTS else go.Scattergl
     for flag, (colour, size, opacity) in FLAG_STYLE.items():
         rows = points[points["flag"] == flag]
         if rows.empty and flag != "within":
@@ -210,22 +222,14 @@ def funnel_figure(views, lang: str):
         name = (f"{t(f'idx_flag_{flag}', lang)}（{len(rows):,}）" if lang != "en"
                 else f"{t(f'idx_flag_{flag}', lang)} ({len(rows):,})")
         marker = {"color": colour, "size": size, "opacity": opacity}
-        singles, groups = (_split_coincident(rows, lang) if flag == "within" else (rows, rows.iloc[0:0]))
-        # numpy arrays skip plotly's per-element validation (a town has 14,000 enterprises)
-        fig.add_trace(go.Scattergl(
-            x=_column(singles, "workers_used"), y=_shown_rates(singles, floor), mode="markers", name=name,
-            legendgroup=flag, text=_point_names(singles, lang), customdata=_point_data(singles),
-            hovertemplate=hover, marker={**marker, "symbol": _symbols(singles)}))
-        if len(groups):
-            # Enterprises at exactly the same place (same head count and count) would hide one another: one point
-            # each, whose hover says how many and names a few.
-            fig.add_trace(go.Scattergl(
-                x=_column(groups, "workers_used"), y=_shown_rates(groups, floor), mode="markers", name=name,
-                legendgroup=flag, showlegend=False, text=groups["label"].to_numpy(dtype=object),
-                customdata=np.array([[None, int(n), round(float(e), 2), None, round(float(r), 2)] for n, e, r in
-                                     zip(groups["incidents"], groups["expected"], groups["rate"])],
-                                    dtype=object).reshape(-1, 5),
-                hovertemplate=group_hover, marker={**marker, "symbol": _symbols(groups)}))
+        if flag == "within":
+            fig.add_traces(_within_traces(marks, singles, groups, floor, name, marker, where, lang))
+            continue
+        # the flagged few keep their names in the hover
+        fig.add_trace(marks(
+            x=_column(rows, "workers_used"), y=_shown_rates(rows, floor), mode="markers", name=name,
+            legendgroup=flag, text=_point_names(rows, lang), customdata=_point_data(rows),
+            hovertemplate=hover, marker={**marker, "symbol": _symbols(rows)}))
     if views.scope.enterprise is not None:
         own = points[points["enterprise_id"] == views.scope.enterprise]
         if len(own):
@@ -280,11 +284,20 @@ def _point_names(rows, lang: str) -> np.ndarray:
 
 
 def _point_data(rows) -> np.ndarray:
-    """customdata per point: [enterprise id, count, expected count, index score, rate]."""
-    return np.array([[int(i), int(n), round(float(e), 2), None if np.isnan(sc) else round(float(sc), 1),
-                      round(float(r), 2)]
-                     for i, n, e, sc, r in zip(rows["enterprise_id"], rows["incidents"], rows["expected"],
-                                               rows["score"], rows["rate"])], dtype=object).reshape(-1, 5)
+    """customdata per point: [enterprise id, count, expected count, index score, rate], numbers only.
+
+    Sent as plain JSON numbers, not as a typed array: dcc.Graph takes a click's customdata from the figure as
+    sent (``gd.data``), where a typed array is still its base64 description, so a click on a point with typed
+    customdata would carry no enterprise id. (An object array of Python numbers skips plotly's per-element
+    validation of a nested list and is written out as one.)"""
+    data = np.empty((len(rows), 5), dtype=object)
+    scores = np.round(rows["score"].to_numpy(dtype=float), 1)
+    data[:, 0] = rows["enterprise_id"].to_numpy(dtype=np.int64).tolist()
+    data[:, 1] = rows["incidents"].to_numpy(dtype=np.int64).tolist()
+    data[:, 2] = np.round(rows["expected"].to_numpy(dtype=float), 2).tolist()
+    data[:, 3] = [None if np.isnan(sc) else sc for sc in scores.tolist()]
+    data[:, 4] = np.round(rows["rate"].to_numpy(dtype=float), 2).tolist()
+    return data
 
 
 def _symbols(rows):
@@ -293,22 +306,56 @@ def _symbols(rows):
     return np.where(imputed, 100, 0) if imputed.any() else "circle"  # symbol codes: 0 circle, 100 circle-open
 
 
-def _split_coincident(rows, lang: str, named: int = 3):
-    """Points that do not share their place, and one row per group of two or more that do (same head count,
-    count and imputation), with a label naming the group's size and its first few enterprises."""
+def _split_coincident(rows):
+    """Points that do not share their place, and one row per place shared by two or more (same head count,
+    count and imputation) with ``n``, how many enterprises are there."""
     keys = ["workers_used", "incidents", "imputed"]
     size = rows.groupby(keys)["enterprise_id"].transform("size")
-    singles = rows[size == 1]
-    shared = rows[size > 1].sort_values("enterprise_id")
-    if shared.empty:
-        return singles, shared.assign(label=pd.Series(dtype=object))
-    grouped = shared.groupby(keys, sort=False)
-    groups = grouped.agg(expected=("expected", "first"), rate=("rate", "first"), n=("enterprise_id", "size"),
-                         names=("name", lambda s: list(s[:named]))).reset_index()
-    separator = ", " if lang == "en" else "、"
-    groups["label"] = [t("idx_group", lang, n=f"{n:,}", names=separator.join(names))
-                       for n, names in zip(groups["n"], groups["names"])]
-    return singles, groups
+    shared = rows[size > 1]
+    groups = shared.groupby(keys, sort=True).agg(expected=("expected", "first"), rate=("rate", "first"),
+                                                 n=("enterprise_id", "size")).reset_index()
+    return rows[size == 1], groups
+
+
+def _group_head(lang: str) -> str:
+    """'%{customdata[4]:,} 家企业重合于此': the idx_group text without its names (shared points carry none)."""
+    return t("idx_group", lang, n="%{customdata[4]:,}", names="\0").split("\0")[0].rstrip("：:, ")
+
+
+def _within_traces(marks, singles, groups, floor: float, name: str, marker: dict, where: str, lang: str) -> list:
+    """The enterprises within the limits (most of them) as numbers only: no names, the id in the hover.
+
+    One point per enterprise that has its place to itself (clickable: customdata[0] is its id), and one per
+    place that several share, whose hover says how many (customdata ``[NaN, count, expected, rate, n]``, a typed
+    array: nothing to open). Recorded and imputed head counts are separate traces, so the hover can say which
+    and the symbol is one value per trace. The first trace is always drawn and carries the legend entry;
+    ``marks`` is go.Scatter or go.Scattergl."""
+    figures = (f"{t('idx_hover_incidents', lang)} %{{customdata[1]}} · {t('idx_hover_expected', lang)} "
+               f"%{{customdata[2]:.2f}}")
+    rate, extra = t("idx_hover_rate", lang), "<extra>%{fullData.name}</extra>"
+    traces = []
+    for shared, part in ((False, singles), (True, groups)):
+        for imputed in (False, True):
+            these = part[part["imputed"].to_numpy(dtype=bool) == imputed]
+            if these.empty and traces:
+                continue
+            note = t("idx_hover_imputed", lang) if imputed else ""
+            if shared:
+                customdata = np.column_stack([  # float32: half the bytes of float64, exact for the counts
+                    np.full(len(these), np.nan), these["incidents"].to_numpy(dtype=float),
+                    these["expected"].to_numpy(dtype=float), these["rate"].to_numpy(dtype=float),
+                    these["n"].to_numpy(dtype=float)]).astype(np.float32)
+                hover = (f"{_group_head(lang)}<br>{t('idx_hover_workers', lang)} %{{x}}{note} · {figures}"
+                         f"<br>{rate} %{{customdata[3]:.1f}}{extra}")
+            else:
+                customdata = _point_data(these)
+                hover = (f"{where}{note}<br>{figures}<br>{rate} %{{customdata[4]:.1f}} · "
+                         f"{t('idx_hover_index', lang)} %{{customdata[3]:.1f}}{extra}")
+            traces.append(marks(
+                x=_column(these, "workers_used"), y=_shown_rates(these, floor), mode="markers", name=name,
+                legendgroup="within", showlegend=not traces, customdata=customdata, hovertemplate=hover,
+                marker={**marker, "symbol": "circle-open" if imputed else "circle"}))
+    return traces
 
 
 def _rate_axis_top(views) -> float:

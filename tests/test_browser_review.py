@@ -241,10 +241,14 @@ def test_rev008_a_click_in_the_funnel_plot_opens_the_enterprise(page, site):
     page.set_viewport_size({"width": 1600, "height": 1000})
     page.goto(site.url + "/review?station=2")
     page.wait_for_selector("#review-index-funnel .js-plotly-plot", timeout=30_000)
+    # an enterprise within the limits (no name sent, numbers only): dcc.Graph reads the click's customdata from
+    # gd.data, so its customdata must be a plain array there (a typed one stays a base64 description)
     script = """() => {
         const gd = document.querySelector('#review-index-funnel .js-plotly-plot');
-        const i = gd.data.findIndex(t => t.customdata && t.customdata.length && t.customdata[0][0] !== null);
-        const p = {curveNumber: i, pointNumber: 0, pointIndex: 0, x: gd.data[i].x[0], y: gd.data[i].y[0],
+        const i = gd.data.findIndex(t => t.legendgroup === 'within' && Array.isArray(t.customdata)
+                                         && t.customdata.length && t.customdata[0][0] !== null);
+        if (i < 0) { return null; }
+        const p = {curveNumber: i, pointNumber: 0, pointIndex: 0, x: gd._fullData[i].x[0], y: gd._fullData[i].y[0],
                    customdata: gd.data[i].customdata[0], data: gd.data[i], fullData: gd._fullData[i]};
         gd.emit('plotly_click', {points: [p], event: {}});
         return gd.data[i].customdata[0][0];

@@ -4,6 +4,8 @@ over the base tables (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 from datetime import date
 
@@ -345,18 +347,109 @@ class TestDemoTown:
         today = DemoSettings.load(demo_engine).seed_day
         with demo_engine.connect() as conn:
             views = iv.index_views(conn, today, ReviewFilters(station=1))
+        dist = views.distribution
         for lang in ("zh", "en"):
             (root,) = lv.sections(views, lang)
             assert root.id == lv.REVIEW_INDEX
-            funnel = lv.funnel_figure(views, lang)
-            shown = {int(c[0]) for tr in funnel.data if tr.customdata is not None for c in tr.customdata
-                     if c[0] is not None}
-            grouped = sum(1 for tr in funnel.data if tr.customdata is not None for c in tr.customdata if c[0] is None)
-            assert shown <= set(views.funnel.points["enterprise_id"]) and grouped > 0
-            flagged = set(views.funnel.points.loc[views.funnel.points["flag"] != "within", "enterprise_id"])
-            assert flagged <= shown  # every flagged enterprise is its own clickable point
-            dist = lv.distribution_figure(views, lang)
-            assert sum(sum(tr.y) for tr in dist.data) == views.distribution.total
+            # the distribution as sent: typed counts that add up, each bin's limits as numbers for the hover
+            sent = _sent(lv.distribution_figure(views, lang))
+            assert sum(int(_decoded(tr["y"]).sum()) for tr in sent) == dist.total
+            assert [[int(c) for c in _decoded(tr["y"])] for tr in sent] == [list(dist.counts[b]) for b in dist.bands]
+            for tr in sent:
+                assert isinstance(tr["customdata"], dict) and "%{customdata[0]}–%{customdata[1]}" in tr["hovertemplate"]
+                np.testing.assert_array_equal(_decoded(tr["customdata"]),
+                                              [[lo, hi] for lo, hi in zip(dist.edges[:-1], dist.edges[1:])])
+
+    @pytest.mark.parametrize("marks", ["scatter", "scattergl"])
+    def test_idx034_the_funnel_sends_numbers_for_the_enterprises_within_the_limits(self, demo_engine, marks,
+                                                                                  monkeypatch):
+        from dash import no_update
+
+        from callbacks.review import open_enterprise
+
+        if marks == "scattergl":
+            monkeypatch.setattr(lv, "SVG_MAX_POINTS", 0)  # a scope with many points: WebGL, the same content
+        today = DemoSettings.load(demo_engine).seed_day
+        with demo_engine.connect() as conn:
+            views = iv.index_views(conn, today, ReviewFilters(station=1))
+        points = views.funnel.points
+        floor = lv.rate_axis(views)[0]
+        # independently, in plain Python: the places of the enterprises within the limits and who is at each
+        places = {}
+        for r in points[points["flag"] == "within"].itertuples():
+            places.setdefault((round(r.workers_used, 2), int(r.incidents), bool(r.imputed)), []).append(r)
+        alone = {rs[0].enterprise_id for rs in places.values() if len(rs) == 1}
+        shared = {key: len(rs) for key, rs in places.items() if len(rs) > 1}
+        assert len(alone) > 20 and len(shared) > 20
+        by_id = points.set_index("enterprise_id")
+        group_head = {"zh": "%{customdata[4]:,} 家企业重合于此", "en": "%{customdata[4]:,} enterprises at this point"}
+        for lang in ("zh", "en"):
+            note = lv.t("idx_hover_imputed", lang)
+            sent = _sent(lv.funnel_figure(views, lang))
+            assert {tr["type"] for tr in sent if tr.get("mode") == "markers"} == {marks}
+            within = [tr for tr in sent if tr.get("legendgroup") == "within"]
+            assert [tr["showlegend"] for tr in within] == [True] + [False] * (len(within) - 1)
+            seen_alone, seen_shared = set(), {}
+            for tr in within:
+                assert "text" not in tr  # no names for the enterprises within the limits
+                x, y = _decoded(tr["x"]), _decoded(tr["y"])  # typed arrays
+                imputed = tr["marker"]["symbol"] == "circle-open"
+                assert (note in tr["hovertemplate"]) == imputed
+                if isinstance(tr["customdata"], list):
+                    # an enterprise alone at its place, clickable: plain JSON numbers (a typed array would reach
+                    # the click handler as nothing, see test_rev008); its id and figures in the hover
+                    assert tr["hovertemplate"].startswith(f"{lv.t('idx_hover_id', lang)} %{{customdata[0]}}")
+                    for row, xi, yi in zip(tr["customdata"], x, y, strict=True):
+                        assert all(v is None or type(v) in (int, float) for v in row), row
+                        e = by_id.loc[row[0]]
+                        assert row == [row[0], int(e.incidents), round(e.expected, 2),
+                                       None if np.isnan(e.score) else round(e.score, 1), round(e.rate, 2)]
+                        assert xi == round(e.workers_used, 2) and bool(e.imputed) == imputed
+                        assert yi == pytest.approx(e.rate if e.rate > 0 else floor, abs=1e-3)
+                        seen_alone.add(row[0])
+                        assert open_enterprise({"points": [{"customdata": row}]}, lang)[0] == f"/enterprise/{row[0]}"
+                else:
+                    # one point per shared place, its hover says how many enterprises are there
+                    assert tr["hovertemplate"].startswith(group_head[lang])
+                    data = _decoded(tr["customdata"])
+                    assert data.shape == (len(x), 5)
+                    for xi, yi, (first, count, expected, rate, n) in zip(x, y, data, strict=True):
+                        rs = places[(float(xi), int(count), imputed)]
+                        assert n == len(rs) > 1 and expected == pytest.approx(rs[0].expected, rel=1e-6)
+                        assert rate == pytest.approx(rs[0].rate, rel=1e-6, abs=1e-6)
+                        assert yi == pytest.approx(rs[0].rate if rs[0].rate > 0 else floor, abs=1e-3)
+                        seen_shared[(float(xi), int(count), imputed)] = int(n)
+                        # and opens nothing, even were its customdata read: no id
+                        click = {"points": [{"customdata": [None if np.isnan(v) else float(v) for v in
+                                                            (first, count, expected, rate, n)]}]}
+                        assert open_enterprise(click, lang) == (no_update, no_update)
+            assert seen_alone == alone and seen_shared == shared
+            assert len(seen_alone) + sum(seen_shared.values()) == int((points["flag"] == "within").sum())
+            # the flagged enterprises: each its own point, with its name
+            for flag in ("above_998", "above_95", "below_95", "below_998"):
+                rows = points[points["flag"] == flag]
+                traces = [tr for tr in sent if tr.get("legendgroup") == flag]
+                if rows.empty:
+                    assert traces == []
+                    continue
+                (tr,) = traces
+                assert [row[0] for row in tr["customdata"]] == rows["enterprise_id"].tolist()
+                assert tr["text"] == [f"{n}{note}" if imp else n for n, imp in zip(rows["name"], rows["imputed"])]
+                assert tr["hovertemplate"].startswith("%{text}")
+
+
+def _sent(fig) -> list[dict]:
+    """The traces of a figure as the page receives them (plotly's JSON, typed arrays as {dtype, bdata})."""
+    from plotly.io.json import to_json_plotly
+
+    return json.loads(to_json_plotly(fig))["data"]
+
+
+def _decoded(value):
+    """A typed array as sent ({dtype, bdata, shape}) as a numpy array, the way plotly.js decodes it."""
+    assert isinstance(value, dict) and set(value) <= {"dtype", "bdata", "shape"}, value
+    array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype("<" + value["dtype"]))
+    return array.reshape([int(n) for n in value["shape"].split(",")]) if "shape" in value else array
 
 
 class TestEmpty:

@@ -133,7 +133,9 @@ def chosen_groups(levels: list[pd.Series], min_size: int) -> tuple[np.ndarray, p
     for depth in range(len(levels) - 2, -1, -1):
         sizes = levels[depth].map(levels[depth].value_counts()).to_numpy()
         choice = np.where(sizes >= min_size, depth, choice)
-    labels = pd.Series([levels[d].iat[i] for i, d in enumerate(choice)], index=levels[0].index)
+    table = np.column_stack([level.to_numpy(dtype=object) for level in levels]) if len(choice) else np.empty(
+        (0, len(levels)), dtype=object)
+    labels = pd.Series(list(table[np.arange(len(choice)), choice]), index=levels[0].index)
     return choice, labels
 
 
@@ -145,11 +147,11 @@ def _per_group(levels: list[pd.Series], min_size: int, stats) -> tuple[pd.Series
         rows = np.flatnonzero(choice == depth)
         if len(rows) == 0:
             continue
-        table = {key: stats(np.asarray(index)) for key, index in
-                 pd.Series(range(len(level))).groupby(level.to_numpy()).groups.items()}
-        picked = [table[level.iat[i]] for i in rows]
+        codes, groups = pd.factorize(level.to_numpy(dtype=object))
+        members = pd.Series(np.arange(len(codes))).groupby(codes).groups  # group code -> its rows (all of them)
+        per_group = np.array([stats(np.asarray(members[g])) for g in range(len(groups))], dtype=float)
         for k in range(len(columns)):
-            columns[k][rows] = [p[k] for p in picked]
+            columns[k][rows] = per_group[codes[rows], k]
     return labels, columns
 
 

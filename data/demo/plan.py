@@ -123,8 +123,16 @@ def expected_daily(cell: str, ordinals: np.ndarray, programme_start: date, effec
     hazard_boost = 1.0
     if cell == "hzd":  # more inspections once the programme runs
         hazard_boost = np.where(ordinals >= programme_start.toordinal(), 1.35, 1.0)
-    season = seasonal_factor(cell, ordinals)
+    season = _seasonal_factor_of(cell, np.asarray(ordinals, dtype=np.int64).tobytes())
     return base * season / _season_mean(cell) * trend_factor(ordinals, programme_start, effect) * hazard_boost
+
+
+@lru_cache(maxsize=64)
+def _seasonal_factor_of(cell: str, ordinals: bytes) -> np.ndarray:
+    """``seasonal_factor`` memoised on the days (as bytes): solving an effect asks for the same days 60 times."""
+    factor = np.asarray(seasonal_factor(cell, np.frombuffer(ordinals, dtype=np.int64)), dtype=float)
+    factor.flags.writeable = False
+    return factor
 
 
 @lru_cache(maxsize=16)

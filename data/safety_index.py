@@ -133,8 +133,7 @@ def chosen_groups(levels: list[pd.Series], min_size: int) -> tuple[np.ndarray, p
     for depth in range(len(levels) - 2, -1, -1):
         sizes = levels[depth].map(levels[depth].value_counts()).to_numpy()
         choice = np.where(sizes >= min_size, depth, choice)
-    table = np.column_stack([level.to_numpy(dtype=object) for level in levels]) if len(choice) else np.empty(
-        (0, len(levels)), dtype=object)
+    table = np.column_stack([level.to_numpy(dtype=object) for level in levels])  # row i: its label at each depth
     labels = pd.Series(list(table[np.arange(len(choice)), choice]), index=levels[0].index)
     return choice, labels
 

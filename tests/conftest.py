@@ -48,15 +48,27 @@ def pg_database_url():
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001
-        message = f"PostgreSQL at {url.render_as_string(hide_password=True)} unreachable: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        pg_unreachable(exc, f"PostgreSQL at {url.render_as_string(hide_password=True)}")
     yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    drop_pg_database(admin, name)
     admin.dispose()
+
+
+def pg_unreachable(exc: Exception, what: str = "PostgreSQL"):
+    """A PostgreSQL the tests need cannot be reached: the test fails under CI (CI set), else it skips."""
+    message = f"{what} unreachable: {exc}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def drop_pg_database(admin, name: str) -> None:
+    """End every session on database ``name`` (but the admin's own) and drop it; ``admin`` is an AUTOCOMMIT
+    engine on another database."""
+    with admin.connect() as conn:
+        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
 def _backend_url(backend: str, request, tmp_dir: Path, name: str) -> str:
@@ -212,13 +224,6 @@ def pytest_collection_finish(session):
             DEMO_BACKENDS_WANTED.add("sqlite")
 
 
-def _unreachable(exc: Exception):
-    message = f"PostgreSQL unreachable: {exc}"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="session")
 def demo_databases(tmp_path_factory, demo_now):
     """Full-scale (scale 1) demo towns, seeded on first use, once per backend per session.
@@ -267,7 +272,7 @@ def demo_databases(tmp_path_factory, demo_now):
         try:
             url = new_database(backend)
         except Exception as exc:  # noqa: BLE001
-            _unreachable(exc)
+            pg_unreachable(exc)
         for other in sorted(DEMO_BACKENDS_WANTED - set(engines) - set(background) - {backend}):
             start_in_background(other)
         eng = db.make_engine(url)
@@ -284,9 +289,7 @@ def demo_databases(tmp_path_factory, demo_now):
     for eng in engines.values():
         eng.dispose()
     for admin, name in cleanups:
-        with admin.connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        drop_pg_database(admin, name)
         admin.dispose()
 
 

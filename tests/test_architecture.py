@@ -1,7 +1,8 @@
 """The direction of flow: data/ knows nothing of Dash, the callbacks or the layouts.
 
-Every module under data/ is imported in a fresh interpreter, which then must not have loaded dash, flask's
-Dash integration, callbacks/ or layouts/ (layouts/ may use data/, never the other way round).
+Every module under data/ is imported in a fresh interpreter, which then must not have loaded dash, callbacks/,
+layouts/ or the composition roots app.py and commands.py (layouts/ may use data/, never the other way round);
+and no import statement in data/, lazy ones included, names them.
 """
 
 from __future__ import annotations

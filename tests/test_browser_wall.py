@@ -12,8 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from conftest import _pg_admin_engine, drop_pg_database, pg_unreachable
+from sqlalchemy import text
 
 import app as app_module
 from data import db, service
@@ -160,34 +160,22 @@ class TestLive:
         assert _console_problems(log["console"]) == []
 
 
-def _pg_admin():
-    import os
-
-    url = make_url(os.environ.get("EQIAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
-    return create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"), url
-
-
 @pytest.fixture
 def pg_wall_db():
     """A small demo town in its own PostgreSQL database, which the test may cut off."""
-    admin, base = _pg_admin()
+    admin, base = _pg_admin_engine()
     name = f"eqian_wall_{uuid.uuid4().hex[:8]}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001
-        import os
-
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
+        pg_unreachable(exc)
     url = base.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
     seed_demo(db.make_engine(url), scale=0.05, now=datetime.now(timezone.utc))
     yield url, name, admin
     with admin.connect() as conn:
         conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    drop_pg_database(admin, name)
     admin.dispose()
 
 

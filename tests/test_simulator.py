@@ -7,7 +7,6 @@ The demo is seeded at scale 0.05 at a fixed instant T = 2026-11-29 06:00 UTC (14
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import uuid
 from contextlib import closing
@@ -15,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, _pg_admin_engine
+from conftest import BACKENDS, _pg_admin_engine, drop_pg_database, pg_unreachable
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from data import db
@@ -100,10 +99,7 @@ class SeededCopies:
                 with admin.connect() as conn:
                     conn.execute(text("SELECT 1"))
             except Exception as exc:  # noqa: BLE001
-                message = f"PostgreSQL unreachable: {exc}"
-                if os.environ.get("CI"):
-                    pytest.fail(message)
-                pytest.skip(message)
+                pg_unreachable(exc)
             self._admin = admin
         return self._admin
 
@@ -150,9 +146,7 @@ class SeededCopies:
         return eng
 
     def _drop(self, name: str) -> None:
-        with self._admin_engine().connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        drop_pg_database(self._admin_engine(), name)
 
     def discard(self, eng: Engine) -> None:
         eng.dispose()
@@ -211,10 +205,7 @@ def other_engine(seeded, tmp_path):
         yield eng
     finally:
         eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        drop_pg_database(admin, name)
         admin.dispose()
 
 

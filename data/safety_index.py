@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -138,23 +139,57 @@ def chosen_groups(levels: list[pd.Series], min_size: int) -> tuple[np.ndarray, p
     return choice, labels
 
 
-def _per_group(levels: list[pd.Series], min_size: int, stats) -> tuple[pd.Series, list[np.ndarray]]:
-    """Group statistics computed over every member of each group, picked per row at its chosen level."""
-    choice, labels = chosen_groups(levels, min_size)
-    columns = [np.zeros(len(levels[0])) for _ in stats(np.array([], dtype=int))]
-    for depth, level in enumerate(levels):
-        rows = np.flatnonzero(choice == depth)
-        if len(rows) == 0:
-            continue
-        codes, groups = pd.factorize(level.to_numpy(dtype=object))
-        members = pd.Series(np.arange(len(codes))).groupby(codes).groups  # group code -> its rows (all of them)
-        per_group = np.array([stats(np.asarray(members[g])) for g in range(len(groups))], dtype=float)
+@dataclass(frozen=True)
+class PeerGroups:
+    """The peer grouping of one set of enterprises: each row's chosen level and label, and at each level the
+    rows that chose it, their group codes, and the members (all rows, ascending) of each group they use."""
+
+    size: int
+    labels: pd.Series
+    depths: tuple[tuple[np.ndarray, np.ndarray, int, dict[int, np.ndarray]], ...]  # (rows, codes, n_groups, members)
+
+    @classmethod
+    def build(cls, levels: list[pd.Series], min_size: int) -> "PeerGroups":
+        choice, labels = chosen_groups(levels, min_size)
+        depths = []
+        for depth, level in enumerate(levels):
+            rows = np.flatnonzero(choice == depth)
+            if len(rows) == 0:
+                continue
+            codes, groups = pd.factorize(level.to_numpy(dtype=object))
+            used = np.unique(codes[rows] % len(groups))  # as numpy indexing reads a code of -1 (a missing label)
+            depths.append((rows, codes, len(groups), _members(codes, used)))
+        return cls(len(levels[0]), labels, tuple(depths))
+
+
+def _members(codes: np.ndarray, used: np.ndarray) -> dict[int, np.ndarray]:
+    """The rows of each used group code, in ascending order (as pandas' groupby(...).groups lists them)."""
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], used, side="left")
+    ends = np.searchsorted(codes[order], used, side="right")
+    return {int(g): order[a:b] for g, a, b in zip(used, starts, ends)}
+
+
+def _per_group(levels: list[pd.Series] | None, min_size: int, stats,
+               peers: PeerGroups | None = None) -> tuple[pd.Series, list[np.ndarray]]:
+    """Group statistics computed over every member of each group, picked per row at its chosen level.
+
+    Only the groups some row picks are computed; ``peers`` reuses a grouping built once for several calls
+    (``levels`` is then not needed).
+    """
+    peers = peers or PeerGroups.build(levels, min_size)
+    columns = [np.zeros(peers.size) for _ in stats(np.array([], dtype=int))]
+    for rows, codes, n_groups, members in peers.depths:
+        per_group = np.zeros((n_groups, len(columns)))
+        for g, idx in members.items():
+            per_group[g] = np.array(stats(idx), dtype=float)
         for k in range(len(columns)):
             columns[k][rows] = per_group[codes[rows], k]
-    return labels, columns
+    return peers.labels, columns
 
 
-def shrink_rates(events, exposure, levels: list[pd.Series], min_size: int, events_sq=None):
+def shrink_rates(events, exposure, levels: list[pd.Series], min_size: int, events_sq=None,
+                 peers: PeerGroups | None = None):
     """Empirical-Bayes (Poisson–gamma, Marshall 1991 moment estimator) rates shrunk toward the peer group.
 
     The group's mean rate m = sum y / sum e, its between-enterprise variance tau² = max(0, s² - omega m / ē)
@@ -178,7 +213,7 @@ def shrink_rates(events, exposure, levels: list[pd.Series], min_size: int, event
         om = float(y2[idx].sum() / y[idx].sum()) if y[idx].sum() > 0 else 1.0
         return m, max(0.0, s2 - om * m / e[idx].mean()), om
 
-    labels, (m, tau2, om) = _per_group(levels, min_size, stats)
+    labels, (m, tau2, om) = _per_group(levels, min_size, stats, peers)
     rate = np.divide(y, e, out=np.zeros_like(y), where=e > 0)
     noise = np.divide(om * m, e, out=np.full_like(e, np.inf), where=e > 0)
     weight = np.zeros_like(y)
@@ -187,7 +222,7 @@ def shrink_rates(events, exposure, levels: list[pd.Series], min_size: int, event
     return m + weight * (rate - m), m, weight, labels
 
 
-def shrink_shares(successes, trials, levels: list[pd.Series], min_size: int):
+def shrink_shares(successes, trials, levels: list[pd.Series], min_size: int, peers: PeerGroups | None = None):
     """Empirical-Bayes (beta–binomial moment estimator) shares shrunk toward the peer group's share.
 
     An enterprise with no trials gets its group's share. Returns (shrunk, group share, own weight).
@@ -205,7 +240,7 @@ def shrink_shares(successes, trials, levels: list[pd.Series], min_size: int):
         s2 = float((n[idx][has] * (own - p) ** 2).sum() / total)
         return p, max(0.0, s2 - p * (1 - p) / n[idx][has].mean())
 
-    _labels, (p, tau2) = _per_group(levels, min_size, stats)
+    _labels, (p, tau2) = _per_group(levels, min_size, stats, peers)
     own = np.divide(x, n, out=p.copy(), where=n > 0)
     weight = np.zeros_like(x)
     informative = (tau2 > 0) & (n > 0)
@@ -214,7 +249,8 @@ def shrink_shares(successes, trials, levels: list[pd.Series], min_size: int):
     return p + weight * (own - p), p, weight
 
 
-def bayes_mean(total, count, levels: list[pd.Series], min_size: int, strength: float = 5.0):
+def bayes_mean(total, count, levels: list[pd.Series], min_size: int, strength: float = 5.0,
+               peers: PeerGroups | None = None):
     """Means shrunk toward the peer group's mean with a prior worth ``strength`` observations."""
     t = np.asarray(total, dtype=float)
     c = np.asarray(count, dtype=float)
@@ -222,7 +258,7 @@ def bayes_mean(total, count, levels: list[pd.Series], min_size: int, strength: f
     def stats(idx):
         return (t[idx].sum() / c[idx].sum(),) if len(idx) and c[idx].sum() > 0 else (0.0,)
 
-    _labels, (prior,) = _per_group(levels, min_size, stats)
+    _labels, (prior,) = _per_group(levels, min_size, stats, peers)
     return (t + strength * prior) / (c + strength), prior
 
 
@@ -244,6 +280,14 @@ def band_of(score: float, config: IndexConfig) -> str:
         if score >= lower:
             return name
     return config.last_band
+
+
+def bands_of(scores, config: IndexConfig) -> list[str]:
+    """``band_of`` for many scores at once (the first band whose lower limit a score reaches)."""
+    values = np.asarray(scores, dtype=float)
+    names = np.select([values >= lower for _name, lower in config.bands], [name for name, _lower in config.bands],
+                      default=config.last_band)
+    return names.astype(object).tolist()
 
 
 # --- indicators from inputs (pure) ---------------------------------------------------------------------
@@ -271,26 +315,34 @@ def inputs_from_records(records: list[dict], config: IndexConfig, window_days: i
 
 def indicators(inputs: pd.DataFrame, config: IndexConfig) -> pd.DataFrame:
     """Indicator values per enterprise from its inputs (one row each); adds the shrinkage details."""
+    return _indicators(inputs, config)[0]
+
+
+def _indicators(inputs: pd.DataFrame, config: IndexConfig,
+                peers: PeerGroups | None = None) -> tuple[pd.DataFrame, PeerGroups]:
+    """``indicators`` and the peer groups it used; ``peers`` from an earlier month of the same enterprises
+    (the groups depend only on their sectors and head counts) saves building them again."""
     frame = inputs.copy()
     sector_median = frame.groupby("sector")["workers"].transform("median")
     frame["workers_imputed"] = frame["workers"].isna()
     frame["workers_used"] = frame["workers"].fillna(sector_median).fillna(frame["workers"].median()).fillna(1.0)
     frame["workers_used"] = frame["workers_used"].clip(lower=1.0)
-    levels = peer_levels(frame["sector"], frame["workers_used"].map(size_band))
     size = config.min_peer_group
+    levels = None if peers else peer_levels(frame["sector"], frame["workers_used"].map(size_band))
+    peers = peers or PeerGroups.build(levels, size)  # the same groups for every indicator
     exposure = frame["workers_used"] / 100.0 * frame["window_days"] / 365.0
     frame["exposure"] = exposure
     (frame["incident_rate"], frame["incident_rate_peer"], frame["incident_rate_own_weight"],
-     frame["peer_group"]) = shrink_rates(frame["harm_events"], exposure, levels, size, frame["harm_sq"])
+     frame["peer_group"]) = shrink_rates(frame["harm_events"], exposure, levels, size, frame["harm_sq"], peers)
     frame["dispute_rate"], frame["dispute_rate_peer"], frame["dispute_rate_own_weight"], _ = shrink_rates(
-        frame["disputes"], exposure, levels, size)
+        frame["disputes"], exposure, levels, size, peers=peers)
     frame["unsettled_share"], frame["unsettled_share_peer"], _ = shrink_shares(
-        frame["unsettled"], frame["disputes"], levels, size)
+        frame["unsettled"], frame["disputes"], levels, size, peers)
     frame["escalation"], frame["escalation_peer"] = bayes_mean(frame["escalation_sum"], frame["settled"], levels,
-                                                               size)
+                                                               size, peers=peers)
     frame["in_house_share"], frame["in_house_share_peer"], _ = shrink_shares(
-        frame["in_house"], frame["closed"], levels, size)
-    return frame
+        frame["in_house"], frame["closed"], levels, size, peers)
+    return frame, peers
 
 
 def scores(frame: pd.DataFrame, bounds: dict, config: IndexConfig) -> pd.DataFrame:
@@ -304,7 +356,7 @@ def scores(frame: pd.DataFrame, bounds: dict, config: IndexConfig) -> pd.DataFra
         weight = sum(i.weight for i in members)
         out[f"pillar_{pillar}"] = sum(out[f"{i.name}_score"] * i.weight for i in members) / weight
     out["score"] = sum(out[f"pillar_{p}"] * config.pillar_weights[p] for p in PILLARS)
-    out["band"] = [band_of(s, config) for s in out["score"]]
+    out["band"] = bands_of(out["score"], config)
     return out
 
 
@@ -325,14 +377,16 @@ def bounds_from(indicator_frames: list[pd.DataFrame], config: IndexConfig) -> di
 
 def weighted_unit_scores(frame: pd.DataFrame, by: str, config: IndexConfig) -> pd.DataFrame:
     """Worker-weighted mean score per unit (``by`` a column such as station_id; None-valued rows dropped)."""
-    data = frame.dropna(subset=[by]) if by != "town" else frame.assign(town=0)
-    grouped = data.assign(weighted=data["score"] * data["workers_used"]).groupby(by if by != "town" else "town")
+    data = frame[["score", "workers_used"]].assign(town=0) if by == "town" else (
+        frame[[by, "score", "workers_used"]].dropna(subset=[by]))
+    grouped = data.assign(weighted=data["score"] * data["workers_used"]).groupby(by)
+    sums = grouped[["weighted", "workers_used"]].sum()  # each column summed on its own, as one groupby each
     result = pd.DataFrame({
-        "score": grouped["weighted"].sum() / grouped["workers_used"].sum(),
+        "score": sums["weighted"] / sums["workers_used"],
         "enterprises": grouped.size(),
-        "workers": grouped["workers_used"].sum(),
+        "workers": sums["workers_used"],
     })
-    result["band"] = [band_of(s, config) for s in result["score"]]
+    result["band"] = bands_of(result["score"], config)
     return result
 
 
@@ -375,31 +429,30 @@ def month_inputs(conn: Connection, month: date, today: date, config: IndexConfig
         return pd.DataFrame(rows, columns=["enterprise_id", *names, "n"]) if rows else pd.DataFrame(
             columns=["enterprise_id", *names, "n"])
 
-    def per_enterprise(data: pd.DataFrame, values) -> pd.Series:
-        summed = data.assign(v=values).groupby("enterprise_id")["v"].sum() if len(data) else pd.Series(dtype=float)
-        return ids.map(summed).fillna(0.0).astype(float)
+    def per_enterprise(data: pd.DataFrame, **values) -> None:
+        """Set each named column of ``frame`` to its values summed per enterprise (one groupby for all)."""
+        summed = _sums_by_enterprise(ids, data, values)
+        for name in values:
+            frame[name] = summed[name]
 
     inc = grouped(rollups.counts(conn, "enterprise_incidents", whole_months, group_by=("enterprise_id", "category")),
                   ("category",))
     harm = inc["category"].map(config.harm_weights).fillna(1.0) if len(inc) else pd.Series(dtype=float)
-    frame["incidents"] = per_enterprise(inc, inc["n"])
-    frame["harm_events"] = per_enterprise(inc, harm * inc["n"])
-    frame["harm_sq"] = per_enterprise(inc, harm**2 * inc["n"])
+    per_enterprise(inc, incidents=inc["n"], harm_events=harm * inc["n"], harm_sq=harm**2 * inc["n"])
 
     dsp = grouped(rollups.counts(conn, "enterprise_disputes", whole_months,
                                  group_by=("enterprise_id", "status", "settled_level")), ("status", "level"))
     settled = dsp["status"] == "已化解"
     level = dsp["level"].map(config.escalation_levels)
-    frame["disputes"] = per_enterprise(dsp, dsp["n"])
-    frame["unsettled"] = per_enterprise(dsp, dsp["n"].where(~settled, 0))
-    frame["closed"] = per_enterprise(dsp, dsp["n"].where(dsp["status"].isin(("已化解", "未化解")), 0))
-    frame["in_house"] = per_enterprise(dsp, dsp["n"].where(settled & dsp["level"].isin(("企业内", "园区")), 0))
-    frame["settled"] = per_enterprise(dsp, dsp["n"].where(settled & level.notna(), 0))
-    frame["escalation_sum"] = per_enterprise(dsp, (level.fillna(0) * dsp["n"]).where(settled, 0))
+    per_enterprise(dsp, disputes=dsp["n"], unsettled=dsp["n"].where(~settled, 0),
+                   closed=dsp["n"].where(dsp["status"].isin(("已化解", "未化解")), 0),
+                   in_house=dsp["n"].where(settled & dsp["level"].isin(("企业内", "园区")), 0),
+                   settled=dsp["n"].where(settled & level.notna(), 0),
+                   escalation_sum=(level.fillna(0) * dsp["n"]).where(settled, 0))
 
     hzd = grouped(rollups.counts(conn, "enterprise_hazards", whole_months, group_by=("enterprise_id", "severity")),
                   ("severity",))
-    frame["severe_hazards"] = per_enterprise(hzd, hzd["n"].where(hzd["severity"].isin(("较大", "重大")), 0))
+    per_enterprise(hzd, severe_hazards=hzd["n"].where(hzd["severity"].isin(("较大", "重大")), 0))
 
     # Hazard states at the end of the window: open if found before and not rectified by then; overdue if
     # also past its deadline (in the current month: as of today).
@@ -424,6 +477,18 @@ def month_inputs(conn: Connection, month: date, today: date, config: IndexConfig
     return frame
 
 
+def _sums_by_enterprise(ids: pd.Series, data: pd.DataFrame, values: dict) -> pd.DataFrame:
+    """Each value series summed per enterprise of ``data``, as float columns aligned to ``ids`` (0.0 where an
+    enterprise has no rows).
+
+    One groupby for all the series: pandas sums each column on its own, exactly as one groupby per series did.
+    """
+    if not len(data):
+        return pd.DataFrame(0.0, index=ids.index, columns=list(values))
+    summed = data[["enterprise_id"]].assign(**values).groupby("enterprise_id")[list(values)].sum()
+    return summed.reindex(ids.to_numpy()).fillna(0.0).astype(float).set_axis(ids.index)
+
+
 def compute_month(conn: Connection, month: date, today: date, bounds: dict, config: IndexConfig | None = None,
                   enterprises: pd.DataFrame | None = None) -> pd.DataFrame:
     """Everything about every enterprise's index for one month: inputs, shrinkage, scores, band."""
@@ -443,16 +508,19 @@ def base_year(conn: Connection, config: IndexConfig) -> int:
     return start.year - 1
 
 
-def reference_bounds(conn: Connection, today: date, config: IndexConfig | None = None) -> dict:
-    """The stored bounds, computed once from the base year and kept in meta so scores stay comparable."""
+def reference_bounds(conn: Connection, today: date, config: IndexConfig | None = None,
+                     month_indicators: Callable[[date], pd.DataFrame] | None = None) -> dict:
+    """The stored bounds, computed once from the base year and kept in meta so scores stay comparable.
+
+    ``month_indicators`` (a month's ``indicators`` frame) lets ``refresh`` share the months it scores too.
+    """
     config = config or default_config()
     stored = db.get_meta(conn, f"safety_index_bounds:v{default_version(config)}")
     if stored:
         return {k: tuple(v) for k, v in json.loads(stored)["bounds"].items()}
     year = base_year(conn, config)
-    enterprises = enterprise_frame(conn)
-    frames = [indicators(month_inputs(conn, date(year, m, 1), today, config, enterprises), config)
-              for m in range(1, 13) if date(year, m, 1) <= today]
+    month_indicators = month_indicators or _MonthIndicators(conn, today, config)
+    frames = [month_indicators(date(year, m, 1)) for m in range(1, 13) if date(year, m, 1) <= today]
     bounds = bounds_from(frames, config)
     db.set_meta(conn, f"safety_index_bounds:v{default_version(config)}",
                 json.dumps({"base_year": year, "bounds": bounds}))
@@ -466,14 +534,42 @@ def default_version(config: IndexConfig) -> str:
     return hashlib.sha1(repr(config).encode()).hexdigest()[:8]
 
 
+class _MonthIndicators:
+    """A month's ``indicators`` frame; with ``keep``, the months computed are kept for one more use until
+    ``stop_keeping``."""
+
+    def __init__(self, conn: Connection, today: date, config: IndexConfig, keep: bool = False):
+        self.conn, self.today, self.config = conn, today, config
+        self.enterprises = enterprise_frame(conn)
+        self.keeping = keep
+        self.kept: dict[date, pd.DataFrame] = {}
+        self.peers: PeerGroups | None = None  # the same enterprises every month, so the same peer groups
+
+    def stop_keeping(self, wanted: list[date]) -> None:
+        """Keep no new months, and of the kept ones only those in ``wanted``."""
+        self.keeping = False
+        self.kept = {month: frame for month, frame in self.kept.items() if month in wanted}
+
+    def __call__(self, month: date) -> pd.DataFrame:
+        if month in self.kept:
+            return self.kept.pop(month)
+        inputs = month_inputs(self.conn, month, self.today, self.config, self.enterprises)
+        frame, self.peers = _indicators(inputs, self.config, self.peers)
+        if self.keeping:
+            self.kept[month] = frame
+        return frame
+
+
 def refresh(conn: Connection, months: list[date], today: date, config: IndexConfig | None = None) -> int:
     """Recompute and store the index of the given months for every enterprise and unit."""
     config = config or default_config()
-    bounds = reference_bounds(conn, today, config)
-    enterprises = enterprise_frame(conn)
+    # Months computed for the bounds (the base year, on the first refresh) are scored without recomputing.
+    month_indicators = _MonthIndicators(conn, today, config, keep=True)
+    bounds = reference_bounds(conn, today, config, month_indicators)
+    month_indicators.stop_keeping(months)
     written = 0
     for month in months:
-        frame = compute_month(conn, month, today, bounds, config, enterprises)
+        frame = scores(month_indicators(month), bounds, config)
         conn.execute(index_table.delete().where(index_table.c.month == month))
         conn.execute(unit_table.delete().where(unit_table.c.month == month))
         if frame.empty:
@@ -481,17 +577,23 @@ def refresh(conn: Connection, months: list[date], today: date, config: IndexConf
         rows = frame[["enterprise_id", "score", "band", *(f"pillar_{p}" for p in PILLARS)]].rename(
             columns={f"pillar_{p}": p for p in PILLARS}).assign(month=month)
         bulk.insert_columns(conn, index_table, {c: rows[c].to_numpy() for c in rows.columns})
-        unit_rows = []
-        for kind, column in (("town", "town"), ("station", "station_id"), ("park", "park_id")):
-            units = weighted_unit_scores(frame, column, config)
-            for unit_id, r in units.iterrows():
-                unit_rows.append({"month": month, "unit_kind": kind, "unit_id": int(unit_id), "score": r["score"],
-                                  "band": r["band"], "enterprises": int(r["enterprises"]),
-                                  "workers": float(r["workers"])})
-        conn.execute(unit_table.insert(), unit_rows)
+        conn.execute(unit_table.insert(), _unit_rows(frame, month, config))
         written += len(rows)
     db.set_meta(conn, "safety_index_refreshed", datetime.now().isoformat(timespec="seconds"))
     return written
+
+
+def _unit_rows(frame: pd.DataFrame, month: date, config: IndexConfig) -> list[dict]:
+    """The town's, the stations' and the parks' rows of one month's index."""
+    rows = []
+    for kind, column in (("town", "town"), ("station", "station_id"), ("park", "park_id")):
+        units = weighted_unit_scores(frame, column, config)
+        for unit_id, score, band, enterprises, workers in zip(
+                units.index, units["score"].tolist(), units["band"], units["enterprises"].tolist(),
+                units["workers"].tolist()):
+            rows.append({"month": month, "unit_kind": kind, "unit_id": int(unit_id), "score": score, "band": band,
+                         "enterprises": int(enterprises), "workers": float(workers)})
+    return rows
 
 
 def index_months(conn: Connection, today: date, config: IndexConfig | None = None) -> list[date]:

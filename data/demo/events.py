@@ -8,6 +8,7 @@ Times are numpy ``datetime64[us]`` in UTC; Shanghai is UTC+8 all year (no DST si
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -59,16 +60,67 @@ HAZARD_DETAIL = {
 }
 
 
+# --- fast draws ------------------------------------------------------------------------------------------
+# ``Generator.choice(k, n, p=p)`` spends most of its time checking ``p`` (tens of microseconds a call, and
+# the seeder makes tens of thousands of calls). The helpers below draw exactly what it draws: choice builds
+# cdf = p.cumsum(); cdf /= cdf[-1] and returns cdf.searchsorted(rng.random(n), side="right"); a uniform
+# choice from a sequence is rng.integers(0, len(seq)), and integers with an array of bounds draws each
+# element as a scalar call would. Same generator state in, same values and same state out.
+
+def _cdf(p) -> np.ndarray:
+    """The cumulative distribution ``Generator.choice`` builds from probabilities ``p``."""
+    cdf = np.asarray(p, dtype=float).cumsum()
+    cdf /= cdf[-1]
+    return cdf
+
+
+def _draw(rng, cdf: np.ndarray, n: int) -> np.ndarray:
+    """The same indices as ``rng.choice(len(cdf), n, p=p)`` for the ``p`` whose ``_cdf`` this is."""
+    return cdf.searchsorted(rng.random(n), side="right")
+
+
+def _draw_each(rng, options: tuple[tuple, ...], which) -> list:
+    """``[rng.choice(options[w]) for w in which]`` in one call (the same draws, in the same order)."""
+    lengths = np.array([len(options[w]) for w in which], dtype=np.int64)
+    picks = rng.integers(0, lengths)
+    return [options[w][k] for w, k in zip(which, picks)]
+
+
+@lru_cache(maxsize=64)
+def _mix_table(items: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Keys (as an object array) and the choice cdf of a {key: share} mix given as its items."""
+    p = np.array([v for _k, v in items], dtype=float)
+    return np.array([k for k, _v in items], dtype=object), _cdf(p / p.sum())
+
+
+@lru_cache(maxsize=8)
+def _hour_cdf(kind: str) -> np.ndarray:
+    profile = np.array(HOURLY[kind], dtype=float)
+    return _cdf(profile / profile.sum())
+
+
+STATION_CDF = _cdf([s[4] for s in geo.STATIONS])
+PRIORITY_CUM = {c: np.cumsum(mix) for c, mix in PRIORITY_MIX.items()}
+MEDIATOR_OPTIONS = tuple(tuple(np.array(m)) for m in LEVEL_MEDIATORS)  # as rng.choice returns them (np.str_)
+SUBCATEGORY_OPTIONS = {c: tuple(np.array(subs)) for c, subs in vocab.INCIDENT_SUBCATEGORIES.items()}
+
+
+def _among(values: np.ndarray, *options: str) -> np.ndarray:
+    """``np.isin(values, options)`` for a small object array, without isin's set-up cost."""
+    hit = values == options[0]
+    for option in options[1:]:
+        hit |= values == option
+    return hit
+
+
 def _pick(rng, mix: dict, n: int) -> np.ndarray:
-    keys = list(mix)
-    p = np.array(list(mix.values()), dtype=float)
-    return np.array(keys, dtype=object)[rng.choice(len(keys), n, p=p / p.sum())]
+    keys, cdf = _mix_table(tuple(mix.items()))
+    return keys[_draw(rng, cdf, n)]
 
 
 def _times(rng, kind: str, day: date, n: int) -> np.ndarray:
     """Sorted UTC instants within a Shanghai day, following the hour-of-day profile."""
-    profile = np.array(HOURLY[kind], dtype=float)
-    hours = rng.choice(24, n, p=profile / profile.sum())
+    hours = _draw(rng, _hour_cdf(kind), n)
     micros = (hours * 3600 + rng.uniform(0, 3600, n)) * 1_000_000
     local_midnight = np.datetime64(day.isoformat(), "us")
     return np.sort(local_midnight + micros.astype("timedelta64[us]") - SHANGHAI_OFFSET)
@@ -76,8 +128,7 @@ def _times(rng, kind: str, day: date, n: int) -> np.ndarray:
 
 def _enterprises(rng, world: World, weights: np.ndarray, ordinal: int, n: int) -> np.ndarray:
     """0-based enterprise rows, weighted; those with self-governance teams are picked less often."""
-    w = weights * np.where(world.governed_from <= ordinal, 0.6, 1.0)
-    return rng.choice(len(w), n, p=w / w.sum())
+    return _draw(rng, world.choice_cdf(weights, ordinal), n)
 
 
 def _minutes(rng, median: float, sigma: float, n: int) -> np.ndarray:
@@ -85,7 +136,8 @@ def _minutes(rng, median: float, sigma: float, n: int) -> np.ndarray:
 
 
 def _source_ids(cell: str, day: date, n: int) -> list[str]:
-    return [f"{day:%Y%m%d}-{cell}-{k:05d}" for k in range(n)]
+    prefix = f"{day:%Y%m%d}-{cell}-"
+    return [f"{prefix}{k:05d}" for k in range(n)]
 
 
 def generate(cell: str, day: date, count: int, world: World, seed: int, programme_start: date,
@@ -115,7 +167,7 @@ def generate(cell: str, day: date, count: int, world: World, seed: int, programm
 def _place(rng, world: World, ent_rows: np.ndarray | None, n: int, spread_km: float):
     """Station, park and coordinates: at the enterprise when there is one, else anywhere in town."""
     ent = world.enterprises
-    station_idx = rng.choice(len(geo.STATIONS), n, p=[s[4] for s in geo.STATIONS])
+    station_idx = _draw(rng, STATION_CDF, n)
     lon, lat = geo.sample_in_wedges(rng, station_idx)
     station = station_idx + 1
     park = np.full(n, None, dtype=object)
@@ -145,16 +197,16 @@ def _incidents(rng, cell, day, times, world: World, after: bool) -> dict:
     if not related:  # calls from inside a park but not about an enterprise still belong to the park
         near = rng.random(n) < 0.15
         park_idx = rng.integers(0, len(world.parks), n)
-        park_lon, park_lat = geo.jitter(rng, np.array([p["lon"] for p in world.parks])[park_idx],
-                                        np.array([p["lat"] for p in world.parks])[park_idx], 0.4)
+        parks = world.park_columns
+        park_lon, park_lat = geo.jitter(rng, parks["lon"][park_idx], parks["lat"][park_idx], 0.4)
         park = np.where(near, park_idx + 1, None).astype(object)
-        station = np.where(near, np.array([p["station_id"] for p in world.parks])[park_idx], station)
+        station = np.where(near, parks["station_id"][park_idx], station)
         lon, lat = np.where(near, park_lon.round(6), lon), np.where(near, park_lat.round(6), lat)
-    sub = np.array([rng.choice(vocab.INCIDENT_SUBCATEGORIES[c]) for c in category], dtype=object)
+    sub = np.array(_draw_each(rng, SUBCATEGORY_OPTIONS, category), dtype=object)
     if cell == "inc_ent_crim":
         sub = _pick(rng, {"职务侵占": 0.35, "合同诈骗": 0.35, "盗窃": 0.2, "诈骗": 0.1}, n)
     u = rng.random(n)
-    cum = np.array([np.cumsum(PRIORITY_MIX[c]) for c in category]).reshape(n, 3)
+    cum = np.array([PRIORITY_CUM[c] for c in category]).reshape(n, 3)
     priority = 1 + (u[:, None] > cum).sum(axis=1).clip(0, 2)
 
     channel_mix = ({"110": 0.68, "民芯对讲": 0.14, "钉钉群": 0.10, "来所": 0.08} if after
@@ -166,7 +218,7 @@ def _incidents(rng, cell, day, times, world: World, after: bool) -> dict:
     else:
         disposition_mix = {"出警": 0.70, "线上处置": 0.20, "转办": 0.10}
     disposition = _pick(rng, disposition_mix, n)
-    disposition[np.isin(category, ("刑事", "火灾"))] = "出警"
+    disposition[_among(category, "刑事", "火灾")] = "出警"
     dispatched = np.where(disposition == "出警", times + _minutes(rng, 2.0, 0.5, n), NAT)
     urgency = np.where(priority == 1, 7.0, np.where(priority == 2, 11.0, 16.0))
     arrived = np.where(disposition == "出警", dispatched + (rng.lognormal(np.log(urgency), 0.45) * MINUTE).astype(
@@ -174,7 +226,7 @@ def _incidents(rng, cell, day, times, world: World, after: bool) -> dict:
     closed = np.where(disposition == "出警", arrived + _minutes(rng, 45.0, 0.8, n),
                       times + _minutes(rng, np.where(disposition == "转办", 1440.0, 40.0), 0.7, n))
 
-    criminal = np.isin(category, ("刑事", "电信网络诈骗"))
+    criminal = _among(category, "刑事", "电信网络诈骗")
     loss = np.where(criminal, np.round(rng.lognormal(np.log(np.where(related, 150_000, 8_000)), 1.3, n), -1), None)
     recovered_share = rng.beta(1.2, 2.5, n) * (category == "刑事")
     recovered = np.where(criminal, np.round(np.where(criminal, loss, 0).astype(float) * recovered_share, -1), None)
@@ -231,15 +283,15 @@ def _disputes(rng, cell, day, times, world: World, after: bool) -> dict:
     ], dtype=object)
     amount = np.where(dtype == "劳资", party_count * rng.uniform(6_000, 9_000, n) * rng.integers(1, 5, n),
                       rng.lognormal(np.log(60_000), 1.1, n)).round(-1)
-    amount = np.where(np.isin(dtype, ("劳资", "经济", "交通")), amount, None)
+    amount = np.where(_among(dtype, "劳资", "经济", "交通"), amount, None)
 
     mix = np.array(LEVEL_MIX["after" if after else "before"])
-    level_idx = rng.choice(5, n, p=mix / mix.sum())
+    level_idx = _draw(rng, _cdf(mix / mix.sum()), n)
     median_days = np.array(LEVEL_DAYS)[level_idx] * (0.7 if after else 1.0)
     settled_at = times + (rng.lognormal(np.log(median_days), 0.7) * 1440 * MINUTE).astype("timedelta64[us]")
     failed = (level_idx == 4) & (rng.random(n) < 0.4)
     level = np.array(vocab.SETTLED_LEVELS, dtype=object)[level_idx]
-    mediator = np.array([rng.choice(LEVEL_MEDIATORS[i]) for i in level_idx], dtype=object)
+    mediator = np.array(_draw_each(rng, MEDIATOR_OPTIONS, level_idx), dtype=object)
     return {
         "_table": "disputes",
         "reported_at": times,

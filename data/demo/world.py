@@ -5,7 +5,7 @@ Everything is drawn from one seeded generator, so the same seed gives the same t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -53,6 +53,12 @@ GIVEN_CHARS = (
     "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀",
     "霞", "平", "刚", "桂", "英", "华", "建", "国", "红", "玉", "兰", "峰", "辉", "鹏", "亮", "婷", "雪", "琴",
 )
+# The name tables as the arrays ``Generator.choice`` would build from them on every call.
+SURNAME_ARRAY = np.array(SURNAMES)
+GIVEN_ARRAY = np.array(GIVEN_CHARS)
+PHONE_PREFIXES = np.array(("138", "139", "135", "137", "150", "151", "152", "157", "158", "159",
+                           "177", "180", "181", "187", "188", "189", "199"))
+STREET_ARRAY = np.array(geo.STREETS)
 N_ENTERPRISES = 14_000
 N_WORKERS = 300_000
 SIZE_BANDS = ((0, 10, "微型"), (10, 50, "小型"), (50, 300, "中型"), (300, 10**9, "大型"))
@@ -69,10 +75,32 @@ class World:
     incident_weight: np.ndarray  # relative incident risk per enterprise
     hazard_weight: np.ndarray
     governed_from: np.ndarray  # ordinal of the first team's date, or a large number
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)  # derived arrays, built on first use
 
     @property
     def n_enterprises(self) -> int:
         return len(self.enterprises["id"])
+
+    @property
+    def park_columns(self) -> dict[str, np.ndarray]:
+        """lon, lat and station_id of the parks as arrays (row i: park id i + 1)."""
+        if "parks" not in self._derived:
+            self._derived["parks"] = {k: np.array([p[k] for p in self.parks]) for k in ("lon", "lat", "station_id")}
+        return self._derived["parks"]
+
+    def choice_cdf(self, weights: np.ndarray, ordinal: int) -> np.ndarray:
+        """The choice cdf of enterprises by ``weights`` on a day (governed ones weigh 0.6), kept while the
+        set of governed enterprises stays the same (it only grows, so its size identifies it)."""
+        governed = self.governed_from <= ordinal
+        count = int(governed.sum())
+        cached = self._derived.get(id(weights))
+        if cached is None or cached[0] != count:
+            w = weights * np.where(governed, 0.6, 1.0)
+            p = w / w.sum()  # then the cdf exactly as Generator.choice(len(w), n, p=p) builds it
+            cdf = p.cumsum()
+            cdf /= cdf[-1]
+            cached = self._derived[id(weights)] = (count, cdf)
+        return cached[1]
 
 
 def size_band(workers: int | None) -> str:
@@ -85,25 +113,29 @@ def size_band(workers: int | None) -> str:
     return SIZE_BANDS[-1][2]
 
 
+def _uniform_choice(rng: np.random.Generator, options: np.ndarray, n: int) -> np.ndarray:
+    """What ``rng.choice(options, n)`` returns (it draws ``rng.integers(0, len(options), n)``), minus its checks."""
+    return options[rng.integers(0, len(options), n)]
+
+
 def random_names(rng: np.random.Generator, n: int) -> np.ndarray:
     """Chinese personal names of one or two given characters."""
-    surname = rng.choice(SURNAMES, n)
-    first = rng.choice(GIVEN_CHARS, n)
-    second = np.where(rng.random(n) < 0.6, rng.choice(GIVEN_CHARS, n), "")
+    surname = _uniform_choice(rng, SURNAME_ARRAY, n)
+    first = _uniform_choice(rng, GIVEN_ARRAY, n)
+    second = np.where(rng.random(n) < 0.6, _uniform_choice(rng, GIVEN_ARRAY, n), "")
     return np.char.add(np.char.add(surname, first), second)
 
 
 def random_phones(rng: np.random.Generator, n: int) -> np.ndarray:
     """Eleven-digit mainland mobile numbers."""
-    prefixes = rng.choice(("138", "139", "135", "137", "150", "151", "152", "157", "158", "159",
-                           "177", "180", "181", "187", "188", "189", "199"), n)
+    prefixes = _uniform_choice(rng, PHONE_PREFIXES, n)
     tails = rng.integers(0, 10**8, n)
     return np.array([p + f"{t:08d}" for p, t in zip(prefixes, tails)])
 
 
 def random_addresses(rng: np.random.Generator, n: int, detail: bool) -> np.ndarray:
     """Street addresses in Zhili; ``detail`` adds building and room, the part masking removes."""
-    streets = rng.choice(geo.STREETS, n)
+    streets = _uniform_choice(rng, STREET_ARRAY, n)
     numbers = rng.integers(1, 900, n)
     base = [f"织里镇{s}{k}号" for s, k in zip(streets, numbers)]
     if not detail:

@@ -305,6 +305,57 @@ def demo_sqlite(demo_databases):
     return demo_databases("sqlite")
 
 
+SMALL_SEED, SMALL_SCALE = DEMO_SEED, 0.1
+
+
+class SmallDemo:
+    """One small demo town (scale 0.1, SQLite) per session, seeded on first use and handed out as private copies.
+
+    Some ten modules each seeded a small town of their own (15-40 s apiece, most of it a fixed cost that hardly
+    depends on the scale). Seeding is deterministic, so a copy of one seeding is the database a seeding of its own
+    would give at the same ``now``. Every module gets its own copy (backup API: consistent whatever sits in the
+    template's WAL), so writes never leak from one module to another.
+
+    ``now`` is the instant the town ends at: the moment of first use, possibly many minutes before a later module
+    runs. The towns' last calls are then that much older; tests that need "the last minutes" to hold calls add
+    their own at the real time, and tests that need the seeding's own day take it from ``now`` (or from the
+    database's demo settings), not from the clock.
+    """
+
+    def __init__(self, tmp_dir: Path):
+        self.tmp_dir = tmp_dir
+        self.template = tmp_dir / "small-demo-template.db"
+        self.now: datetime | None = None
+        self.summary: dict | None = None
+
+    def _seed(self) -> None:
+        if self.now is not None:
+            return
+        for leftover in (self.template, *(self.template.with_name(self.template.name + x) for x in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)  # a seeding that failed earlier in the session
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        engine = db.make_engine(f"sqlite:///{self.template}")
+        try:
+            self.summary = seed_demo(engine, seed=SMALL_SEED, scale=SMALL_SCALE, now=now)
+        finally:
+            engine.dispose()
+        self.now = now
+
+    def copy(self, name: str) -> str:
+        """The URL of a new SQLite file holding the small demo, for the caller alone."""
+        self._seed()
+        path = self.tmp_dir / f"{name}-{uuid.uuid4().hex[:8]}.db"
+        with closing(sqlite3.connect(self.template)) as src, closing(sqlite3.connect(path)) as dst:
+            src.backup(dst)
+        return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def small_demo_town(tmp_path_factory):
+    """The session's small demo town (SmallDemo): ``small_demo_town.copy(name)`` gives a private SQLite copy."""
+    return SmallDemo(tmp_path_factory.mktemp("small-demo"))
+
+
 class LiveServer:
     """A real HTTP server running the app in a thread."""
 

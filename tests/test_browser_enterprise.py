@@ -5,7 +5,6 @@ personal or outside the origin shows up, and the not-found page."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +14,6 @@ from sqlalchemy import func, select, text
 import app as app_module
 from data import db, service
 from data import safety_index as si
-from data.demo.generator import seed_demo
 from data.timeutil import local_today
 
 pytestmark = pytest.mark.browser
@@ -44,11 +42,10 @@ def _outside(requests, base_url):
 
 
 @pytest.fixture(scope="module")
-def ent_db(tmp_path_factory):
-    """A small demo town (scale 0.05) and the enterprises the tests look at."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('entb') / 'ent.db'}"
+def ent_db(small_demo_town):
+    """A copy of the session's small demo town (scale 0.1) and the enterprises the tests look at."""
+    url = small_demo_town.copy("browser-enterprise")
     engine = db.make_engine(url)
-    seed_demo(engine, scale=0.05, now=datetime.now(timezone.utc))
     with engine.connect() as conn:
         busy = conn.execute(text("SELECT enterprise_id FROM incidents WHERE enterprise_id IS NOT NULL "
                                  "GROUP BY enterprise_id ORDER BY COUNT(*) DESC, enterprise_id LIMIT 1")).scalar()

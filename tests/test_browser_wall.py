@@ -47,11 +47,9 @@ def _outside(requests, base_url):
 
 
 @pytest.fixture(scope="module")
-def wall_db(tmp_path_factory):
-    """A small demo town (scale 0.1) the wall tests may write to."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('wallb') / 'wall.db'}"
-    seed_demo(db.make_engine(url), scale=0.1, now=datetime.now(timezone.utc))
-    return url
+def wall_db(small_demo_town):
+    """A copy of the session's small demo town (scale 0.1) the wall tests may write to."""
+    return small_demo_town.copy("browser-wall")
 
 
 def _serve(page, live_server_factory, url, **config):

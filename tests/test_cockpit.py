@@ -117,13 +117,10 @@ class TestCache:
         return app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_SIMULATE": False,
                                       "EQIAN_CACHE_URL": cache_url})
 
-    def test_ckp010_warm_calls_cost_one_tiny_query_and_new_data_shows_at_once(self, tmp_path):
-        from data.demo.generator import seed_demo
-
-        url = f"sqlite:///{tmp_path / 'c.db'}"
+    def test_ckp010_warm_calls_cost_one_tiny_query_and_new_data_shows_at_once(self, small_demo_town):
+        url = small_demo_town.copy("cockpit-cache")
         engine = db.make_engine(url)
-        now = datetime.now(timezone.utc)
-        seed_demo(engine, scale=0.05, now=now)
+        now = small_demo_town.now  # the town ends then: its day is the one asked for, however long ago
         server = self._server(url)
         counter = _statement_counter(db.engine_of(server))
         today = (now + timedelta(hours=8)).date().isoformat()
@@ -141,7 +138,7 @@ class TestCache:
         assert fresh.today_total == first.today_total + 1
         assert cold > 10
 
-    def test_ckp011_redis_shares_results_between_processes(self, tmp_path):
+    def test_ckp011_redis_shares_results_between_processes(self, small_demo_town):
         import redis
 
         client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
@@ -154,11 +151,8 @@ class TestCache:
                 pytest.fail(f"Redis unreachable: {exc}")
             pytest.skip(f"Redis unreachable: {exc}")
         client.flushdb()
-        from data.demo.generator import seed_demo
-
-        url = f"sqlite:///{tmp_path / 'r.db'}"
-        now = datetime.now(timezone.utc)
-        seed_demo(db.make_engine(url), scale=0.05, now=now)
+        url = small_demo_town.copy("cockpit-redis")
+        now = small_demo_town.now
         today = (now + timedelta(hours=8)).date().isoformat()
         first, second = self._server(url, "redis://127.0.0.1:6379/15"), self._server(url, "redis://127.0.0.1:6379/15")
         counter = _statement_counter(db.engine_of(second))

@@ -13,7 +13,6 @@ from sqlalchemy import text
 import app as app_module
 from callbacks import router, wall as wall_callbacks
 from data import db, service
-from data.demo.generator import seed_demo
 from data.schema import Incident
 from layouts import ids
 from layouts import wall as wall_layout
@@ -26,11 +25,9 @@ def _json(value) -> str:
 
 
 @pytest.fixture(scope="module")
-def small_demo(tmp_path_factory):
-    """A small demo town (scale 0.1) this module may write to."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('wall') / 'wall.db'}"
-    seed_demo(db.make_engine(url), scale=0.1, now=datetime.now(timezone.utc))
-    return url
+def small_demo(small_demo_town):
+    """A copy of the session's small demo town (scale 0.1) this module may write to."""
+    return small_demo_town.copy("wall")
 
 
 @pytest.fixture

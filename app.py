@@ -57,7 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     dash_app.layout = _root_layout
     dash_app.validation_layout = html.Div([pages.root(), wall.layout(), first_screen.layout(),
-                                           review.layout("zh", [], [], False), review.validation_parts()])
+                                           review.layout("zh", [], [], False)])
     auth.register(server)  # first: the gate runs before any other handler
     errors.register(server)  # malformed callback requests: 400 JSON (after the gate, so the anonymous get 401)
     with auth.callbacks_need(dash_app, None):  # the router checks each page's permission itself

@@ -71,6 +71,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks._app import (CHROMIUM_ARGS, child_pids, chromium_path, cpu_seconds, start_gunicorn,  # noqa: E402
                              start_private_postgres, stop_gunicorn)
+from data.review import ReviewFilters  # noqa: E402
+from layouts.review import review_href  # noqa: E402
 
 CALLBACK = "/_dash-update-component"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -249,8 +251,6 @@ def classify(body: dict) -> str | None:
         return "index"
     if output.startswith("..review-period.value"):
         return "sync"
-    if output.startswith("page-location.search@") and body["inputs"][0]["id"] == "review-period":
-        return "write_url"
     return None
 
 
@@ -316,7 +316,7 @@ def capture(base: str) -> dict:
             browser.close()
     wall, review = found["wall"], found["review"]
     missing = [f"wall {k}" for k in ("frame", "feed", "router") if k not in wall] + [
-        f"review {k}" for k in ("router", "render", "sync", "index", "write_url") if k not in review]
+        f"review {k}" for k in ("router", "render", "sync", "index") if k not in review]
     if missing:
         raise RuntimeError(f"the browser did not send these callbacks: {', '.join(missing)}")
     found["playlist"] = (find_props(wall.pop("router_answer"), "wall-playlist") or {}).get("data") or [
@@ -543,18 +543,11 @@ class Leader:
             return
         self.controls[control] = self.rng.choice(choices)
         started = time.perf_counter()
-        body = with_values(self.recorded["review"]["write_url"],
-                           {("review-period", "value"): self.controls["review-period"],
-                            ("review-station", "value"): self.controls["review-station"],
-                            ("review-category", "value"): self.controls["review-category"],
-                            ("page-location", "search"): self.search},
-                           [f"{control}.value"])
-        answer = self.client.callback(body, "review other")
-        if not answer:
-            return
-        search = next((v for k, v in (answer.get("page-location") or {}).items() if k.startswith("search")), None)
-        if search is None:
-            return
+        # the page writes the URL itself (assets/review.js); the same query, from the Python that it mirrors
+        search = review_href(ReviewFilters(period=self.controls["review-period"] or "ytd",
+                                           station=self.controls["review-station"],
+                                           category=self.controls["review-category"]), None, "zh")
+        search = search.removeprefix("/review")
         self.search = search
         self.redraw(search)
         with self.stats.lock:

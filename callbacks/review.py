@@ -1,7 +1,13 @@
 """The review page's callbacks: the URL is the single source of the filter state.
 
 Controls write the URL (a history entry per change, so the back button steps back); the URL sets the
-controls and draws the content; clicks on a bar, a book row or a table row change the URL too.
+controls and draws the content; clicks on a bar, a book row or a table row change the URL too. Writing the
+URL and opening an enterprise clicked in the funnel plot are string work done in the browser
+(assets/review.js): no round trip before the page's own request.
+
+What the page draws is cached per data version as plain JSON (``service.derived``), and the index views of
+a state are started on the server as soon as the main request comes (``service.prefetch``), while the
+browser is still drawing the book that has to come first.
 """
 
 from __future__ import annotations
@@ -11,13 +17,14 @@ import json
 import logging
 from urllib.parse import parse_qs
 
-from dash import Input, Output, State, ctx, html, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, html, no_update
+from plotly.io.json import to_json_plotly
 from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks import inputs
-from data import service, vocab
-from data.review import DEFAULT_ROW, PRESETS, FilterError, ReviewFilters, from_query
+from data import service
+from data.review import DEFAULT_ROW, FilterError, ReviewFilters, from_query
 from data.timeutil import local_today
 from layouts import ids, index_views, review
 from layouts.strings import t
@@ -27,10 +34,6 @@ log = logging.getLogger(__name__)
 
 def _params(search: str | None) -> dict:
     return {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
-
-
-def _search(filters: ReviewFilters, row: str | None, lang: str) -> str:
-    return review.review_href(filters, row, lang).removeprefix("/review")
 
 
 PART_IDS = (ids.REVIEW_BOOK_HOLDER, ids.REVIEW_TREND_TITLE, ids.REVIEW_TREND, ids.REVIEW_FESTIVAL,
@@ -44,14 +47,6 @@ def digest(part) -> str:
     return hashlib.sha1(json.dumps(part, cls=PlotlyJSONEncoder, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def changed_only(parts: list, drawn: dict) -> tuple[list, dict]:
-    """The parts to send (``no_update`` where the browser already shows the same) and the new digests:
-    a period change leaves the trend charts as they are instead of redrawing them."""
-    digests = {part_id: digest(part) for part_id, part in zip(PART_IDS, parts)}
-    send = [no_update if drawn.get(part_id) == digests[part_id] else part for part_id, part in zip(PART_IDS, parts)]
-    return send, digests
-
-
 def render(search, pathname, lang, drawn_digests=None):
     """Fill the page's sections for the filters in the URL (message, parts in PART_IDS order, crumbs, the
     drawn query, the parts' digests); parts the page already shows are left alone."""
@@ -61,38 +56,67 @@ def render(search, pathname, lang, drawn_digests=None):
     if pathname != "/review":
         return keep
     row = _params(search).get("row", DEFAULT_ROW)
+    today = local_today().isoformat()
     try:
         filters = from_query(search)
-        bundle = service.review(filters.to_query(), row, local_today().isoformat())
+        parts, digests, crumbs = service.derived("review.page_parts", (filters.to_query(), row, lang, today),
+                                                 _page_parts)
+        # the index views are asked for once the book is drawn: start them now
+        service.prefetch("review.index_parts", (filters.scope().to_query(), lang, today), _index_parts)
     except FilterError as exc:
         return [html.P(t("review_error", lang, error=str(exc)), className="review-error")] + keep[1:-2] + [search, no_update]
     except SQLAlchemyError as exc:
         log.warning("review failed: %s", exc.__class__.__name__)
         return [html.P(t("review_db_down", lang), className="review-error")] + keep[1:-2] + [search, no_update]
-    parts = review.parts(bundle, lang)
-    send, digests = changed_only([parts[i] for i in PART_IDS], drawn_digests)
-    return [None] + send + [review.breadcrumb_links(bundle.crumbs, lang), search, digests]
+    send = [no_update if drawn_digests.get(part_id) == digests[part_id] else part
+            for part_id, part in zip(PART_IDS, parts)]
+    return [None] + send + [crumbs, search, digests]
+
+
+def plain(value):
+    """Components and figures as the browser receives them (plain JSON): quick to keep in the cache, to take
+    out again and to send, where plotly figures would be checked anew on the way out of it."""
+    return json.loads(to_json_plotly(value))
+
+
+def _page_parts(query: str, row: str, lang: str, today_iso: str) -> tuple[list, dict, list]:
+    """The parts of a review state in PART_IDS order, their digests and the breadcrumbs (all plain)."""
+    bundle = service.review(query, row, today_iso)
+    built = review.parts(bundle, lang)
+    parts = [plain(built[part_id]) for part_id in PART_IDS]
+    return parts, {part_id: digest(part) for part_id, part in zip(PART_IDS, parts)}, plain(
+        review.breadcrumb_links(bundle.crumbs, lang))
+
+
+INDEX_KEEP = [no_update] * (len(index_views.PART_KEYS) + 1)
 
 
 def render_index(_drawn, search, pathname, drawn_scope, lang):
     """Draw the safety-index views when the unit or sector changed (they ignore period and category);
-    after the main content, so that the period book is never kept waiting for the larger charts."""
+    after the main content, so that the period book is never kept waiting for the larger charts. Answers
+    the parts in index_views.PART_KEYS order, then the scope drawn."""
     search, pathname, lang = inputs.url_part(search, "search"), inputs.url_part(pathname, "pathname"), inputs.lang(lang)
     drawn_scope = inputs.text(drawn_scope, "index scope", max_len=inputs.MAX_URL)  # None until first drawn
     if pathname != "/review":
-        return no_update, no_update
+        return INDEX_KEEP
     try:
         scope = from_query(search).scope().to_query()
     except FilterError:
-        return no_update, no_update
+        return INDEX_KEEP
     if scope == drawn_scope:
-        return no_update, no_update
+        return INDEX_KEEP
     try:
-        views = service.index_views(scope, local_today().isoformat())
+        parts = service.derived("review.index_parts", (scope, lang, local_today().isoformat()), _index_parts)
     except SQLAlchemyError as exc:
         log.warning("index views failed: %s", exc.__class__.__name__)
-        return no_update, no_update
-    return index_views.sections(views, lang), scope
+        return INDEX_KEEP
+    return [*parts, scope]
+
+
+def _index_parts(scope: str, lang: str, today_iso: str) -> list:
+    """The index views of a scope as drawn (plain), in index_views.PART_KEYS order."""
+    parts = index_views.parts(service.index_views(scope, today_iso), lang)
+    return [plain(parts[key]) for key in index_views.PART_KEYS]
 
 
 def sync_controls(search, pathname, *shown):
@@ -121,33 +145,6 @@ def _same(wanted, shown) -> bool:
     return shown == wanted
 
 
-def write_url(period, first, last, station, park, sector, category, enterprise_only, search, lang):
-    """Put the controls' state into the URL (a new history entry) unless it is already there."""
-    period = inputs.choice(period, "period", PRESETS)
-    first, last = inputs.day(first, "start_date"), inputs.day(last, "end_date")
-    station, park = inputs.unit_id(station, "station"), inputs.unit_id(park, "park")
-    sector = inputs.choice(sector, "sector", vocab.SECTORS)
-    category = inputs.choice(category, "category", vocab.INCIDENT_CATEGORIES)
-    enterprise_only = inputs.strings(enterprise_only, "enterprise_only")
-    search, lang = inputs.url_part(search, "search"), inputs.lang(lang)
-    params = _params(search)
-    try:
-        current = from_query(search)
-    except FilterError:
-        current = ReviewFilters()
-    if period == "custom" and not (first and last):
-        return no_update  # wait until both dates are chosen
-    custom = period == "custom"
-    filters = ReviewFilters(
-        period=period or "ytd",
-        first=first if custom else None,
-        last=last if custom else None,
-        station=station, park=park, enterprise=current.enterprise, sector=sector, category=category,
-        enterprise_only=bool(enterprise_only))
-    new = _search(filters, params.get("row"), lang)
-    return no_update if new == search else new
-
-
 def drill(bar_click, map_click, search, lang):
     """Go one level down from a bar of the drill chart or an area or park of the map (the tables' links
     do it without a callback)."""
@@ -166,15 +163,6 @@ def drill(bar_click, map_click, search, lang):
     href = review.unit_href(current, kind, unit_id, params.get("row"), lang)
     path, _, query = href.partition("?")
     return path, f"?{query}" if query else ""
-
-
-def open_enterprise(click, lang):
-    """A click on an enterprise in the funnel plot opens its profile (grouped points carry no id)."""
-    custom = inputs.clicked(click, "funnel clickData")
-    if not custom or custom[0] is None:
-        return no_update, no_update
-    enterprise_id = inputs.unit_id(custom[0], "funnel clickData.points[0].customdata[0]")
-    return f"/enterprise/{enterprise_id}", "?lang=en" if inputs.lang(lang) == "en" else ""
 
 
 UNIT_KINDS = ("station", "park", "enterprise")
@@ -203,7 +191,8 @@ def register_callbacks(app) -> None:
                  Output(ids.REVIEW_PART_DIGESTS, "data"),
                  Input(loc, "search"), Input(loc, "pathname"), State(ids.REVIEW_LANG, "data"),
                  State(ids.REVIEW_PART_DIGESTS, "data"))(render)
-    app.callback(Output(ids.REVIEW_INDEX_HOLDER, "children"), Output(ids.REVIEW_INDEX_SCOPE, "data"),
+    app.callback(*[Output(part_id, prop) for part_id, prop in index_views.PART_KEYS],
+                 Output(ids.REVIEW_INDEX_SCOPE, "data"),
                  Input(ids.REVIEW_DRAWN, "data"), State(loc, "search"), State(loc, "pathname"),
                  State(ids.REVIEW_INDEX_SCOPE, "data"),
                  State(ids.REVIEW_LANG, "data"))(render_index)
@@ -216,15 +205,18 @@ def register_callbacks(app) -> None:
                  State(ids.REVIEW_RANGE, "end_date"), State(ids.REVIEW_STATION, "value"),
                  State(ids.REVIEW_PARK, "value"), State(ids.REVIEW_SECTOR, "value"),
                  State(ids.REVIEW_CATEGORY, "value"), State(ids.REVIEW_ENTERPRISE_ONLY, "value"))(sync_controls)
-    app.callback(Output(loc, "search", allow_duplicate=True),
-                 Input(ids.REVIEW_PERIOD, "value"), Input(ids.REVIEW_RANGE, "start_date"),
-                 Input(ids.REVIEW_RANGE, "end_date"), Input(ids.REVIEW_STATION, "value"),
-                 Input(ids.REVIEW_PARK, "value"), Input(ids.REVIEW_SECTOR, "value"),
-                 Input(ids.REVIEW_CATEGORY, "value"), Input(ids.REVIEW_ENTERPRISE_ONLY, "value"),
-                 State(loc, "search"), State(ids.REVIEW_LANG, "data"), prevent_initial_call=True)(write_url)
+    # Writing the URL is string work done in the browser (assets/review.js), saving a round trip per change.
+    app.clientside_callback(ClientsideFunction(namespace="review", function_name="writeUrl"),
+                            Output(loc, "search", allow_duplicate=True),
+                            Input(ids.REVIEW_PERIOD, "value"), Input(ids.REVIEW_RANGE, "start_date"),
+                            Input(ids.REVIEW_RANGE, "end_date"), Input(ids.REVIEW_STATION, "value"),
+                            Input(ids.REVIEW_PARK, "value"), Input(ids.REVIEW_SECTOR, "value"),
+                            Input(ids.REVIEW_CATEGORY, "value"), Input(ids.REVIEW_ENTERPRISE_ONLY, "value"),
+                            State(loc, "search"), State(ids.REVIEW_LANG, "data"), prevent_initial_call=True)
     app.callback(Output(loc, "pathname", allow_duplicate=True), Output(loc, "search", allow_duplicate=True),
                  Input(ids.REVIEW_DRILL, "clickData"), Input(ids.REVIEW_MAP, "clickData"),
                  State(loc, "search"), State(ids.REVIEW_LANG, "data"), prevent_initial_call=True)(drill)
-    app.callback(Output(loc, "pathname", allow_duplicate=True), Output(loc, "search", allow_duplicate=True),
-                 Input(ids.REVIEW_INDEX_FUNNEL, "clickData"), State(ids.REVIEW_LANG, "data"),
-                 prevent_initial_call=True)(open_enterprise)
+    app.clientside_callback(ClientsideFunction(namespace="review", function_name="openEnterprise"),
+                            Output(loc, "pathname", allow_duplicate=True), Output(loc, "search", allow_duplicate=True),
+                            Input(ids.REVIEW_INDEX_FUNNEL, "clickData"), State(ids.REVIEW_LANG, "data"),
+                            prevent_initial_call=True)

@@ -391,6 +391,38 @@ def _enterprises(conn: Connection, month: date, members=None) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True, eq=False)
+class TownBase:
+    """What every scope's views are cut from, read once for the whole town: the latest index month, every
+    enterprise with its head count as used and its score (``_enterprises``), and every enterprise's plain
+    incident count over the index window (every category). A unit's frame is these rows filtered, with the
+    same head counts (the medians for missing ones are the town's either way)."""
+
+    month: date
+    frame: pd.DataFrame
+    counts: dict[int, int]
+
+
+def town_base(conn: Connection, today: date) -> TownBase | None:
+    """The town-wide rows of the index views; None when no index is stored yet."""
+    month = latest_month(conn, today)
+    if month is None:
+        return None
+    return TownBase(month, _enterprises(conn, month), incident_counts(conn, month, today))
+
+
+def _scope_rows(frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    """The rows of ``frame`` (all enterprises) in the scope: what ``scope_enterprises`` selects."""
+    keep = np.ones(len(frame), dtype=bool)
+    if scope.park is not None:
+        keep &= (frame["park_id"] == scope.park).to_numpy()
+    elif scope.station is not None:
+        keep &= (frame["station_id"] == scope.station).to_numpy()
+    if scope.sector:
+        keep &= (frame["sector"] == scope.sector).to_numpy()
+    return frame[keep].reset_index(drop=True)
+
+
 def index_window(month: date, today: date) -> Window:
     """The days of the index of ``month``: the 12 months (config) ending with it, to today."""
     return si.month_window(month, si.default_config().window_months, today)
@@ -457,16 +489,22 @@ def ranking(kind: str, names: dict[int, str], now: dict[int, tuple], before: dic
     return tuple(sorted(rows, key=lambda r: (r.rank, r.id)))
 
 
-def index_views(conn: Connection, today: date, f) -> IndexViews | None:
-    """The index views for the review filters ``f`` (a ReviewFilters); None when no index is stored yet."""
-    month = latest_month(conn, today)
-    if month is None:
-        return None
+def index_views(conn: Connection, today: date, f, base: TownBase | None = None) -> IndexViews | None:
+    """The index views for the review filters ``f`` (a ReviewFilters); None when no index is stored yet.
+
+    ``base`` (``town_base`` for the same data and day, e.g. from a cache) saves reading every enterprise and
+    its count again for each unit: the scope's rows are cut from it. Without it they are read for the scope."""
+    if base is None:
+        month = latest_month(conn, today)
+        if month is None:
+            return None
+    else:
+        month = base.month
     previous = si.add_months(month, -1)
     config = si.default_config()
     scope = resolve_scope(conn, f)
     members = scope_enterprises(scope)
-    frame = _enterprises(conn, month, members)
+    frame = _enterprises(conn, month, members) if base is None else _scope_rows(base.frame, scope)
 
     scored = frame.dropna(subset=["score"])
     band_names = tuple(name for name, _ in config.bands) + (config.last_band,)
@@ -489,7 +527,10 @@ def index_views(conn: Connection, today: date, f) -> IndexViews | None:
         highlight_score=highlight)
 
     window = index_window(month, today)
-    incidents = incident_counts(conn, month, today, scope.category, members)
+    if base is None or scope.category:
+        incidents = incident_counts(conn, month, today, scope.category, members)
+    else:
+        incidents = base.counts  # every enterprise's: the funnel takes those of its rows
     plot = funnel(frame, incidents, window, scope.category)
 
     station_names = dict(conn.execute(select(Station.id, Station.name)).all())

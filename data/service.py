@@ -18,6 +18,7 @@ import hashlib
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Callable
 
@@ -126,6 +127,37 @@ def single_flight(key: str, compute: Callable, timeout: int, name: str = "other"
         cache.delete(lock)
 
 
+def derived(name: str, args: tuple, compute: Callable, timeout: int = 3600):
+    """``compute(*args)`` cached on (``name``, args, data version): for what is built from versioned data (the
+    page parts drawn from it, say), which is then as fresh as the data and built once per version."""
+    return single_flight(_key(name, data_version(), args), lambda: compute(*args), timeout, name)
+
+
+_prefetch_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
+
+
+def prefetch(name: str, args: tuple, compute: Callable) -> None:
+    """Have ``derived(name, args, compute)`` computed in the background unless it is cached already, so that
+    the request that asks for it next finds it done (or waits for it, single_flight) instead of starting it
+    then. The review page asks for its index views only after its book is drawn: computing them meanwhile
+    overlaps the server's work with the browser's. One background thread per process; failures are left to
+    the request, which computes again and reports."""
+    if cache.has(_key(name, data_version(), args)):
+        return
+    from flask import current_app  # noqa: PLC0415 - as db.current_engine
+
+    app = current_app._get_current_object()
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                derived(name, args, compute)
+            except Exception as exc:  # noqa: BLE001 - the request computes it again and reports
+                log.info("prefetch of %s failed: %s", name, exc.__class__.__name__)
+
+    _prefetch_pool.submit(run)
+
+
 def versioned(timeout: int = 3600) -> Callable:
     """Cache ``fn(conn, *args)`` on (its name, args, data version); call it as ``fn(*args)``."""
 
@@ -172,7 +204,16 @@ def index_views(conn, scope_query: str, today_iso: str):
     from data import index_views as views  # noqa: PLC0415
     from data.review import from_query  # noqa: PLC0415
 
-    return views.index_views(conn, date.fromisoformat(today_iso), from_query(scope_query))
+    return views.index_views(conn, date.fromisoformat(today_iso), from_query(scope_query), index_base(today_iso))
+
+
+@versioned()
+def index_base(conn, today_iso: str):
+    """Every enterprise and its incident count over the index window, read once per data version for all the
+    units whose index views are cut from it."""
+    from data import index_views as views  # noqa: PLC0415
+
+    return views.town_base(conn, date.fromisoformat(today_iso))
 
 
 

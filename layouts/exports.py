@@ -289,25 +289,9 @@ def funnel_chart(d: Download):
     from layouts.index_views import funnel_figure  # noqa: PLC0415
 
     unit, _short = index_unit_names(d.data)
-    fig = _vector(funnel_figure(d.data, "zh"))
+    fig = funnel_figure(d.data, "zh", webgl=False)
     return _print(fig, 600, f"{unit} · 警情率漏斗图（{d.data.funnel.window.first.isoformat()} 至 "
                             f"{d.data.funnel.window.last.isoformat()}）")
-
-
-def _vector(fig):
-    """The figure with its WebGL traces (scattergl) as SVG ones: a print needs vector points, and kaleido would
-    draw WebGL as a bitmap inside the SVG."""
-    import plotly.graph_objects as go  # noqa: PLC0415
-
-    traces = []
-    for trace in fig.data:
-        if trace.type == "scattergl":
-            spec = trace.to_plotly_json()
-            spec.pop("type", None)
-            traces.append(go.Scatter(**spec))
-        else:
-            traces.append(trace)
-    return go.Figure(data=traces, layout=fig.layout)
 
 
 # --- the enterprise profile --------------------------------------------------------------------------

@@ -77,7 +77,7 @@ REVIEW_TREND_TITLE = "review-trend-title"
 REVIEW_DRILL_TITLE = "review-drill-title"
 REVIEW_DRILL_HOLDER = "review-drill-holder"
 REVIEW_DRILL_SECTION = "review-drill-section"
-REVIEW_INDEX_HOLDER = "review-index-holder"
+REVIEW_INDEX_HOLDER = "review-index-holder"  # the index views' title, summary and distribution heading
 REVIEW_DRAWN = "review-drawn"  # the query the main content was last drawn for (starts the index views)
 REVIEW_INDEX_SCOPE = "review-index-scope"  # the scope the index views were drawn for
 REVIEW_PART_DIGESTS = "review-part-digests"  # a digest of each drawn part: unchanged parts are not resent
@@ -88,7 +88,12 @@ REVIEW_MAP = "review-map"  # station areas and parks; a click drills down
 REVIEW_DRILL_TABLE = "review-drill-table"
 
 # The safety-index views of the review page (layouts/index_views.py)
-REVIEW_INDEX = "review-index"  # wrapper of the three sections
+REVIEW_INDEX = "review-index"  # wrapper of the three sections (in the page skeleton)
+REVIEW_INDEX_DISTRIBUTION_SECTION = "review-index-distribution-section"
+REVIEW_INDEX_FUNNEL_SECTION = "review-index-funnel-section"
+REVIEW_INDEX_FUNNEL_HEAD = "review-index-funnel-head"  # the funnel's title, note, counts and downloads
+REVIEW_INDEX_FUNNEL_TAIL = "review-index-funnel-tail"  # the flagged enterprises' table
+REVIEW_INDEX_RANKINGS = "review-index-rankings"  # the rankings section, or the sentence when no index is stored
 REVIEW_INDEX_EMPTY = "review-index-empty"  # the sentence shown when no index is stored
 REVIEW_INDEX_SUMMARY = "review-index-summary"
 REVIEW_INDEX_BANDS = "review-index-bands"

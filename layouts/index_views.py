@@ -21,9 +21,11 @@ from dataclasses import replace
 import numpy as np
 from dash import dcc, html
 
-from layouts.ids import (REVIEW_INDEX, REVIEW_INDEX_BANDS, REVIEW_INDEX_DISTRIBUTION, REVIEW_INDEX_EMPTY,
-                         REVIEW_INDEX_FLAG_COUNTS, REVIEW_INDEX_FLAGGED, REVIEW_INDEX_FUNNEL, REVIEW_INDEX_FUNNEL_NOTE,
-                         REVIEW_INDEX_PARKS, REVIEW_INDEX_STATIONS, REVIEW_INDEX_SUMMARY, rank_row_id)
+from layouts.ids import (REVIEW_INDEX, REVIEW_INDEX_BANDS, REVIEW_INDEX_DISTRIBUTION, REVIEW_INDEX_DISTRIBUTION_SECTION,
+                         REVIEW_INDEX_EMPTY, REVIEW_INDEX_FLAG_COUNTS, REVIEW_INDEX_FLAGGED, REVIEW_INDEX_FUNNEL,
+                         REVIEW_INDEX_FUNNEL_HEAD, REVIEW_INDEX_FUNNEL_NOTE, REVIEW_INDEX_FUNNEL_SECTION,
+                         REVIEW_INDEX_FUNNEL_TAIL, REVIEW_INDEX_HOLDER, REVIEW_INDEX_PARKS, REVIEW_INDEX_RANKINGS,
+                         REVIEW_INDEX_STATIONS, REVIEW_INDEX_SUMMARY, rank_row_id)
 from layouts.markup import block, el, link
 from layouts.review import TABLE_AND_CHART, download_links
 from layouts.strings import t, tv
@@ -40,10 +42,9 @@ FLAG_STYLE = {  # colour, marker size, opacity; drawn in this order (the most un
 LIMIT_STYLE = {"95": {"color": "#7f8c8d", "width": 1.5, "dash": "dash"}, "998": {"color": "#34495e", "width": 1.5}}
 UP_COLOUR, DOWN_COLOUR, FLAT_COLOUR, NEW_COLOUR = "#1e8449", "#c0392b", "#7f8c8d", "#1f6fb2"
 FLAGGED_SHOWN = 10
-# Up to this many marks the funnel's points are SVG, beyond it WebGL: starting WebGL costs a fixed ~0.35 s in a
-# browser drawing it in software (no GPU), more than SVG needs for ~2,000 markers; the town of the scale-1 demo
-# draws ~1,500 (14,000 enterprises, most sharing a place with others).
-SVG_MAX_POINTS = 2_000
+FUNNEL_HEIGHT, DISTRIBUTION_HEIGHT = 480, 320
+SHOWN, HIDDEN = {}, {"display": "none"}
+EMPTY_FIGURE = {"data": [], "layout": {}}
 
 
 def _month_label(month, lang: str) -> str:
@@ -134,7 +135,7 @@ def distribution_figure(views, lang: str):
         fig.add_annotation(x=dist.highlight_score, y=0.9, yref="paper", showarrow=False, xanchor="left",
                            text=" " + t("idx_this_enterprise", lang, v=f"{dist.highlight_score:.1f}"),
                            font={"color": "#8e44ad", "size": 12})
-    fig.update_layout(template=LIGHT_TEMPLATE_NAME, barmode="stack", bargap=0, height=320,
+    fig.update_layout(template=LIGHT_TEMPLATE_NAME, barmode="stack", bargap=0, height=DISTRIBUTION_HEIGHT,
                       margin={"l": 55, "r": 20, "t": 30, "b": 45},
                       xaxis={"title": t("idx_axis_score", lang), "range": [0, 100], "dtick": 10},
                       yaxis={"title": t("idx_axis_enterprises", lang), "rangemode": "tozero"},
@@ -176,7 +177,7 @@ def _what(views, lang: str) -> str:
     return t("idx_what_category", lang, category=tv(category, lang)) if category else t("idx_what_all", lang)
 
 
-def funnel_figure(views, lang: str):
+def funnel_figure(views, lang: str, webgl: bool = True):
     """Rates against head counts with the centre line and the 95% / 99.8% Poisson control limits.
 
     Both axes are logarithmic: head counts run from 1 to about 1,000 and the funnel from a few incidents per
@@ -186,7 +187,10 @@ def funnel_figure(views, lang: str):
 
     Kept small to send and quick to draw (a unit change redraws it): the enterprises within the limits go as
     numbers only (typed arrays, no names), only the flagged ones and the filtered enterprise carry their names,
-    enterprises at the same place are one point, and a few thousand points are SVG rather than WebGL.
+    and enterprises at the same place are one point. The points are WebGL (``webgl``): the page keeps the chart
+    mounted, and updating a live WebGL plot takes ~40-100 ms where SVG takes ~100-400 ms for the town's ~1,500
+    points (headless Chromium, no GPU); only the first draw pays for starting WebGL. Prints take SVG
+    (``webgl=False``).
     """
     import plotly.graph_objects as go
 
@@ -213,8 +217,7 @@ def funnel_figure(views, lang: str):
     hover = f"%{{text}}<br>{where}<br>{figures}"  # named points: the name carries the imputation note
     within = points[points["flag"] == "within"]
     singles, groups = _split_coincident(within)
-    drawn = len(points) - len(within) + len(singles) + len(groups)
-    marks = go.Scatter if drawn <= SVG_MAX_POINTS else go.Scattergl
+    marks = go.Scattergl if webgl else go.Scatter
     for flag, (colour, size, opacity) in FLAG_STYLE.items():
         rows = points[points["flag"] == flag]
         if rows.empty and flag != "within":
@@ -239,7 +242,7 @@ def funnel_figure(views, lang: str):
                 hovertemplate=hover,
                 marker={"symbol": "star", "size": 16, "color": "#8e44ad", "line": {"color": "#ffffff", "width": 1}}))
     top = _rate_axis_top(views)
-    fig.update_layout(template=LIGHT_TEMPLATE_NAME, height=480, margin={"l": 60, "r": 20, "t": 20, "b": 50},
+    fig.update_layout(template=LIGHT_TEMPLATE_NAME, height=FUNNEL_HEIGHT, margin={"l": 60, "r": 20, "t": 20, "b": 50},
                       xaxis={"title": t("idx_axis_workers", lang), "type": "log"},
                       yaxis={"title": t("idx_axis_rate", lang), "type": "log",
                              "range": [float(np.log10(floor)) - 0.08, float(np.log10(top)) + 0.05],
@@ -470,42 +473,80 @@ def empty_state(lang: str) -> html.Section:
                         className="review-section", id=REVIEW_INDEX)
 
 
-def _graph(graph_id: str, figure) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, figure=figure, config=INDEX_GRAPH_CONFIG,
-                     style={"height": f"{figure.layout.height}px"})
+# What a redraw of the index views fills, in this order: (component id, property). The two charts are in the
+# page skeleton and stay mounted, so a redraw updates them in place (on the funnel's live WebGL context).
+PART_KEYS = ((REVIEW_INDEX_HOLDER, "children"), (REVIEW_INDEX_DISTRIBUTION, "figure"),
+             (REVIEW_INDEX_DISTRIBUTION, "style"), (REVIEW_INDEX_DISTRIBUTION_SECTION, "style"),
+             (REVIEW_INDEX_FUNNEL_HEAD, "children"), (REVIEW_INDEX_FUNNEL, "figure"),
+             (REVIEW_INDEX_FUNNEL_TAIL, "children"), (REVIEW_INDEX_FUNNEL_SECTION, "style"),
+             (REVIEW_INDEX_RANKINGS, "children"))
 
 
-def sections(views, lang: str) -> list:
-    """The index sections of the review page for one filter state (or the empty state when ``views`` is None)."""
+def _graph(graph_id: str, style: dict) -> dcc.Graph:
+    return dcc.Graph(id=graph_id, figure=EMPTY_FIGURE, config=INDEX_GRAPH_CONFIG, style=style)
+
+
+def skeleton() -> html.Div:
+    """The frame of the index views in the review page: sections hidden until the first redraw fills them."""
+    return html.Div([
+        html.Section([html.Div(id=REVIEW_INDEX_HOLDER), _graph(REVIEW_INDEX_DISTRIBUTION, HIDDEN)],
+                     className="review-section", id=REVIEW_INDEX_DISTRIBUTION_SECTION, style=HIDDEN),
+        html.Section([html.Div(id=REVIEW_INDEX_FUNNEL_HEAD), _graph(REVIEW_INDEX_FUNNEL, _height(FUNNEL_HEIGHT)),
+                      html.Div(id=REVIEW_INDEX_FUNNEL_TAIL)],
+                     className="review-section", id=REVIEW_INDEX_FUNNEL_SECTION, style=HIDDEN),
+        html.Div(id=REVIEW_INDEX_RANKINGS),
+    ], id=REVIEW_INDEX)
+
+
+def _height(height: int) -> dict:
+    return {"height": f"{height}px"}
+
+
+def parts(views, lang: str) -> dict[tuple[str, str], object]:
+    """What the index views of one filter state put into the skeleton, by (component id, property); with
+    ``views`` None (no index stored yet) a sentence saying so and nothing else."""
     if views is None:
-        return [empty_state(lang)]
+        return {(REVIEW_INDEX_HOLDER, "children"): [], (REVIEW_INDEX_DISTRIBUTION, "figure"): EMPTY_FIGURE,
+                (REVIEW_INDEX_DISTRIBUTION, "style"): HIDDEN, (REVIEW_INDEX_DISTRIBUTION_SECTION, "style"): HIDDEN,
+                (REVIEW_INDEX_FUNNEL_HEAD, "children"): [], (REVIEW_INDEX_FUNNEL, "figure"): EMPTY_FIGURE,
+                (REVIEW_INDEX_FUNNEL_TAIL, "children"): [], (REVIEW_INDEX_FUNNEL_SECTION, "style"): HIDDEN,
+                (REVIEW_INDEX_RANKINGS, "children"): [empty_state(lang)]}
     month = _month_label(views.month, lang)
     plot = views.funnel
     has_enterprises = len(plot.points) > 0
-    distribution = [html.H2(t("idx_title", lang, month=month)), summary_line(views, lang)]
-    if has_enterprises and views.distribution.total:
-        distribution += [band_badges(views, lang), html.H3(t("idx_dist_title", lang)),
-                         html.P(t("idx_dist_note", lang), className="note"),
-                         download_links("index-distribution", TABLE_AND_CHART, lang),
-                         _graph(REVIEW_INDEX_DISTRIBUTION, distribution_figure(views, lang))]
+    head = [html.H2(t("idx_title", lang, month=month)), summary_line(views, lang)]
+    drawn = has_enterprises and views.distribution.total
+    if drawn:
+        head += [band_badges(views, lang), html.H3(t("idx_dist_title", lang)),
+                 html.P(t("idx_dist_note", lang), className="note"),
+                 download_links("index-distribution", TABLE_AND_CHART, lang)]
     else:
-        distribution.append(html.P(t("idx_no_enterprises", lang), className="note"))
-    out = [html.Section(distribution, className="review-section", id="review-index-distribution-section")]
+        head.append(html.P(t("idx_no_enterprises", lang), className="note"))
+    funnel_head = []
     if has_enterprises:
         note = t("idx_funnel_note", lang, first=plot.window.first.isoformat(), last=plot.window.last.isoformat(),
                  what=_what(views, lang), p0=f"{plot.p0:.2f}")
-        out.append(html.Section([
-            html.H2(t("idx_funnel_title", lang)),
-            html.P(note, id=REVIEW_INDEX_FUNNEL_NOTE, className="note"),
-            flag_counts_line(views, lang),
-            download_links("index-funnel", TABLE_AND_CHART, lang),
-            _graph(REVIEW_INDEX_FUNNEL, funnel_figure(views, lang)),
-            flagged_table(views, lang),
-        ], className="review-section", id="review-index-funnel-section"))
+        funnel_head = [html.H2(t("idx_funnel_title", lang)), html.P(note, id=REVIEW_INDEX_FUNNEL_NOTE, className="note"),
+                       flag_counts_line(views, lang), download_links("index-funnel", TABLE_AND_CHART, lang)]
+    return {
+        (REVIEW_INDEX_HOLDER, "children"): head,
+        (REVIEW_INDEX_DISTRIBUTION, "figure"): distribution_figure(views, lang) if drawn else EMPTY_FIGURE,
+        (REVIEW_INDEX_DISTRIBUTION, "style"): _height(DISTRIBUTION_HEIGHT) if drawn else HIDDEN,
+        (REVIEW_INDEX_DISTRIBUTION_SECTION, "style"): SHOWN,
+        (REVIEW_INDEX_FUNNEL_HEAD, "children"): funnel_head,
+        (REVIEW_INDEX_FUNNEL, "figure"): funnel_figure(views, lang) if has_enterprises else EMPTY_FIGURE,
+        (REVIEW_INDEX_FUNNEL_TAIL, "children"): [flagged_table(views, lang)] if has_enterprises else [],
+        (REVIEW_INDEX_FUNNEL_SECTION, "style"): SHOWN if has_enterprises else HIDDEN,
+        (REVIEW_INDEX_RANKINGS, "children"): [rankings_section(views, lang)],
+    }
+
+
+def rankings_section(views, lang: str) -> html.Section:
+    """The station and park rankings side by side."""
     rank_notes = [html.P(t("idx_rank_note", lang), className="note")]
     if views.rankings_ignore_sector:
         rank_notes.append(html.P(t("idx_rank_sector_note", lang), className="note"))
-    out.append(html.Section([
+    return html.Section([
         html.H2(t("idx_rank_title", lang)), *rank_notes,
         html.Div([
             html.Div([html.H3(t("idx_rank_stations", lang)),
@@ -517,5 +558,4 @@ def sections(views, lang: str) -> list:
                       ranking_table(views, views.parks, "park", REVIEW_INDEX_PARKS, lang)],
                      style={"flex": "1 1 420px", "minWidth": "0"}),
         ], style={"display": "flex", "flexWrap": "wrap", "gap": "24px"}),
-    ], className="review-section", id="review-index-rankings-section"))
-    return [html.Div(out, id=REVIEW_INDEX)]
+    ], className="review-section", id="review-index-rankings-section")

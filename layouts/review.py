@@ -262,6 +262,8 @@ def download_links(name: str, formats: tuple[str, ...], lang: str, kind: str = "
 def skeleton(lang: str) -> list:
     """The sections of the page, drawn once; each refresh fills them in place, so graphs stay mounted
     (Plotly redraws them incrementally) and only what changed is sent."""
+    from layouts import index_views  # noqa: PLC0415 - it imports this module's download links
+
     def graph(graph_id, height):
         return dcc.Graph(id=graph_id, config=REVIEW_GRAPH_CONFIG, style={"height": f"{height}px"},
                          figure={"data": [], "layout": {"height": height}})
@@ -281,7 +283,8 @@ def skeleton(lang: str) -> list:
                                 html.Div(graph(ids.REVIEW_MAP, 320), className="drill-map")],
                                className="drill-row"),
                       html.Div(id=ids.REVIEW_DRILL_HOLDER)], className="review-section", id=ids.REVIEW_DRILL_SECTION),
-        dcc.Store(id=ids.REVIEW_DRAWN), dcc.Store(id=ids.REVIEW_INDEX_SCOPE), dcc.Store(id=ids.REVIEW_PART_DIGESTS), html.Div(id=ids.REVIEW_INDEX_HOLDER),
+        dcc.Store(id=ids.REVIEW_DRAWN), dcc.Store(id=ids.REVIEW_INDEX_SCOPE), dcc.Store(id=ids.REVIEW_PART_DIGESTS),
+        index_views.skeleton(),
     ]
 
 
@@ -324,8 +327,3 @@ def drill_table(items: list[DrillItem], lang: str, filters: ReviewFilters | None
     head = el("tr", [el("th", t(k, lang)) for k in ("col_unit", "col_now", "col_year_earlier", "col_yoy")])
     table = el("table", el("thead", head), el("tbody", rows), cls="drill-table", id=ids.REVIEW_DRILL_TABLE)
     return block(None, table, "markup-block")
-
-
-def validation_parts() -> html.Div:
-    """Components that only appear inside the drawn content, for Dash's callback validation."""
-    return html.Div([dcc.Graph(id=ids.REVIEW_INDEX_FUNNEL)])

@@ -4,7 +4,7 @@ numbers on the page against an independent pandas computation over the raw rows.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -13,7 +13,6 @@ from sqlalchemy import text
 
 import app as app_module
 from data import db, service
-from data.demo.generator import seed_demo
 from data.timeutil import local_today
 
 pytestmark = pytest.mark.browser
@@ -21,10 +20,9 @@ GL_NOTE = re.compile(r"GL Driver Message|GPU stall|WebGL")
 
 
 @pytest.fixture(scope="module")
-def review_db(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('review') / 'review.db'}"
-    seed_demo(db.make_engine(url), scale=0.2, now=datetime.now(timezone.utc))
-    return url
+def review_db(small_demo_town):
+    """A copy of the session's small demo town (scale 0.1): login writes the demo accounts into it."""
+    return small_demo_town.copy("browser-review")
 
 
 @pytest.fixture(scope="module")

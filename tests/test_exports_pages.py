@@ -269,11 +269,13 @@ class TestIndexDownloads:
     def test_xp014_the_index_sections_carry_their_links(self, site):
         from data import index_views
         from data.review import from_query
-        from layouts.index_views import sections
+        from layouts.index_views import parts
 
         with site.engine.connect() as conn:
             views = index_views.index_views(conn, local_today(), from_query(f"station={site.station}"))
-        found = {c.id: c for root in sections(views, "zh") for c in _components(root)
+        drawn = parts(views, "zh")
+        roots = [child for (_id, prop), value in drawn.items() if prop == "children" for child in value]
+        found = {c.id: c for root in roots for c in _components(root)
                  if getattr(c, "id", None) and str(c.id).startswith("review-download-")}
         assert set(found) == {"review-download-index-distribution", "review-download-index-funnel",
                               "review-download-index-stations", "review-download-index-parks"}

@@ -14,10 +14,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
+import js_support
 from data import index_views as iv
 from data import safety_index as si
 from data.demo.generator import DemoSettings
 from data.review import ReviewFilters
+from js_support import NO_UPDATE
 from layouts import index_views as lv
 
 # --- an independent Poisson: math.lgamma and math.fsum, one term at a time ------------------------------
@@ -191,10 +193,17 @@ class TestBinsAndRanks:
         assert lv.movement_text(None, "zh")[0] == "新" and lv.movement_text(None, "en")[0] == "new"
 
     def test_idx024_empty_state_is_a_sentence(self):
-        section = lv.sections(None, "zh")[0]
+        parts = lv.parts(None, "zh")
+        assert set(parts) == set(lv.PART_KEYS)
+        (section,) = parts[(lv.REVIEW_INDEX_RANKINGS, "children")]
         texts = [c for c in section.children if getattr(c, "id", None) == lv.REVIEW_INDEX_EMPTY]
         assert len(texts) == 1 and "平安指数" in texts[0].children
-        assert "index" in lv.sections(None, "en")[0].children[1].children
+        assert "index" in lv.parts(None, "en")[(lv.REVIEW_INDEX_RANKINGS, "children")][0].children[1].children
+        # nothing else shows: both chart sections hidden, the charts empty
+        assert parts[(lv.REVIEW_INDEX_DISTRIBUTION_SECTION, "style")] == parts[(lv.REVIEW_INDEX_FUNNEL_SECTION, "style")] \
+            == {"display": "none"}
+        assert parts[(lv.REVIEW_INDEX_FUNNEL, "figure")]["data"] == parts[(lv.REVIEW_INDEX_DISTRIBUTION, "figure")]["data"] \
+            == []
 
 
 # --- the demo town, on both backends ---------------------------------------------------------------------
@@ -343,14 +352,47 @@ class TestDemoTown:
         assert views.distribution.unit_score == pytest.approx(park_score)
         assert [r.id for r in views.parks if r.highlighted] == [row.park_id]
 
+    def test_idx035_views_cut_from_the_town_base_equal_views_read_for_the_scope(self, demo_engine):
+        """The app cuts each unit's views from one town-wide read (data.service.index_base); they must equal
+        the views read for the scope alone, for every kind of scope."""
+        today = DemoSettings.load(demo_engine).seed_day
+        with demo_engine.connect() as conn:
+            base = iv.town_base(conn, today)
+            parks = [r[0] for r in conn.execute(text("SELECT id FROM parks ORDER BY id LIMIT 3"))]
+            enterprise = conn.execute(text("SELECT MIN(id) FROM enterprises WHERE park_id IS NOT NULL")).scalar_one()
+            scopes = [ReviewFilters(), *[ReviewFilters(station=s) for s in (1, 2, 3)],
+                      *[ReviewFilters(park=p) for p in parks], ReviewFilters(sector="电商直播"),
+                      ReviewFilters(station=2, sector="童装生产"), ReviewFilters(enterprise=enterprise),
+                      ReviewFilters(station=1, category="纠纷")]
+            assert len(base.frame) == 14_000 and sum(base.counts.values()) > 10_000
+            for f in scopes:
+                cut, read = iv.index_views(conn, today, f, base), iv.index_views(conn, today, f)
+                pd.testing.assert_frame_equal(cut.funnel.points, read.funnel.points)
+                assert (cut.funnel.p0, cut.funnel.incidents, cut.funnel.flag_counts) == (
+                    read.funnel.p0, read.funnel.incidents, read.funnel.flag_counts)
+                for name in iv.LIMIT_NAMES:
+                    np.testing.assert_array_equal(cut.funnel.limits[name], read.funnel.limits[name])
+                assert cut.distribution == read.distribution
+                assert (cut.stations, cut.parks, cut.scope, cut.month) == (read.stations, read.parks, read.scope,
+                                                                           read.month)
+                assert len(cut.funnel.points) > 0
+
     def test_idx033_the_page_sections_draw(self, demo_engine):
         today = DemoSettings.load(demo_engine).seed_day
         with demo_engine.connect() as conn:
             views = iv.index_views(conn, today, ReviewFilters(station=1))
         dist = views.distribution
         for lang in ("zh", "en"):
-            (root,) = lv.sections(views, lang)
-            assert root.id == lv.REVIEW_INDEX
+            parts = lv.parts(views, lang)
+            assert set(parts) == set(lv.PART_KEYS)
+            # every section shows, both charts drawn, the funnel's points WebGL (the page keeps it mounted)
+            assert parts[(lv.REVIEW_INDEX_DISTRIBUTION_SECTION, "style")] == {}
+            assert parts[(lv.REVIEW_INDEX_FUNNEL_SECTION, "style")] == {}
+            assert parts[(lv.REVIEW_INDEX_DISTRIBUTION, "style")] == {"height": "320px"}
+            assert {tr.type for tr in parts[(lv.REVIEW_INDEX_FUNNEL, "figure")].data if tr.mode == "markers"} == {
+                "scattergl"}
+            ranking = parts[(lv.REVIEW_INDEX_RANKINGS, "children")][0]
+            assert lv.REVIEW_INDEX_STATIONS in json.dumps(ranking.to_plotly_json(), default=str)
             # the distribution as sent: typed counts that add up, each bin's limits as numbers for the hover
             sent = _sent(lv.distribution_figure(views, lang))
             assert sum(int(_decoded(tr["y"]).sum()) for tr in sent) == dist.total
@@ -361,14 +403,8 @@ class TestDemoTown:
                                               [[lo, hi] for lo, hi in zip(dist.edges[:-1], dist.edges[1:])])
 
     @pytest.mark.parametrize("marks", ["scatter", "scattergl"])
-    def test_idx034_the_funnel_sends_numbers_for_the_enterprises_within_the_limits(self, demo_engine, marks,
-                                                                                  monkeypatch):
-        from dash import no_update
-
-        from callbacks.review import open_enterprise
-
-        if marks == "scattergl":
-            monkeypatch.setattr(lv, "SVG_MAX_POINTS", 0)  # a scope with many points: WebGL, the same content
+    def test_idx034_the_funnel_sends_numbers_for_the_enterprises_within_the_limits(self, demo_engine, marks):
+        """The page draws WebGL points, prints SVG ones: the same content either way."""
         today = DemoSettings.load(demo_engine).seed_day
         with demo_engine.connect() as conn:
             views = iv.index_views(conn, today, ReviewFilters(station=1))
@@ -383,9 +419,10 @@ class TestDemoTown:
         assert len(alone) > 20 and len(shared) > 20
         by_id = points.set_index("enterprise_id")
         group_head = {"zh": "%{customdata[4]:,} 家企业重合于此", "en": "%{customdata[4]:,} enterprises at this point"}
+        clicks = []  # (a click on a point as the browser reports it, what the page's click handler must answer)
         for lang in ("zh", "en"):
             note = lv.t("idx_hover_imputed", lang)
-            sent = _sent(lv.funnel_figure(views, lang))
+            sent = _sent(lv.funnel_figure(views, lang, webgl=marks == "scattergl"))
             assert {tr["type"] for tr in sent if tr.get("mode") == "markers"} == {marks}
             within = [tr for tr in sent if tr.get("legendgroup") == "within"]
             assert [tr["showlegend"] for tr in within] == [True] + [False] * (len(within) - 1)
@@ -407,7 +444,8 @@ class TestDemoTown:
                         assert xi == round(e.workers_used, 2) and bool(e.imputed) == imputed
                         assert yi == pytest.approx(e.rate if e.rate > 0 else floor, abs=1e-3)
                         seen_alone.add(row[0])
-                        assert open_enterprise({"points": [{"customdata": row}]}, lang)[0] == f"/enterprise/{row[0]}"
+                        clicks.append(([{"points": [{"customdata": row}]}, lang], [f"/enterprise/{row[0]}", ""
+                                                                                    if lang == "zh" else "?lang=en"]))
                 else:
                     # one point per shared place, its hover says how many enterprises are there
                     assert tr["hovertemplate"].startswith(group_head[lang])
@@ -422,7 +460,7 @@ class TestDemoTown:
                         # and opens nothing, even were its customdata read: no id
                         click = {"points": [{"customdata": [None if np.isnan(v) else float(v) for v in
                                                             (first, count, expected, rate, n)]}]}
-                        assert open_enterprise(click, lang) == (no_update, no_update)
+                        clicks.append(([click, lang], [NO_UPDATE, NO_UPDATE]))
             assert seen_alone == alone and seen_shared == shared
             assert len(seen_alone) + sum(seen_shared.values()) == int((points["flag"] == "within").sum())
             # the flagged enterprises: each its own point, with its name
@@ -436,6 +474,10 @@ class TestDemoTown:
                 assert [row[0] for row in tr["customdata"]] == rows["enterprise_id"].tolist()
                 assert tr["text"] == [f"{n}{note}" if imp else n for n, imp in zip(rows["name"], rows["imputed"])]
                 assert tr["hovertemplate"].startswith("%{text}")
+        # the page's own click handler (assets/review.js, in node): a lone point opens its enterprise, a shared
+        # one nothing, even were its customdata read
+        asked, wanted = zip(*clicks, strict=True)
+        assert js_support.run_js("review", "openEnterprise", list(asked)) == list(wanted)
 
 
 def _sent(fig) -> list[dict]:

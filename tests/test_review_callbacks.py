@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
 
 import pytest
 from dash import no_update
@@ -10,15 +10,13 @@ from dash import no_update
 import app as app_module
 from callbacks import review as review_callbacks
 from data import db, service
-from data.demo.generator import seed_demo
 from layouts import ids
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('review') / 'review.db'}"
-    seed_demo(db.make_engine(url), scale=0.1, now=datetime.now(timezone.utc))
-    return url
+def town(small_demo_town):
+    """A copy of the session's small demo town (scale 0.1)."""
+    return small_demo_town.copy("review-callbacks")
 
 
 @pytest.fixture
@@ -93,3 +91,22 @@ class TestSyncControls:
         assert out == ["28d", None, None, 2, None, None, "刑事", ["1"]]
         assert review_callbacks.sync_controls("?period=week", "/review", "week", None, None, None, None, None,
                                               None, []) == [no_update] * 8
+
+
+class TestPrefetch:
+    def test_rvc020_the_main_request_starts_the_index_views_it_will_be_asked_for(self, server):
+        from data.timeutil import local_today
+
+        today = local_today().isoformat()
+        key = service._key("review.index_parts", service.data_version(), ("station=3", "en", today))
+        assert not service.cache.has(key)
+        review_callbacks.render("?period=month&station=3&lang=en", "/review", "en", None)
+        deadline = time.monotonic() + 30
+        while not service.cache.has(key) and time.monotonic() < deadline:  # computed in the background
+            time.sleep(0.05)
+        assert service.cache.has(key)
+        # the index callback answers from it, the same as a fresh computation
+        out = review_callbacks.render_index("?period=month&station=3&lang=en", "?period=month&station=3&lang=en",
+                                            "/review", None, "en")
+        assert out[-1] == "station=3"
+        assert out[:-1] == review_callbacks._index_parts("station=3", "en", today)

@@ -19,8 +19,9 @@ a thread per poll loop) with its own session that logs in through the same forms
   sending back what the previous answer stored (the frame's ``wall-frame`` state, the feed's ``last_id``), and
   rotates between the town and the stations exactly as assets/wall.js does (a changed view asks for a frame at
   once); a failed request is re-asked by the page's watchdog (poll interval + 8 s, then every 5 s);
-- a leader changes one review filter (period, station or category) every --think seconds on average: the
-  URL callback, then the redraw and the controls' sync together, then the index views.
+- a leader changes one review filter (period, station or category) every --think seconds on average: the new
+  URL (which the page writes itself, assets/review.js; here by the Python it mirrors), then the redraw and the
+  controls' sync together, then the index views.
 
 A page that does not come up in the browser is reloaded, as a person would, and the server errors the browser
 met are printed (a fresh gunicorn worker can answer 500 to its first concurrent requests for Dash's bundles).
@@ -670,7 +671,7 @@ def print_requests(stats: Stats, seconds: float) -> None:
     if stats.changes:
         ms = [t * 1000 for t in stats.changes]
         print(f"  {'filter change':14s} {len(ms):9d} {len(ms) / seconds:7.2f} {pct(ms, 50):8.0f} {pct(ms, 95):8.0f} "
-              f"{pct(ms, 99):8.0f} {max(ms):8.0f}   (URL callback → content + controls → index views)")
+              f"{pct(ms, 99):8.0f} {max(ms):8.0f}   (new URL → content + controls → index views)")
     if stats.errors:
         print("  errors:")
         for (kind, reason), n in sorted(stats.errors.items()):

@@ -469,8 +469,9 @@ def _parks_heading(views, lang: str) -> str:
 # --- the sections ------------------------------------------------------------------------------------------
 
 def empty_state(lang: str) -> html.Section:
+    """The sentence shown when no index is stored yet (in the skeleton's wrapper, whose id it must not repeat)."""
     return html.Section([html.H2(t("ent_kpi_index", lang)), html.P(t("idx_empty", lang), id=REVIEW_INDEX_EMPTY)],
-                        className="review-section", id=REVIEW_INDEX)
+                        className="review-section")
 
 
 # What a redraw of the index views fills, in this order: (component id, property). The two charts are in the

@@ -204,6 +204,7 @@ class TestBinsAndRanks:
             == {"display": "none"}
         assert parts[(lv.REVIEW_INDEX_FUNNEL, "figure")]["data"] == parts[(lv.REVIEW_INDEX_DISTRIBUTION, "figure")]["data"] \
             == []
+        _assert_ids_unique_in_the_page(parts)
 
 
 # --- the demo town, on both backends ---------------------------------------------------------------------
@@ -393,6 +394,7 @@ class TestDemoTown:
                 "scattergl"}
             ranking = parts[(lv.REVIEW_INDEX_RANKINGS, "children")][0]
             assert lv.REVIEW_INDEX_STATIONS in json.dumps(ranking.to_plotly_json(), default=str)
+            _assert_ids_unique_in_the_page(parts)
             # the distribution as sent: typed counts that add up, each bin's limits as numbers for the hover
             sent = _sent(lv.distribution_figure(views, lang))
             assert sum(int(_decoded(tr["y"]).sum()) for tr in sent) == dist.total
@@ -478,6 +480,21 @@ class TestDemoTown:
         # one nothing, even were its customdata read
         asked, wanted = zip(*clicks, strict=True)
         assert js_support.run_js("review", "openEnterprise", list(asked)) == list(wanted)
+
+
+def _ids(component) -> list[str]:
+    """The ids of a component and of every component under it."""
+    found = [component.id] if getattr(component, "id", None) else []
+    return found + [c.id for c in component._traverse() if getattr(c, "id", None)]
+
+
+def _assert_ids_unique_in_the_page(parts: dict) -> None:
+    """What the index views put into the skeleton repeats no id, neither its own nor the skeleton's."""
+    ids = _ids(lv.skeleton())
+    for (_id, prop), value in parts.items():
+        if prop == "children":
+            ids += [i for child in value for i in _ids(child)]
+    assert len(ids) == len(set(ids)), sorted(i for i in set(ids) if ids.count(i) > 1)
 
 
 def _sent(fig) -> list[dict]:

@@ -276,14 +276,11 @@ def normalise(values, lower: float, upper: float, direction: str) -> np.ndarray:
 
 def band_of(score: float, config: IndexConfig) -> str:
     """The band of a score: 蓝, 黄, 橙 or 红 with the default limits."""
-    for name, lower in config.bands:
-        if score >= lower:
-            return name
-    return config.last_band
+    return bands_of([score], config)[0]
 
 
 def bands_of(scores, config: IndexConfig) -> list[str]:
-    """``band_of`` for many scores at once (the first band whose lower limit a score reaches)."""
+    """The band of each score: the first band whose lower limit it reaches, else the last."""
     values = np.asarray(scores, dtype=float)
     names = np.select([values >= lower for _name, lower in config.bands], [name for name, _lower in config.bands],
                       default=config.last_band)

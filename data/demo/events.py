@@ -16,7 +16,7 @@ from data import vocab
 from data.masking import mask_address
 from data.demo import geo
 from data.demo.plan import CELLS, KIND_OF_CELL
-from data.demo.world import World, random_addresses, random_names, random_phones
+from data.demo.world import World, choice_cdf, random_addresses, random_names, random_phones
 
 SHANGHAI_OFFSET = np.timedelta64(8, "h")
 MINUTE = np.timedelta64(60_000_000, "us")
@@ -67,15 +67,8 @@ HAZARD_DETAIL = {
 # choice from a sequence is rng.integers(0, len(seq)), and integers with an array of bounds draws each
 # element as a scalar call would. Same generator state in, same values and same state out.
 
-def _cdf(p) -> np.ndarray:
-    """The cumulative distribution ``Generator.choice`` builds from probabilities ``p``."""
-    cdf = np.asarray(p, dtype=float).cumsum()
-    cdf /= cdf[-1]
-    return cdf
-
-
 def _draw(rng, cdf: np.ndarray, n: int) -> np.ndarray:
-    """The same indices as ``rng.choice(len(cdf), n, p=p)`` for the ``p`` whose ``_cdf`` this is."""
+    """The same indices as ``rng.choice(len(cdf), n, p=p)`` for the ``p`` whose ``choice_cdf`` this is."""
     return cdf.searchsorted(rng.random(n), side="right")
 
 
@@ -90,16 +83,16 @@ def _draw_each(rng, options: tuple[tuple, ...], which) -> list:
 def _mix_table(items: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Keys (as an object array) and the choice cdf of a {key: share} mix given as its items."""
     p = np.array([v for _k, v in items], dtype=float)
-    return np.array([k for k, _v in items], dtype=object), _cdf(p / p.sum())
+    return np.array([k for k, _v in items], dtype=object), choice_cdf(p / p.sum())
 
 
 @lru_cache(maxsize=8)
 def _hour_cdf(kind: str) -> np.ndarray:
     profile = np.array(HOURLY[kind], dtype=float)
-    return _cdf(profile / profile.sum())
+    return choice_cdf(profile / profile.sum())
 
 
-STATION_CDF = _cdf([s[4] for s in geo.STATIONS])
+STATION_CDF = choice_cdf([s[4] for s in geo.STATIONS])
 PRIORITY_CUM = {c: np.cumsum(mix) for c, mix in PRIORITY_MIX.items()}
 MEDIATOR_OPTIONS = tuple(tuple(np.array(m)) for m in LEVEL_MEDIATORS)  # as rng.choice returns them (np.str_)
 SUBCATEGORY_OPTIONS = {c: tuple(np.array(subs)) for c, subs in vocab.INCIDENT_SUBCATEGORIES.items()}
@@ -126,9 +119,10 @@ def _times(rng, kind: str, day: date, n: int) -> np.ndarray:
     return np.sort(local_midnight + micros.astype("timedelta64[us]") - SHANGHAI_OFFSET)
 
 
-def _enterprises(rng, world: World, weights: np.ndarray, ordinal: int, n: int) -> np.ndarray:
-    """0-based enterprise rows, weighted; those with self-governance teams are picked less often."""
-    return _draw(rng, world.choice_cdf(weights, ordinal), n)
+def _enterprises(rng, world: World, weight: str, ordinal: int, n: int) -> np.ndarray:
+    """0-based enterprise rows, weighted by ``world.<weight>_weight``; those with self-governance teams are
+    picked less often."""
+    return _draw(rng, world.enterprise_cdf(weight, ordinal), n)
 
 
 def _minutes(rng, median: float, sigma: float, n: int) -> np.ndarray:
@@ -192,7 +186,7 @@ def _incidents(rng, cell, day, times, world: World, after: bool) -> dict:
     else:
         category = _pick(rng, CATEGORY_MIX[cell], n)
     related = cell.startswith("inc_ent")
-    ent_rows = _enterprises(rng, world, world.incident_weight, day.toordinal(), n) if related else None
+    ent_rows = _enterprises(rng, world, "incident", day.toordinal(), n) if related else None
     station, park, lon, lat = _place(rng, world, ent_rows, n, 0.05)
     if not related:  # calls from inside a park but not about an enterprise still belong to the park
         near = rng.random(n) < 0.15
@@ -272,7 +266,7 @@ def _disputes(rng, cell, day, times, world: World, after: bool) -> dict:
     else:
         dtype = _pick(rng, OTHER_DISPUTE_MIX, n)
         with_ent = np.zeros(n, dtype=bool)
-    ent_rows = np.where(with_ent, _enterprises(rng, world, world.incident_weight, day.toordinal(), n), -1)
+    ent_rows = np.where(with_ent, _enterprises(rng, world, "incident", day.toordinal(), n), -1)
     station, park, _lon, _lat = _place(rng, world, ent_rows, n, 0.05)
     party_count = np.where(dtype == "劳资", rng.integers(1, 25, n), 2)
     names = random_names(rng, n)
@@ -286,7 +280,7 @@ def _disputes(rng, cell, day, times, world: World, after: bool) -> dict:
     amount = np.where(_among(dtype, "劳资", "经济", "交通"), amount, None)
 
     mix = np.array(LEVEL_MIX["after" if after else "before"])
-    level_idx = _draw(rng, _cdf(mix / mix.sum()), n)
+    level_idx = _draw(rng, choice_cdf(mix / mix.sum()), n)
     median_days = np.array(LEVEL_DAYS)[level_idx] * (0.7 if after else 1.0)
     settled_at = times + (rng.lognormal(np.log(median_days), 0.7) * 1440 * MINUTE).astype("timedelta64[us]")
     failed = (level_idx == 4) & (rng.random(n) < 0.4)
@@ -311,7 +305,7 @@ def _disputes(rng, cell, day, times, world: World, after: bool) -> dict:
 
 def _hazards(rng, day, times, world: World, after: bool) -> dict:
     n = len(times)
-    ent_rows = _enterprises(rng, world, world.hazard_weight, day.toordinal(), n)
+    ent_rows = _enterprises(rng, world, "hazard", day.toordinal(), n)
     station, park, _lon, _lat = _place(rng, world, ent_rows, n, 0.0)
     htype = _pick(rng, HAZARD_TYPE_MIX, n)
     severity = _pick(rng, SEVERITY_MIX, n)

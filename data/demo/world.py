@@ -88,19 +88,25 @@ class World:
             self._derived["parks"] = {k: np.array([p[k] for p in self.parks]) for k in ("lon", "lat", "station_id")}
         return self._derived["parks"]
 
-    def choice_cdf(self, weights: np.ndarray, ordinal: int) -> np.ndarray:
-        """The choice cdf of enterprises by ``weights`` on a day (governed ones weigh 0.6), kept while the
-        set of governed enterprises stays the same (it only grows, so its size identifies it)."""
+    def enterprise_cdf(self, weight: str, ordinal: int) -> np.ndarray:
+        """The choice cdf of enterprises by ``<weight>_weight`` ("incident" or "hazard") on a day (governed ones
+        weigh 0.6), kept while the set of governed enterprises stays the same (it only grows, so its size
+        identifies it)."""
         governed = self.governed_from <= ordinal
         count = int(governed.sum())
-        cached = self._derived.get(id(weights))
+        cached = self._derived.get(weight)
         if cached is None or cached[0] != count:
-            w = weights * np.where(governed, 0.6, 1.0)
-            p = w / w.sum()  # then the cdf exactly as Generator.choice(len(w), n, p=p) builds it
-            cdf = p.cumsum()
-            cdf /= cdf[-1]
-            cached = self._derived[id(weights)] = (count, cdf)
+            w = getattr(self, f"{weight}_weight") * np.where(governed, 0.6, 1.0)
+            cached = self._derived[weight] = (count, choice_cdf(w / w.sum()))
         return cached[1]
+
+
+def choice_cdf(p) -> np.ndarray:
+    """The cumulative distribution ``Generator.choice`` builds from probabilities ``p`` (cdf = p.cumsum(), then
+    cdf /= cdf[-1]): ``cdf.searchsorted(rng.random(n), side="right")`` then gives choice's own draws."""
+    cdf = np.asarray(p, dtype=float).cumsum()
+    cdf /= cdf[-1]
+    return cdf
 
 
 def size_band(workers: int | None) -> str:

@@ -170,7 +170,7 @@ def versioned(timeout: int = 3600) -> Callable:
 
         @functools.wraps(fn)
         def wrapper(*args):
-            return single_flight(_key(name, data_version(), args), lambda: compute(args), timeout, name)
+            return derived(name, args, lambda *a: compute(a), timeout)
 
         wrapper.uncached = fn
         return wrapper

@@ -177,14 +177,19 @@ def _restore_empty_pg(conn) -> None:
 _SQLITE_EMPTY = _SCRATCH / "empty-schema.db"
 
 
+def copy_sqlite(source, target) -> None:
+    """Copy a SQLite database file with the backup API (consistent whatever sits in the source's WAL)."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 def _empty_sqlite_schema(path: Path) -> None:
     """A new SQLite file holding the app's empty schema: a copy (backup API) of one create_schema per session."""
     if not _SQLITE_EMPTY.exists():
         template = db.make_engine(f"sqlite:///{_SQLITE_EMPTY}")
         db.create_schema(template)
         template.dispose()
-    with closing(sqlite3.connect(_SQLITE_EMPTY)) as src, closing(sqlite3.connect(path)) as dst:
-        src.backup(dst)
+    copy_sqlite(_SQLITE_EMPTY, path)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -345,8 +350,7 @@ class SmallDemo:
         """The URL of a new SQLite file holding the small demo, for the caller alone."""
         self._seed()
         path = self.tmp_dir / f"{name}-{uuid.uuid4().hex[:8]}.db"
-        with closing(sqlite3.connect(self.template)) as src, closing(sqlite3.connect(path)) as dst:
-            src.backup(dst)
+        copy_sqlite(self.template, path)
         return f"sqlite:///{path}"
 
 

@@ -7,14 +7,12 @@ The demo is seeded at scale 0.05 at a fixed instant T = 2026-11-29 06:00 UTC (14
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
-from contextlib import closing
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, _pg_admin_engine, drop_pg_database, pg_unreachable
+from conftest import BACKENDS, _pg_admin_engine, copy_sqlite, drop_pg_database, pg_unreachable
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from data import db
@@ -135,8 +133,7 @@ class SeededCopies:
         template = self._template(backend)
         if backend == "sqlite":
             path = self.tmp_dir / f"copy-{uuid.uuid4().hex[:10]}.db"
-            with closing(sqlite3.connect(template)) as src, closing(sqlite3.connect(path)) as dst:
-                src.backup(dst)
+            copy_sqlite(template, path)
             return db.make_engine(f"sqlite:///{path}")
         name = f"eqian_sim_{uuid.uuid4().hex[:10]}"
         with self._admin_engine().connect() as conn:

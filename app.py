@@ -120,8 +120,7 @@ def start_background_jobs(server: Flask) -> threading.Event:
     if server.config["EQIAN_SIMULATE"] and generator.is_demo(engine):
         sim = generator.Simulator(engine, rate=server.config["EQIAN_SIMULATE_RATE"])
         jobs.start(sim.tick, 1.0, "demo simulator", stop)
-    jobs.start(lambda: jobs.refresh_current_index(engine), server.config["EQIAN_INDEX_REFRESH_SECONDS"],
-               "index refresher", stop)
+    jobs.start(jobs.index_refresher(engine), server.config["EQIAN_INDEX_REFRESH_SECONDS"], "index refresher", stop)
     return stop
 
 

@@ -98,11 +98,14 @@ def refresh_index(all_months: bool) -> None:
     engine = _engine()
     today = local_today()
     started = time.monotonic()
-    with engine.begin() as conn:
-        months = safety_index.index_months(conn, today)
-        if not all_months:
-            months = months[-2:]
-        rows = safety_index.refresh(conn, months, today)
+    try:
+        with engine.begin() as conn:
+            months = safety_index.index_months(conn, today)
+            if not all_months:
+                months = months[-2:]
+            rows = safety_index.refresh(conn, months, today)
+    except safety_index.IndexConfigError as exc:  # a setting to fix, not a crash: say which (exit status 1)
+        raise click.ClickException(str(exc)) from None
     click.echo(f"index refreshed for {len(months)} month(s), {rows:,} rows in {time.monotonic() - started:.1f}s")
 
 
@@ -152,8 +155,8 @@ def report(period: str, unit: str, fmt: str, out: str | None, unmasked: bool) ->
             raise click.ClickException(str(exc)) from None
         try:
             body = report_layout.render(data, fmt, progress=progress)
-        except figures_export.ExportError as exc:
-            raise click.ClickException(f"{exc} (is chromium installed?)") from None
+        except (figures_export.ExportError, report_layout.ReportFontMissing) as exc:  # what to install: exit 1
+            raise click.ClickException(str(exc)) from None
     path = Path(out) if out else Path(exports.filename(chosen_unit.short, f"平安建设通报_{chosen_period.title}",
                                                         today, fmt))
     path.write_bytes(body)

@@ -18,9 +18,11 @@
     window.dash_clientside.set_props(id, { data: Date.now() });
   }
 
+  // Scales the design canvas to the window; returns which canvas it is ("wide" on a 32:9 wall, else
+  // "standard"), the name layouts/wall_map.py PANEL_SIZES fits the map to.
   function fitCanvas() {
     var canvas = document.getElementById("wall-canvas");
-    if (!canvas) { return; }
+    if (!canvas) { return null; }
     var wide = window.innerWidth / Math.max(1, window.innerHeight) >= 3.0;
     canvas.classList.toggle("wall-wide", wide);
     var width = wide ? 3840 : 1920;
@@ -28,6 +30,7 @@
     canvas.style.transform = "scale(" + scale + ")";
     canvas.style.left = Math.max(0, (window.innerWidth - width * scale) / 2) + "px";
     canvas.style.top = Math.max(0, (window.innerHeight - 1080 * scale) / 2) + "px";
+    return wide ? "wide" : "standard";
   }
   window.addEventListener("resize", fitCanvas);
 
@@ -86,7 +89,10 @@
         var nu = window.dash_clientside.no_update;
         settings = settings || {};
         var now = Date.now();
-        fitCanvas();
+        var kind = fitCanvas();
+        if (kind && settings.canvas !== kind) {  // the next frame fits the map to this canvas's panel
+          window.dash_clientside.set_props("wall-settings", { data: Object.assign({}, settings, { canvas: kind }) });
+        }
         var clock = clockText(settings.lang);
         var age = nu;
         if (frame && frame.ok && frame.at) {

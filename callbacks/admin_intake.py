@@ -55,6 +55,7 @@ from data import import_runs as intake_runs
 from data.cache import cache
 from data.enterprise import mask_parties
 from data.masking import mask_address, mask_name, mask_phone
+from data.timeutil import to_local
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin_intake", __name__, url_prefix="/admin")
@@ -409,8 +410,8 @@ class RowView:
 def cell_text(value) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
+    if isinstance(value, datetime):  # as a person reads it: local time (a stored row is UTC)
+        return to_local(value).strftime("%Y-%m-%d %H:%M:%S") if value.tzinfo else value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -12,9 +12,10 @@ layouts/exports.py make the DataFrame or figure, and send the bytes with a Chine
   entries ``enterprise=<id>``, wall entries nothing (the town) or ``station=<id>``.
 
 A malformed query answers 400 with the reason, an unknown name 404 (so does an unknown enterprise or station,
-or index views before any index is stored), a database outage 503. Personal data is masked in every
-download unless the logged-in user's role may see it (data/access.py: the analyst), and then the view is in
-the audit log; reports likewise.
+or index views before any index is stored), a database outage 503, and so does a chart or report that cannot be
+drawn, its body saying why (a missing Chromium or Chinese font names the command that installs it). Personal
+data is masked in every download unless the logged-in user's role may see it (data/access.py: the analyst),
+and then the view is in the audit log; reports likewise.
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def _bad_request(message: str) -> Response:
 def _unavailable(exc: Exception) -> Response:
     log.warning("download failed: %s", exc.__class__.__name__)
     return Response("数据库暂时无法连接，请稍后再试。\n", status=503, mimetype="text/plain; charset=utf-8")
+
+
+def _export_failed(what: str, exc: Exception) -> Response:
+    """503 with the reason (a missing Chromium or Chinese font says what to install), not only "try again"."""
+    log.warning("%s: %s", what, exc)
+    return Response(f"{what}：{exc}\n", status=503, mimetype="text/plain; charset=utf-8")
 
 
 class NotFound(LookupError):
@@ -213,9 +220,8 @@ def report(fmt: str):
         return _unavailable(exc)
     try:
         body = report_layout.render(data, fmt)
-    except figures_export.ExportError as exc:
-        log.warning("report charts failed: %s", exc)
-        return Response("报告图表生成失败，请稍后再试。\n", status=503, mimetype="text/plain; charset=utf-8")
+    except (figures_export.ExportError, report_layout.ReportFontMissing) as exc:
+        return _export_failed("报告生成失败", exc)
     return _send(body, exports.filename(unit.short, f"平安建设通报_{period.title}", today, fmt), fmt, "eqian_report")
 
 
@@ -253,8 +259,7 @@ def chart(name: str, fmt: str):
     try:
         images = figures_export.render_images({name: figure}, fmt, sizes={name: spec.size})
     except figures_export.ExportError as exc:
-        log.warning("chart export failed: %s", exc)
-        return Response("图表导出失败，请稍后再试。\n", status=503, mimetype="text/plain; charset=utf-8")
+        return _export_failed("图表导出失败", exc)
     subject = export_layout.subject_of(spec, download)
     return _send(images[name], exports.filename(download.short, subject, download.today, fmt), fmt, f"eqian_{name}")
 

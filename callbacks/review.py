@@ -37,7 +37,8 @@ def _params(search: str | None) -> dict:
 
 
 PART_IDS = (ids.REVIEW_BOOK_HOLDER, ids.REVIEW_TREND_TITLE, ids.REVIEW_TREND, ids.REVIEW_FESTIVAL,
-            ids.REVIEW_DRILL_TITLE, ids.REVIEW_DRILL, ids.REVIEW_MAP, ids.REVIEW_DRILL_HOLDER)
+            ids.REVIEW_DRILL_TITLE, ids.REVIEW_DRILL, ids.REVIEW_MAP, ids.REVIEW_DRILL_HOLDER,
+            ids.REVIEW_MEASURES_HOLDER)
 PART_PROPS = {ids.REVIEW_TREND: "figure", ids.REVIEW_FESTIVAL: "figure", ids.REVIEW_DRILL: "figure",
               ids.REVIEW_MAP: "figure"}
 

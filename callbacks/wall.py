@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from callbacks import inputs
 from data import service
 from data.timeutil import now_utc, to_local
-from layouts import ids, wall
+from layouts import ids, wall, wall_map
 from layouts.strings import t
 from layouts.wall_charts import CHART_BUILDERS
 from layouts.wall_map import map_figure
@@ -35,6 +35,13 @@ def _unit(view) -> tuple[str, int | None]:
     return "town", None
 
 
+def _canvas(settings) -> str:
+    """The design canvas the wall is drawn on (assets/wall.js writes it into the settings): its map panel's size
+    is what the map's view is fitted to."""
+    return inputs.choice(inputs.mapping(settings, "settings").get("canvas"), "settings.canvas",
+                         wall_map.CANVASES) or "standard"
+
+
 def _stamp(moment: datetime) -> str:
     return to_local(moment).strftime("%H:%M:%S")
 
@@ -42,15 +49,16 @@ def _stamp(moment: datetime) -> str:
 def frame(_poll, view, settings, last):
     """Redraw the panels when the data or the view changed; always report how fresh the frame is."""
     lang = inputs.lang(inputs.mapping(settings, "settings").get("lang"))
+    canvas = _canvas(settings)
     kind, unit_id = _unit(view)
     last = inputs.mapping(last, "frame")
     last_stamp = inputs.text(last.get("stamp"), "frame.stamp", max_len=32)
     now = now_utc()
-    panels = len(CHART_OUTPUTS) + 4  # charts, KPI row, lowest list, map, view name
+    panels = len(CHART_OUTPUTS) + 5  # charts, KPI row, lowest list, map, view name, the data's age
     try:
         version = service.data_version()
         minute = now.replace(second=0, microsecond=0).isoformat()
-        key = [version, kind, unit_id, minute, lang]
+        key = [version, kind, unit_id, minute, lang, canvas]
         if last and last.get("ok") and last.get("key") == key:
             state = {**last, "at": now.isoformat(), "stamp": _stamp(now)}
             return [no_update] * panels + [t("status_ok", lang, time=_stamp(now)), "wall-status status-ok", state]
@@ -64,11 +72,12 @@ def frame(_poll, view, settings, last):
     figures = [CHART_BUILDERS[spec.chart](numbers, lang) for spec in wall.CHART_PANELS]
     tile_url = current_app.config.get("EQIAN_TILE_URL", "")
     the_map = map_figure(data.areas, data.station_scores, data.points, data.heat, data.parks, data.enterprises,
-                         lang=lang, tile_url=tile_url)
+                         lang=lang, tile_url=tile_url, canvas=canvas)
     name = t("view_town", lang) if kind == "town" else next(
         (f["properties"]["name"] for f in data.areas["features"] if f["properties"]["id"] == unit_id), "")
     state = {"ok": True, "key": key, "at": now.isoformat(), "stamp": _stamp(now), "alerts": data.alerts}
     return figures + [wall.kpi_tiles(numbers, lang), wall.lowest_list(numbers, lang), the_map, name,
+                      wall.data_age_badge(data.data_age, lang),
                       t("status_ok", lang, time=_stamp(now)), "wall-status status-ok", state]
 
 
@@ -108,6 +117,7 @@ def register_callbacks(app) -> None:
         Output(ids.wall_panel("lowest"), "children"),
         Output(ids.WALL_MAP, "figure"),
         Output(ids.WALL_VIEW_NAME, "children"),
+        Output(ids.WALL_DATA_AGE, "children"),
         Output(ids.WALL_STATUS, "children"),
         Output(ids.WALL_STATUS, "className"),
         Output(ids.WALL_FRAME, "data"),

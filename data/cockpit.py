@@ -13,10 +13,11 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, and_, func, select
 
 from data import rollups
-from data.compstat import TOWN, Unit, unit_counts
+from data.compstat import TOWN, Unit, covered_counts, unit_counts
 from data.measures import dispute_measures, hazard_measures
-from data.metrics import Change
+from data.metrics import Change, exposure
 from data.periods import Window, period_window, year_earlier
+from data.safety_index import partial_months
 from data.schema import Enterprise, Hazard, Incident, Park, safety_index_table, safety_index_unit_table
 from data.timeutil import to_local
 
@@ -36,6 +37,8 @@ class CockpitNumbers:
     weekday_avg_total: float  # the same weekday's average up to the same time of day
     weekday_avg_enterprise: float
     ytd: dict[str, Change]  # incidents, enterprise_incidents, traffic_accidents, labour_disputes, economic_disputes
+    ytd_window: Window  # year to date, to the last complete day (the to-date rule: data/periods.py)
+    week_window: Window  # this week to the last complete day
     in_house_share: float | None
     disputes_by_level: dict[str, int]
     rectification_rate: float | None
@@ -51,6 +54,7 @@ class CockpitNumbers:
     lowest_parks: list[dict]
     lowest_enterprises: list[dict]
     extras: dict = field(default_factory=dict)
+    index_through: date | None = None  # the last day the newest index month counted, when still in progress
 
 
 def _weekday_days(today: date) -> list[date]:
@@ -60,16 +64,16 @@ def _weekday_days(today: date) -> list[date]:
 def _ytd(conn: Connection, today: date, unit: Unit) -> dict[str, Change]:
     now_w = period_window("ytd", today)
     before_w = year_earlier(now_w)
-    inc = {w: unit_counts(conn, "incidents", w, unit, group_by=("category", "enterprise_related"))
+    inc = {w: covered_counts(conn, "incidents", w, unit, group_by=("category", "enterprise_related"))
            for w in (now_w, before_w)}
-    dsp = {w: unit_counts(conn, "disputes", w, unit, group_by=("dispute_type", "with_enterprise"))
+    dsp = {w: covered_counts(conn, "disputes", w, unit, group_by=("dispute_type", "with_enterprise"))
            for w in (now_w, before_w)}
 
-    def total(counts, keep) -> int:
-        return sum(n for key, n in counts.items() if keep(*key))
+    def total(counts, keep) -> int | None:  # None: the data do not cover the window (无数据)
+        return None if counts is None else sum(n for key, n in counts.items() if keep(*key))
 
     def change(source, keep) -> Change:
-        return Change(total(source[now_w], keep), total(source[before_w], keep))
+        return Change(total(source[now_w], keep), total(source[before_w], keep), exposure(now_w, before_w))
 
     return {
         "incidents": change(inc, lambda c, e: True),
@@ -156,7 +160,8 @@ def cockpit_numbers(conn: Connection, today: date, unit: Unit = TOWN, now=None) 
     categories_today: dict[str, int] = {}
     for (category, _e), n in today_counts.items():
         categories_today[category] = categories_today.get(category, 0) + n
-    week = unit_counts(conn, "incidents", period_window("week", today), unit, group_by=("category",))
+    week_window = period_window("week", today)
+    week = unit_counts(conn, "incidents", week_window, unit, group_by=("category",))
 
     hours_filter = unit.filters()
     hours = rollups.counts(conn, "hours", day, hours_filter, ("hour",))
@@ -182,7 +187,7 @@ def cockpit_numbers(conn: Connection, today: date, unit: Unit = TOWN, now=None) 
         today_total=sum(today_counts.values()),
         today_enterprise=sum(n for (_c, e), n in today_counts.items() if e),
         weekday_avg_total=weekday_total, weekday_avg_enterprise=weekday_ent,
-        ytd=_ytd(conn, today, unit),
+        ytd=_ytd(conn, today, unit), ytd_window=ytd_window, week_window=week_window,
         in_house_share=disputes.in_house_share, disputes_by_level=disputes.by_level,
         rectification_rate=hazards.rectification_rate,
         overdue_hazards=sum(b["overdue"] for b in by_age),
@@ -191,6 +196,7 @@ def cockpit_numbers(conn: Connection, today: date, unit: Unit = TOWN, now=None) 
         last30=[(d, series.get((d,), 0)) for d in _days(last30)],
         last30_year_earlier=[(d, series_before.get((d,), 0)) for d in _days(year_earlier(last30))],
         open_hazards_by_age=by_age, index_trend=trend, lowest_parks=parks, lowest_enterprises=enterprises,
+        index_through=partial_months(conn).get(trend[-1][0]) if trend else None,
     )
 
 

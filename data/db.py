@@ -91,6 +91,11 @@ def create_schema(engine: Engine, reset_demo: bool = False) -> None:
     if upgrading:
         _upgrade_indexes(engine)
     with engine.begin() as conn:
+        if upgrading:  # a rollup this version adds starts empty: count its source's rows into it
+            new = [r for r in rollups.ROLLUPS if r.name not in existing]
+            if new:
+                log.warning("schema upgrade: filling new rollups %s", ", ".join(r.name for r in new))
+                rollups.rebuild(conn, new)
         rollups.install_triggers(conn)
         set_meta(conn, "schema_version", SCHEMA_VERSION)
 

@@ -97,6 +97,12 @@ class IndexPoint:
     disputes: float
     hazards: float
     governance: float
+    through: date | None = None  # the month was still in progress when scored: its last day counted
+
+    @property
+    def partial(self) -> bool:
+        """Whether the score is of a month in progress (to ``through``), not of the whole month."""
+        return self.through is not None
 
 
 @dataclass(frozen=True)
@@ -215,12 +221,13 @@ def identity(conn: Connection, enterprise_id: int, unmasked: bool = False) -> Id
 
 
 def history(conn: Connection, enterprise_id: int) -> tuple[IndexPoint, ...]:
-    """The stored index of every month, oldest first."""
+    """The stored index of every month, oldest first; a month scored while in progress carries its last day."""
     c = index_table.c
     rows = conn.execute(select(c.month, c.score, c.band, c.incidents, c.disputes, c.hazards, c.governance)
                         .where(c.enterprise_id == enterprise_id).order_by(c.month)).all()
+    partial = safety_index.partial_months(conn)
     return tuple(IndexPoint(_as_date(r.month), float(r.score), r.band, float(r.incidents), float(r.disputes),
-                            float(r.hazards), float(r.governance)) for r in rows)
+                            float(r.hazards), float(r.governance), partial.get(_as_date(r.month))) for r in rows)
 
 
 def latest_receipt(conn: Connection, enterprise_id: int, hist: tuple[IndexPoint, ...],
@@ -314,7 +321,7 @@ def _count_between(conn: Connection, column, enterprise_column, enterprise_id: i
 
 
 def summary(conn: Connection, enterprise_id: int, today: date) -> Summary:
-    """This year to today against the same days last year; hazards open and overdue now."""
+    """This year to yesterday (the to-date rule) against the same days last year; hazards open and overdue now."""
     ytd = period_window("ytd", today)
     before = year_earlier(ytd)
     inc = Change(_count_between(conn, Incident.received_at, Incident.enterprise_id, enterprise_id, ytd),

@@ -9,6 +9,10 @@ the browser from asking a CDN for it; nothing here makes an outside request.
 
 Every figure gets a CJK font family (WenQuanYi Micro Hei first, installed by fonts-wqy-microhei) unless it
 names one, so Chinese renders as glyphs, not boxes; in SVG it stays ``<text>`` that a reader can select.
+
+Before the first image, ``check_requirements`` makes sure both exist: without a Chromium, or without any font
+that covers Chinese (``fc-list :lang=zh``), an export fails at once with an ExportError that names what is
+missing and the command that installs it (``make run`` installs both), never with a traceback or with boxes.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ import asyncio
 import atexit
 import copy
 import logging
+import os
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -36,6 +44,67 @@ FORMATS = ("png", "svg", "pdf")
 
 class ExportError(RuntimeError):
     """An image could not be made; the message says why."""
+
+
+# --- what the images need on this machine ------------------------------------------------------------------
+
+BROWSER_PATH_ENV = "BROWSER_PATH"  # kaleido's browser library (choreographer) starts the Chromium it names
+FONT_FILE_GLOBS = ("wqy*", "*[Nn]oto*CJK*", "*SourceHan*", "uming*", "ukai*", "*[Dd]roid*Fallback*")
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts")
+_READY = threading.Event()  # both were found once: not looked for again (an install in between needs no restart)
+
+
+def chromium_path() -> str | None:
+    """The Chromium kaleido would start (BROWSER_PATH, else chromium or chrome on PATH or in /usr/bin), if it exists."""
+    from choreographer.browsers.chromium import Chromium  # noqa: PLC0415 - kaleido's own lookup
+
+    path = Chromium.find_browser(skip_local=False)
+    return path if path and Path(path).is_file() else None
+
+
+def chinese_fonts() -> list[str]:
+    """Fonts installed that cover Chinese: ``fc-list :lang=zh`` (as Chromium's fontconfig sees them), else font
+    files with a known CJK name in the usual font folders when fc-list itself is missing."""
+    if shutil.which("fc-list"):
+        try:
+            listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=20,
+                                    check=False).stdout
+        except (OSError, subprocess.SubprocessError):
+            listed = ""
+        return sorted({line.strip() for line in listed.splitlines() if line.strip()})
+    found = set()
+    for folder in FONT_DIRS:
+        root = Path(folder).expanduser()
+        if root.is_dir():
+            found.update(p.name for pattern in FONT_FILE_GLOBS for p in root.rglob(pattern) if p.is_file())
+    return sorted(found)
+
+
+def missing_requirements() -> list[tuple[str, str]]:
+    """What chart images lack on this machine: (what, with the reason; the Debian package that installs it)."""
+    missing = []
+    if chromium_path() is None:
+        named = os.environ.get(BROWSER_PATH_ENV)
+        missing.append((f"Chromium ({BROWSER_PATH_ENV}={named!r} is not a file)" if named
+                        else "Chromium (none on PATH or in /usr/bin)", "chromium"))
+    if not chinese_fonts():
+        missing.append(("a Chinese font (fc-list :lang=zh lists none, so Chinese text would be drawn as boxes)",
+                        "fonts-wqy-microhei"))
+    return missing
+
+
+def check_requirements() -> None:
+    """Raise an ExportError naming what chart images lack and how to install it; once found, not checked again."""
+    if _READY.is_set():
+        return
+    missing = missing_requirements()
+    if not missing:
+        _READY.set()
+        return
+    packages = [package for _what, package in missing]
+    hint = f" (or point {BROWSER_PATH_ENV} at a Chromium)" if "chromium" in packages else ""
+    raise ExportError(f"chart images need {' and '.join(what for what, _p in missing)}: install with "
+                      f"`sudo apt-get install {' '.join(packages)}`{hint}; `make run` installs both")
 
 
 def print_ready(fig, width: int | None = None, height: int | None = None) -> dict:
@@ -193,6 +262,7 @@ def render_images(figures: Mapping[str, Any], fmt: str = "png", scale: float = P
     jobs = [(spec, _opts(spec, fmt, scale)) for spec in specs.values()]
     if not jobs:
         return {}
+    check_requirements()
     try:
         images = _server.render_many(jobs)
     except Exception as exc:  # noqa: BLE001 - a dead or wedged browser: restart next time, go one by one now

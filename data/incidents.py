@@ -87,3 +87,11 @@ def calls_after(conn: Connection, after_id: int, limit: int = 20, viewer: Princi
 def last_call_id(conn: Connection) -> int:
     """The id of the most recently stored call (0 when there is none)."""
     return int(conn.execute(select(func.coalesce(func.max(Incident.id), 0))).scalar_one())
+
+
+def newest_receipt(conn: Connection, now: datetime, station_id: int | None = None) -> datetime | None:
+    """When the newest incident received up to ``now`` came in (the town's, or one station's): None if none."""
+    conditions = [Incident.received_at <= now]
+    if station_id is not None:
+        conditions.append(Incident.station_id == station_id)
+    return conn.execute(select(func.max(Incident.received_at)).where(*conditions)).scalar()

@@ -46,3 +46,24 @@ def refresh_current_index(engine: Engine) -> int:
         months.insert(0, safety_index.month_start(today - timedelta(days=today.day)))
     with engine.begin() as conn:
         return safety_index.refresh(conn, months, today)
+
+
+def index_refresher(engine: Engine) -> Callable[[], int]:
+    """The running app's index task: ``refresh_current_index``, with a configuration it cannot use (no programme
+    start) logged once as a warning naming the fix, not as a failure on every run; it runs again once fixed."""
+    warned: set[str] = set()
+
+    def task() -> int:
+        try:
+            written = refresh_current_index(engine)
+        except safety_index.IndexConfigError as exc:
+            if str(exc) not in warned:
+                warned.add(str(exc))
+                log.warning("index refresher: %s. The index is not refreshed until then.", exc)
+            return 0
+        if warned:
+            log.warning("index refresher: configuration fixed, index refreshed")
+            warned.clear()
+        return written
+
+    return task

@@ -1,7 +1,16 @@
 """Periods and the windows they are compared with (同比, 环比, baseline year, Spring-Festival aligned).
 
-A window is a run of Shanghai calendar days, first..last inclusive. Periods run "to date": this week is
-Monday to today, this month the 1st to today, and so on. Comparison rules:
+A window is a run of Shanghai calendar days, first..last inclusive.
+
+**The to-date rule** (one rule for every screen, file and report): every "to date" window ends with the
+last complete day, yesterday (截至昨日24时), and so does every window it is compared with. No window ever
+holds a part of a day, so 本期 and 去年同期 always count the same whole days and the significance test
+compares like with like. This week is the week that holds yesterday, Monday to yesterday; on a Monday that
+is the whole of last week (named 上周), on the 1st the whole of last month (上月), on 1 January the whole of
+last year (上年). A custom range that reaches today is cut at yesterday. Only the wall's "today" figures
+count the day in progress, and they are compared with the same weekday up to the same time of day.
+
+Comparison rules:
 
 - 同比 (year over year): the same dates a year earlier; 29 February maps to 28 February.
 - 环比 (period over period): the period just before, of the same kind and the same elapsed length
@@ -70,6 +79,11 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
+def month_end(day: date) -> date:
+    """The last day of the month holding ``day``."""
+    return _add_months(day, 1) - timedelta(days=1)
+
+
 def _add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
@@ -80,23 +94,58 @@ def _quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def period_window(kind: str, today: date, first: date | None = None, last: date | None = None) -> Window:
-    """The window of a period kind as of ``today`` (custom takes first and last)."""
+class NoCompleteDay(ValueError):
+    """A window that has no complete day yet (it begins today or later)."""
+
+
+def last_complete_day(today: date) -> date:
+    """Yesterday: the last whole day, where every to-date window ends."""
+    return today - timedelta(days=1)
+
+
+def period_start(kind: str, day: date) -> date:
+    """The first day of the week, month, quarter or year holding ``day`` (28 days: 27 days before it)."""
     if kind == "week":
-        return Window(today - timedelta(days=today.weekday()), today)
+        return day - timedelta(days=day.weekday())
     if kind == "28d":
-        return Window(today - timedelta(days=27), today)
+        return day - timedelta(days=27)
     if kind == "month":
-        return Window(_month_start(today), today)
+        return _month_start(day)
     if kind == "quarter":
-        return Window(_quarter_start(today), today)
+        return _quarter_start(day)
     if kind == "ytd":
-        return Window(date(today.year, 1, 1), today)
+        return date(day.year, 1, 1)
+    raise ValueError(f"unknown period kind {kind!r}; use one of {', '.join(PERIOD_KINDS)}")
+
+
+def period_window(kind: str, today: date, first: date | None = None, last: date | None = None) -> Window:
+    """The window of a period kind as of ``today``, ending with the last complete day (custom: first..last,
+    cut at that day)."""
+    end = last_complete_day(today)
     if kind == "custom":
         if first is None or last is None:
             raise ValueError("a custom period needs a first and a last day")
-        return Window(first, last)
-    raise ValueError(f"unknown period kind {kind!r}; use one of {', '.join(PERIOD_KINDS)}")
+        return complete_part(Window(first, last), today)
+    return Window(period_start(kind, end), end)
+
+
+def complete_part(window: Window, today: date) -> Window:
+    """The whole days of ``window`` as of ``today``: cut at yesterday; NoCompleteDay if none has ended."""
+    end = last_complete_day(today)
+    if window.first > end:
+        raise NoCompleteDay(f"{window.first.isoformat()}..{window.last.isoformat()} has no complete day yet "
+                            f"(the last complete day is {end.isoformat()})")
+    return window if window.last <= end else Window(window.first, end)
+
+
+def period_name(kind: str, window: Window) -> str:
+    """How a screen names a period's window (a key of the strings table, after ``period_``): ``week``, or
+    ``prev_week`` when the window (to yesterday) is the whole of the previous week, as on a Monday; the same
+    for month, quarter and ytd (上月, 上季度, 上年); ``28d`` and ``custom`` keep their names."""
+    if kind not in ("week", "month", "quarter", "ytd"):
+        return kind
+    next_day = window.last + timedelta(days=1)
+    return f"prev_{kind}" if period_start(kind, next_day) == next_day else kind
 
 
 def year_earlier(window: Window) -> Window:

@@ -5,8 +5,9 @@ Everything a report shows is computed here; layouts/report.py only lays it out (
 - A period is written as the CLI and the download URL take it: ``2026-10`` (a month), ``2026`` (a year),
   ``2026-Q3``, ``2026-W44`` (ISO week), ``2026-10-15`` (a day), a range ``2026-01-01..2026-10-31`` or
   ``2026-01..2026-10``, or one of the review page's presets (``week``, ``28d``, ``month``, ``quarter``,
-  ``ytd``). An explicit period is cut at the last complete day (yesterday, Shanghai time), so a printed
-  report does not change afterwards; a preset runs to today as it does on the review page.
+  ``ytd``). Every period ends with the last complete day (yesterday, Shanghai time), as everywhere
+  (the to-date rule, data/periods.py): an explicit period is cut there, a preset runs to it, so a printed
+  report does not change afterwards and compares whole days with whole days.
 - A unit is 全镇 (the town, the default), a station (织南 or 织南派出所) or a park (香圩墩园区).
 - Comparisons follow data/periods.py: 同比 the same dates a year earlier, 环比 the period before of the
   same kind (none for a year), and the baseline year.
@@ -30,9 +31,9 @@ from urllib.parse import parse_qs
 
 from sqlalchemy import Connection, select
 
-from data import db, masking, periods, vocab
+from data import db, masking, periods, rollups, vocab
 from data.access import MASKED, Principal, reveal
-from data.compstat import Comparison, Unit, unit_counts
+from data.compstat import Comparison, Unit, covered_total, unit_counts
 from data.measures import (
     CriminalCases,
     DisputeMeasures,
@@ -40,9 +41,10 @@ from data.measures import (
     dispute_measures,
     enterprise_criminal_cases,
     hazard_measures,
+    operational_measures,
     overdue_hazards,
 )
-from data.metrics import Change
+from data.metrics import Change, exposure
 from data.periods import Window
 from data.review import (
     BookRow,
@@ -55,6 +57,7 @@ from data.review import (
     row_filters,
 )
 from data.schema import Enterprise, Park, Station, safety_index_table, safety_index_unit_table
+from data.timeutil import now_utc, to_local
 
 TOWN_NAMES = ("", "全镇", "织里", "织里镇", "town")
 PRESETS = ("week", "28d", "month", "quarter", "ytd")
@@ -366,7 +369,9 @@ def pct_text(pct: float) -> str:
 
 
 def change_phrase(change: Change, basis: str = "去年同期", verb: str = "同比") -> str:
-    """同比下降11.2% / 同比上升1.2%（变化不明显）/ 去年同期为0 / 与去年同期持平."""
+    """同比下降11.2% / 同比上升1.2%（变化不明显）/ 去年同期为0 / 与去年同期持平 / 去年同期无数据."""
+    if change.before is None:
+        return f"{basis}无数据"
     if change.before == 0:
         return f"{basis}亦为0" if change.now == 0 else f"{basis}为0"
     pct = change.pct
@@ -385,7 +390,10 @@ def n(value: int) -> str:
 
 
 def share_text(value: float | None) -> str:
-    return "—" if value is None else f"{Decimal(repr(100 * value)).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+    """A share as a 通报 writes it: 71.0%; 无数据 when its inputs are missing (never 0.0%)."""
+    if value is None:
+        return "无数据"
+    return f"{Decimal(repr(100 * value)).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
 def wan(amount: Decimal) -> str:
@@ -403,18 +411,23 @@ SECTION_VALUES = {"incidents": vocab.INCIDENT_CATEGORIES, "disputes": vocab.DISP
 
 def report_book(conn: Connection, windows: dict[str, Window | None], unit: Unit) -> list[BookRow]:
     """The period book for the report's windows: the same rows as the review page's book, one column."""
-    counted: dict[str, dict[tuple[str, str], int]] = {}
+    counted: dict[str, dict[tuple[str, str], int | None]] = {}
+    first = {section: rollups.first_day(conn, section) for section in SECTION_BREAKDOWN}
     for name, window in windows.items():
         if window is None:
             continue
-        cells: dict[tuple[str, str], int] = {}
+        cells: dict[tuple[str, str], int | None] = {}
         for section, breakdown in SECTION_BREAKDOWN.items():
+            if not rollups.covers(first[section], window):  # no data is not zero (无数据)
+                cells.update({(section, v): None for v in ("total", "enterprise", *SECTION_VALUES[section])})
+                continue
             by_value = unit_counts(conn, section, window, unit, None, (breakdown,))
             cells[(section, "total")] = sum(by_value.values())
             for value in SECTION_VALUES[section]:
                 cells[(section, value)] = by_value.get((value,), 0)
-        cells[("incidents", "enterprise")] = sum(
-            unit_counts(conn, "incidents", window, unit, {"enterprise_related": True}).values())
+            if section == "incidents":
+                cells[("incidents", "enterprise")] = sum(
+                    unit_counts(conn, "incidents", window, unit, {"enterprise_related": True}).values())
         counted[name] = cells
     order = [("incidents", "total"), ("incidents", "enterprise")]
     order += [("incidents", c) for c in vocab.INCIDENT_CATEGORIES]
@@ -424,11 +437,15 @@ def report_book(conn: Connection, windows: dict[str, Window | None], unit: Unit)
     for key in order:
         now = counted["now"][key]
         before = counted.get("before")
+        def against(name: str, counts) -> Change:
+            return Change(now, counts[key], exposure(windows["now"], windows[name]))
+
         rows.append(BookRow(key[0], key[1], {BOOK_KEY: Comparison(
             kind=BOOK_KEY, window=windows["now"], now=now,
-            year_earlier=Change(now, counted["year_earlier"][key]), year_earlier_window=windows["year_earlier"],
-            before=Change(now, before[key]) if before is not None else None, before_window=windows["before"],
-            baseline=Change(now, counted["baseline"][key]), baseline_window=windows["baseline"])}))
+            year_earlier=against("year_earlier", counted["year_earlier"]),
+            year_earlier_window=windows["year_earlier"],
+            before=against("before", before) if before is not None else None, before_window=windows["before"],
+            baseline=against("baseline", counted["baseline"]), baseline_window=windows["baseline"])}))
     return rows
 
 
@@ -583,6 +600,7 @@ class ReportData:
     unmasked: bool
     demo: bool
     facts: list[Fact] = field(default_factory=list)
+    measures: list = field(default_factory=list)  # operational measures against a year earlier (measures.Measure)
 
     @property
     def title(self) -> str:
@@ -601,6 +619,10 @@ class _Facts:
         self.all.append(fact)
         return fact
 
+    def exposure(self, against: str) -> float:
+        """Days of the report's window over days of the window it is compared with (data.metrics.exposure)."""
+        return exposure(self.windows["now"], self.windows[against])
+
     def count(self, key: str, label: str, value: int, family: str, window_name: str, filters: dict | None = None):
         window = self.windows[window_name]
         return self.add(key, label, value, count_query(family, window, self.unit, filters))
@@ -609,11 +631,21 @@ class _Facts:
                filters: dict | None = None) -> tuple[Fact, Fact, Fact]:
         now = self.count(f"{key}.now", f"{label}（本期）", cell_now, family, "now", filters)
         before = self.count(f"{key}.year_earlier", f"{label}（去年同期）", cell_before, family, "year_earlier", filters)
-        change = Change(cell_now, cell_before)
-        pct = self.add(f"{key}.yoy", f"{label}（同比，%）", None if change.pct is None else round(change.pct, 1),
-                       f"(本期 − 去年同期) / 去年同期 × 100 = ({cell_now} − {cell_before}) / {cell_before} × 100; "
-                       f"Poisson z = 2(√{cell_now} − √{cell_before}) = {change.z:.2f}" if cell_before else
-                       "去年同期为0，不计算百分比")
+        change = Change(cell_now, cell_before, self.exposure("year_earlier"))
+        if change.missing:
+            how = "数据未覆盖该期间（早于最早一条记录），无数据，不计算百分比"
+        elif cell_before and change.exposure != 1:  # 29 February: the two windows differ in length
+            now_days, before_days = self.windows["now"].days, self.windows["year_earlier"].days
+            base = f"{cell_before} × {now_days}/{before_days}"
+            how = (f"按日均比较（本期{now_days}天，去年同期{before_days}天）：(本期 − 去年同期 × 天数比) / "
+                   f"(去年同期 × 天数比) × 100 = ({cell_now} − {base}) / ({base}) × 100; "
+                   f"Poisson z = 2(√{cell_now} − √({base})) = {change.z:.2f}")
+        elif cell_before:
+            how = (f"(本期 − 去年同期) / 去年同期 × 100 = ({cell_now} − {cell_before}) / {cell_before} × 100; "
+                   f"Poisson z = 2(√{cell_now} − √{cell_before}) = {change.z:.2f}")
+        else:
+            how = "去年同期为0，不计算百分比"
+        pct = self.add(f"{key}.yoy", f"{label}（同比，%）", None if change.pct is None else round(change.pct, 1), how)
         return now, before, pct
 
 
@@ -627,6 +659,8 @@ def _book_change(facts: _Facts, book, section: str, key: str, label: str):
 def incident_sentences(facts: _Facts, book, period: ReportPeriod, runit: ReportUnit) -> list[Sentence]:
     total, f1 = _book_change(facts, book, "incidents", "total", "警情")
     ent, f2 = _book_change(facts, book, "incidents", "enterprise", "涉企警情")
+    if total.now is None:  # the data do not cover the period: no sentence of numbers
+        return [Sentence(f"{period.label}，{runit.place}无警情数据（数据未覆盖本期）。", f1 + f2)]
     first = Sentence(f"{period.label}，{runit.place}共接报警情{n(total.now)}起，{change_phrase(total.year_earlier)}；"
                      f"其中涉企警情{n(ent.now)}起，{change_phrase(ent.year_earlier)}。", f1 + f2)
     parts, used = [], []
@@ -642,10 +676,12 @@ def dispute_sentence(conn: Connection, facts: _Facts, book, runit: ReportUnit) -
     total, f1 = _book_change(facts, book, "disputes", "total", "矛盾纠纷")
     labour, f2 = _book_change(facts, book, "disputes", "劳资", "劳资纠纷")
     econ_filters = {"dispute_type": "经济", "with_enterprise": True}
-    econ_now = sum(unit_counts(conn, "disputes", facts.windows["now"], facts.unit, econ_filters).values())
-    econ_before = sum(unit_counts(conn, "disputes", facts.windows["year_earlier"], facts.unit, econ_filters).values())
+    econ_now, econ_before = (covered_total(conn, "disputes", facts.windows[name], facts.unit, econ_filters)
+                             for name in ("now", "year_earlier"))
     f3 = facts.change("disputes.enterprise_economic", "涉企经济纠纷", econ_now, econ_before, "disputes", econ_filters)
     measures = dispute_measures(conn, facts.windows["now"], facts.unit)
+    if total.now is None:
+        return Sentence("期内无矛盾纠纷数据（数据未覆盖本期）。", f1 + f2 + f3), measures
     window = facts.windows["now"]
     f4 = (
         facts.add("disputes.closed", "已办结纠纷（已化解或未化解）", measures.closed,
@@ -662,13 +698,17 @@ def dispute_sentence(conn: Connection, facts: _Facts, book, runit: ReportUnit) -
     )
     text = (f"共受理矛盾纠纷{n(total.now)}起，{change_phrase(total.year_earlier)}；其中劳资纠纷{n(labour.now)}起，"
             f"{change_phrase(labour.year_earlier)}，涉企经济纠纷{n(econ_now)}起，"
-            f"{change_phrase(Change(econ_now, econ_before))}。")
-    if measures.closed:
+            f"{change_phrase(Change(econ_now, econ_before, facts.exposure('year_earlier')))}。")
+    if measures.in_house_share is not None:  # no sentence on missing inputs (no settlement levels recorded)
         text += (f"已办结{n(measures.closed)}起，其中在企业内和园区化解{n(measures.settled_in_house)}起，"
                  f"占{share_text(measures.in_house_share)}，矛盾不出企业")
+        if measures.level_unknown:
+            text += f"（另有{n(measures.level_unknown)}起已化解纠纷未记录化解层级，不计入）"
         if measures.median_days_to_settle is not None:
             text += f"；化解用时中位数{measures.median_days_to_settle}天"
         text += "。"
+    elif measures.median_days_to_settle is not None:
+        text += f"已化解纠纷化解用时中位数{measures.median_days_to_settle}天。"
     return Sentence(text, f1 + f2 + f3 + f4), measures
 
 
@@ -676,6 +716,8 @@ def hazard_sentence(conn: Connection, facts: _Facts, book, today: date,
                     overdue: list[OverdueRow]) -> tuple[Sentence, HazardMeasures]:
     total, f1 = _book_change(facts, book, "hazards", "total", "安全隐患")
     measures = hazard_measures(conn, facts.windows["now"], facts.unit)
+    if total.now is None:
+        return Sentence("期内无安全隐患数据（数据未覆盖本期）。", f1), measures
     window = facts.windows["now"]
     f2 = (facts.add("hazards.rectified", "其中已整改", measures.rectified,
                     count_query("hazards", window, facts.unit, {"status": "已整改"})),
@@ -688,6 +730,17 @@ def hazard_sentence(conn: Connection, facts: _Facts, book, today: date,
     text = f"排查发现安全隐患{n(total.now)}处，{change_phrase(total.year_earlier)}"
     if total.now:
         text += f"；其中已整改{n(measures.rectified)}处，整改率{share_text(measures.rectification_rate)}"
+    if measures.median_days_to_rectify is not None:
+        earlier = hazard_measures(conn, facts.windows["year_earlier"], facts.unit).median_days_to_rectify
+        text += f"，整改用时中位数{measures.median_days_to_rectify}天"
+        text += f"（去年同期{earlier}天）" if earlier is not None else "（去年同期无数据）"
+        f2 += (facts.add("hazards.median_days", "整改用时中位数（天）", measures.median_days_to_rectify,
+                         "整天数(rectified_at − found_at) 的下中位数，范围：hazards WHERE "
+                         + where_clause("hazards", window, facts.unit, {"status": "已整改"})),
+               facts.add("hazards.median_days.year_earlier", "去年同期整改用时中位数（天）", earlier,
+                         "整天数(rectified_at − found_at) 的下中位数，范围：hazards WHERE "
+                         + where_clause("hazards", facts.windows["year_earlier"], facts.unit,
+                                        {"status": "已整改"})))
     text += "。"
     if overdue:
         text += (f"截至{today.month}月{today.day}日，逾期未整改隐患{n(len(overdue))}处，"
@@ -756,12 +809,14 @@ def build_report(conn: Connection, period: ReportPeriod, runit: ReportUnit, toda
     if index_line is not None:
         sentences.append(index_line)
     step("平安指数")
-    trend = monthly_trend(conn, period.window.last, runit.review_filters(), "incidents", "total")
-    drill = drill_items(conn, period.window.last, runit.review_filters(period.window), baseline)
+    # the trend runs to the period's last day: as seen on the day after it (the to-date rule)
+    trend = monthly_trend(conn, period.window.last + timedelta(days=1), runit.review_filters(), "incidents", "total")
+    drill = drill_items(conn, today, runit.review_filters(period.window), baseline)
     step("趋势与下钻")
-    return ReportData(period, runit, today, datetime.now().astimezone(), baseline, windows, sentences, book, trend,
+    measures = operational_measures(conn, windows["now"], windows["year_earlier"], runit.unit)
+    return ReportData(period, runit, today, to_local(now_utc()), baseline, windows, sentences, book, trend,
                       drill, disputes, hazards, criminal, index, overdue, unmasked,
-                      db.get_meta(conn, "demo_settings") is not None, facts.all)
+                      db.get_meta(conn, "demo_settings") is not None, facts.all, measures)
 
 
 DATA_STEPS = 4  # how many times build_report calls progress

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlencode
 
 from sqlalchemy import Connection, func, select
 
-from data import geo, periods, rollups, vocab
-from data.compstat import Comparison, Unit, compare, comparison_windows, unit_counts
-from data.metrics import Change, poisson_z, significance
+from data import geo, measures, periods, rollups, vocab
+from data.compstat import Comparison, Unit, compare, comparison_windows, covered_counts, unit_counts
+from data.metrics import Change, add_changes, exposure, poisson_z, significance
 from data.periods import Window, spring_festival
 from data.programme import programme_start
 from data.schema import Enterprise, Incident, Park, Station
@@ -170,28 +170,26 @@ class BookRow:
     cells: dict[str, Comparison]
 
 
-def _sum_comparisons(parts: list[Comparison], template: Comparison) -> Comparison:
-    def total(attr):
-        changes = [getattr(c, attr) for c in parts]
-        if any(ch is None for ch in changes):
-            return None
-        return Change(sum(ch.now for ch in changes), sum(ch.before for ch in changes))
-
-    now = sum(c.now for c in parts)
-    year = total("year_earlier") or Change(now, 0)
-    base = total("baseline") or Change(now, 0)
-    return replace(template, now=now, year_earlier=year, before=total("before"), baseline=base)
+def _sum_comparisons(parts: list[Comparison]) -> Comparison:
+    """The total row of a section: its rows' comparisons added side by side (no data in a part: no data)."""
+    first = parts[0]
+    year = add_changes(c.year_earlier for c in parts)
+    before = None if first.before is None else add_changes(c.before for c in parts)
+    return replace(first, now=year.now, year_earlier=year, before=before,
+                   baseline=add_changes(c.baseline for c in parts))
 
 
-def _empty(template_kind: str, windows: dict) -> Comparison:
-    zero = Change(0, 0)
-    return Comparison(template_kind, windows["now"], 0, zero, windows["year_earlier"],
-                      zero if windows["before"] else None, windows["before"], zero, windows["baseline"])
+def book_periods(f: ReviewFilters) -> tuple[str, ...]:
+    """The book's columns: the period the leader chose first, then the CompStat periods it does not repeat."""
+    return (f.period,) + tuple(p for p in BOOK_PERIODS if p != f.period)
 
 
 def period_book(conn: Connection, today: date, f: ReviewFilters, baseline_year: int,
-                periods_shown: tuple[str, ...] = BOOK_PERIODS) -> list[BookRow]:
-    """The CompStat book: incidents (total, 涉企, each category), disputes and hazards by type."""
+                periods_shown: tuple[str, ...] | None = None) -> list[BookRow]:
+    """The CompStat book: incidents (total, 涉企, each category), disputes and hazards by type, one column
+    per period (the chosen one first; each row's ``cells`` keep that order)."""
+    periods_shown = periods_shown or book_periods(f)
+    custom = f.custom_window()
     unit = f.unit()
     rows: dict[tuple[str, str], dict[str, Comparison]] = {}
     order: list[tuple[str, str]] = [("incidents", "total"), ("incidents", "enterprise")]
@@ -200,26 +198,21 @@ def period_book(conn: Connection, today: date, f: ReviewFilters, baseline_year: 
     order += [("disputes", "total")] + [("disputes", t) for t in vocab.DISPUTE_TYPES]
     order += [("hazards", "total")] + [("hazards", t) for t in vocab.HAZARD_TYPES]
     for kind in periods_shown:
-        windows = comparison_windows(kind, today, baseline_year)
         inc = compare(conn, "incidents", kind, today, baseline_year, unit, family_filters("incidents", f),
-                      breakdown="category")
+                      breakdown="category", custom=custom, keys=[(c,) for c in categories])
         ent = compare(conn, "incidents", kind, today, baseline_year, unit,
-                      {**family_filters("incidents", f), "enterprise_related": True})[()]
+                      {**family_filters("incidents", f), "enterprise_related": True}, custom=custom)[()]
         dsp = compare(conn, "disputes", kind, today, baseline_year, unit, family_filters("disputes", f),
-                      breakdown="dispute_type")
+                      breakdown="dispute_type", custom=custom, keys=[(t,) for t in vocab.DISPUTE_TYPES])
         hzd = compare(conn, "hazards", kind, today, baseline_year, unit, family_filters("hazards", f),
-                      breakdown="hazard_type")
-        empty = _empty(kind, windows)
-        by_category = {k[0]: v for k, v in inc.items()}
-        rows.setdefault(("incidents", "total"), {})[kind] = _sum_comparisons(list(by_category.values()), empty)
+                      breakdown="hazard_type", custom=custom, keys=[(t,) for t in vocab.HAZARD_TYPES])
         rows.setdefault(("incidents", "enterprise"), {})[kind] = ent
-        for c in categories:
-            rows.setdefault(("incidents", c), {})[kind] = by_category.get(c, empty)
-        for section, compared, types in (("disputes", dsp, vocab.DISPUTE_TYPES), ("hazards", hzd, vocab.HAZARD_TYPES)):
-            by_type = {k[0]: v for k, v in compared.items()}
-            rows.setdefault((section, "total"), {})[kind] = _sum_comparisons(list(by_type.values()), empty)
-            for value in types:
-                rows.setdefault((section, value), {})[kind] = by_type.get(value, empty)
+        for section, compared, values in (("incidents", inc, categories), ("disputes", dsp, vocab.DISPUTE_TYPES),
+                                          ("hazards", hzd, vocab.HAZARD_TYPES)):
+            by_value = {k[0]: v for k, v in compared.items()}
+            rows.setdefault((section, "total"), {})[kind] = _sum_comparisons(list(by_value.values()))
+            for value in values:
+                rows.setdefault((section, value), {})[kind] = by_value[value]
     return [BookRow(section, key, rows[(section, key)]) for section, key in order]
 
 
@@ -245,28 +238,38 @@ class Trend:
 
     section: str
     key: str
-    years: dict[int, list[int | None]]  # year -> 12 monthly counts (None for months not yet begun)
+    years: dict[int, list[int | None]]  # year -> 12 monthly counts (None for months with no complete day yet)
     programme_start: date | None
     before: int  # the 12 whole months before the programme start
     after: int  # the 12 whole months after it (or as many as have passed, scaled to 12 below)
     after_months: int
     change: Change | None
+    through: date | None = None  # the last complete day
+    partial_month: date | None = None  # the month in progress (counted to ``through``), if it has a complete day
 
 
 def monthly_trend(conn: Connection, today: date, f: ReviewFilters, section: str, key: str) -> Trend:
     """A row of the book month by month, this year against the last two, around the programme start."""
     unit = f.unit()
     filters = {**family_filters(section, f), **row_filters(section, key)}
-    first = date(today.year - 2, 1, 1)
-    last = date(today.year, 12, 31)
+    through = periods.last_complete_day(today)
+    first = date(through.year - 2, 1, 1)
+    current = through.replace(day=1)  # the month holding the last complete day: whole, or counted to it
+    partial = None if through == periods.month_end(through) else current
     if unit.kind == "enterprise":
-        counts = rollups.counts_raw(conn, section, Window(first, last), filters, ("month",), enterprise_id=unit.id)
+        counts = rollups.counts_raw(conn, section, Window(first, through), filters, ("month",),
+                                    enterprise_id=unit.id)
     else:
-        counts = rollups.counts(conn, section, Window(first, last), {**unit.filters(), **filters}, ("month",))
+        whole = Window(first, (partial or _add_months(current, 1)) - timedelta(days=1))
+        scope = {**unit.filters(), **filters}
+        counts = rollups.counts(conn, section, whole, scope, ("month",))
+        if partial is not None:
+            counts[(partial,)] = rollups.total(conn, section, Window(partial, through), scope)
     by_month = {k[0]: n for k, n in counts.items()}
     years = {}
-    for year in range(today.year - 2, today.year + 1):
-        years[year] = [by_month.get(date(year, m, 1), 0) if date(year, m, 1) <= today else None for m in range(1, 13)]
+    for year in range(through.year - 2, through.year + 1):
+        years[year] = [by_month.get(date(year, m, 1), 0) if date(year, m, 1) <= through else None
+                       for m in range(1, 13)]
     start = programme_start(conn)
     before = after = months_after = 0
     change = None
@@ -279,10 +282,10 @@ def monthly_trend(conn: Connection, today: date, f: ReviewFilters, section: str,
             before = _total(conn, section, before_window, unit, filters)
             after = _total(conn, section, after_window, unit, filters)
             # compare like with like: the same number of months before the start as have passed since
-            before_same = _total(conn, section, Window(_add_months(anchor, -months_after), anchor - timedelta(days=1)),
-                                 unit, filters)
-            change = Change(after, before_same)
-    return Trend(section, key, years, start, before, after, months_after, change)
+            same_window = Window(_add_months(anchor, -months_after), anchor - timedelta(days=1))
+            before_same = _total(conn, section, same_window, unit, filters)
+            change = Change(after, before_same, exposure(after_window, same_window))  # per day: months differ
+    return Trend(section, key, years, start, before, after, months_after, change, through, partial)
 
 
 def _total(conn, family, window, unit, filters) -> int:
@@ -309,7 +312,8 @@ class FestivalView:
 def festival_view(conn: Connection, today: date, f: ReviewFilters, section: str = "incidents",
                   key: str = "total", span: tuple[int, int] = (-30, 30)) -> FestivalView:
     """The Spring-Festival-aligned comparison: day k after this year's festival against day k after last year's."""
-    year = today.year
+    through = periods.last_complete_day(today)  # whole days only: the day in progress is left out
+    year = through.year
     festival_now, festival_before = spring_festival(year), spring_festival(year - 1)
     offsets = list(range(span[0], span[1] + 1))
     unit = f.unit()
@@ -324,7 +328,7 @@ def festival_view(conn: Connection, today: date, f: ReviewFilters, section: str 
         return {k[0]: n for k, n in counted.items()}
 
     now, before = series(festival_now), series(festival_before)
-    now_values = [now.get(festival_now + timedelta(days=k), 0) if festival_now + timedelta(days=k) <= today else None
+    now_values = [now.get(festival_now + timedelta(days=k), 0) if festival_now + timedelta(days=k) <= through else None
                   for k in offsets]
     before_values = [before.get(festival_before + timedelta(days=k), 0) for k in offsets]
     shown = [(a, b) for a, b in zip(now_values, before_values) if a is not None]
@@ -338,13 +342,14 @@ class DrillItem:
     kind: str  # station, park, enterprise
     id: int
     name: str
-    now: int
-    before: int
+    now: int | None  # None: the data do not cover the window (无数据)
+    before: int | None
     extra: dict = field(default_factory=dict)
+    exposure: float = 1.0  # days now / days a year earlier (29 February), see data.metrics.Change
 
     @property
     def change(self) -> Change:
-        return Change(self.now, self.before)
+        return Change(self.now, self.before, self.exposure)
 
 
 def drill_items(conn: Connection, today: date, f: ReviewFilters, baseline_year: int, limit: int = 20) -> list[DrillItem]:
@@ -357,16 +362,21 @@ def drill_items(conn: Connection, today: date, f: ReviewFilters, baseline_year: 
         return _enterprise_items(conn, windows, f, limit)
     filters = family_filters("incidents", f)
     level, column = ("park", "park_id") if f.station is not None else ("station", "station_id")
-    scope = f.unit().filters()
-    now = rollups.counts(conn, "incidents", windows["now"], {**scope, **filters}, (column,))
-    before = rollups.counts(conn, "incidents", windows["year_earlier"], {**scope, **filters}, (column,))
+    now, before = (covered_counts(conn, "incidents", windows[name], f.unit(), filters, (column,))
+                   for name in ("now", "year_earlier"))
     model = Park if level == "park" else Station
     stmt = select(model.id, model.name)
     if level == "park":
         stmt = stmt.where(Park.station_id == f.station)
     names = dict(conn.execute(stmt.order_by(model.id)).all())
-    items = [DrillItem(level, uid, name, now.get((uid,), 0), before.get((uid,), 0)) for uid, name in names.items()]
-    return sorted(items, key=lambda i: (-i.now, i.id))
+    ratio = exposure(windows["now"], windows["year_earlier"])
+    items = [DrillItem(level, uid, name, _of(now, (uid,)), _of(before, (uid,)), exposure=ratio)
+             for uid, name in names.items()]
+    return sorted(items, key=lambda i: (-(i.now or 0), i.id))
+
+
+def _of(counts: dict | None, key) -> int | None:
+    return None if counts is None else counts.get(key, 0)
 
 
 def _enterprise_items(conn, windows, f: ReviewFilters, limit: int) -> list[DrillItem]:
@@ -374,13 +384,15 @@ def _enterprise_items(conn, windows, f: ReviewFilters, limit: int) -> list[Drill
     members = select(Enterprise.id).where(Enterprise.park_id == f.park)
     if f.sector:
         members = members.where(Enterprise.sector == f.sector)
+    first = rollups.first_day(conn, "incidents")
     now, before = (park_enterprise_counts(conn, windows[name], f.park, members, f.category)
-                   for name in ("now", "year_earlier"))
+                   if rollups.covers(first, windows[name]) else None for name in ("now", "year_earlier"))
     rows = conn.execute(select(Enterprise.id, Enterprise.name, Enterprise.sector, Enterprise.workers)
                         .where(Enterprise.id.in_(members)))
-    items = [DrillItem("enterprise", r.id, r.name, now.get(r.id, 0), before.get(r.id, 0),
-                       {"sector": r.sector, "workers": r.workers}) for r in rows]
-    return sorted(items, key=lambda i: (-i.now, -i.before, i.id))[:limit]
+    ratio = exposure(windows["now"], windows["year_earlier"])
+    items = [DrillItem("enterprise", r.id, r.name, _of(now, r.id), _of(before, r.id),
+                       {"sector": r.sector, "workers": r.workers}, ratio) for r in rows]
+    return sorted(items, key=lambda i: (-(i.now or 0), -(i.before or 0), i.id))[:limit]
 
 
 def park_enterprise_counts(conn: Connection, window: Window, park: int, members, category: str | None = None
@@ -434,6 +446,7 @@ class ReviewBundle:
     crumbs: list[tuple[str, ReviewFilters]]
     areas: dict = field(default_factory=dict)  # station polygons (GeoJSON) for the drill-down map
     parks: list = field(default_factory=list)  # parks of the station in view (all parks for the town)
+    measures: list = field(default_factory=list)  # operational measures of the chosen period (measures.Measure)
 
 
 def baseline_year_of(conn: Connection, today: date) -> int:
@@ -449,7 +462,21 @@ def review_bundle(conn: Connection, query: str, row: str, today: date) -> Review
     if section not in FAMILY_FILTERS or key not in BOOK_KEYS.get(section, ()):  # not a row of the book
         section, key = "incidents", "total"
     baseline = baseline_year_of(conn, today)
+    if f.period == "custom":
+        try:
+            periods.complete_part(f.custom_window(), today)
+        except periods.NoCompleteDay as exc:
+            raise FilterError(f"first={f.first}: the period {exc}") from None
     return ReviewBundle(f, f"{section}:{key}", period_book(conn, today, f, baseline),
                         monthly_trend(conn, today, f, section, key), festival_view(conn, today, f, section, key),
                         drill_items(conn, today, f, baseline), breadcrumbs(conn, f), geo.station_areas(conn),
-                        geo.parks(conn, Unit("station", f.station) if f.station is not None else Unit()))
+                        geo.parks(conn, Unit("station", f.station) if f.station is not None else Unit()),
+                        period_measures(conn, today, f, baseline))
+
+
+def period_measures(conn: Connection, today: date, f: ReviewFilters, baseline_year: int) -> list:
+    """The operational measures of the chosen period against the same dates a year earlier, for the unit."""
+    windows = comparison_windows(f.period, today, baseline_year, f.custom_window())
+    incident = {k: v for k, v in family_filters("incidents", f).items() if k != "sector"}  # no sector by response
+    return measures.operational_measures(conn, windows["now"], windows["year_earlier"], f.unit(), incident,
+                                         family_filters("disputes", f), family_filters("hazards", f))

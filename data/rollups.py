@@ -177,6 +177,11 @@ RESP_DAY, RESP_MONTH = _pair("inc_resp", _I, "received_at", (_station, _park, _c
 DSP_DAY, DSP_MONTH = _pair("dsp", _D, "reported_at",
                            (_station, _park, _dtype, _with_ent, _status, _level, _settle_days, _sector))
 HZD_DAY, HZD_MONTH = _pair("hzd", _H, "found_at", (_station, _park, _htype, _severity, _status, _sector))
+_rectify_days = dim("rectify_days", Integer, _whole_units("found_at", "rectified_at", 86400, DAYS_CAP),
+                    ("found_at", "rectified_at"))
+# Days from finding to rectification of the hazards found on a day (-1: not rectified), for the median
+# inspectors are judged by; schema 9 (filled by ``rebuild`` when an earlier database is upgraded).
+HZR_DAY, HZR_MONTH = _pair("hzd_rect", _H, "found_at", (_station, _park, _htype, _severity, _sector, _rectify_days))
 # Narrow rollups for the common reads (town or station, by category): a few dozen rows a day at any size.
 INC_STN_DAY, INC_STN_MONTH = _pair("inc_stn", _I, "received_at", (_station, _category, _related))
 INC_HOUR = Rollup("ru_inc_hour", _I, "received_at", "day", (_station, _related, _hour))
@@ -188,7 +193,7 @@ ENT_HZD = Rollup("ru_ent_hzd_month", _H, "found_at", "month", (_enterprise, _sev
                  where=lambda _d, r: f"{r}enterprise_id IS NOT NULL", where_watches=("enterprise_id",))
 
 ROLLUPS: tuple[Rollup, ...] = (INC_DAY, INC_MONTH, INC_STN_DAY, INC_STN_MONTH, RESP_DAY, RESP_MONTH, INC_HOUR, ENT_INC,
-                               DSP_DAY, DSP_MONTH, ENT_DSP, HZD_DAY, HZD_MONTH, ENT_HZD)
+                               DSP_DAY, DSP_MONTH, ENT_DSP, HZD_DAY, HZD_MONTH, ENT_HZD, HZR_DAY, HZR_MONTH)
 
 
 @dataclass(frozen=True)
@@ -220,6 +225,7 @@ FAMILIES = {
     "enterprise_disputes": Family((), (ENT_DSP,)),
     "hazards": Family((HZD_DAY,), (HZD_MONTH,)),
     "enterprise_hazards": Family((), (ENT_HZD,)),
+    "rectification": Family((HZR_DAY,), (HZR_MONTH,)),
 }
 
 data_version = Table(
@@ -470,6 +476,22 @@ def _add_counts(parts: Iterable[Mapping[tuple, int]]) -> dict[tuple, int]:
         for key, n in part.items():
             result[key] = result.get(key, 0) + n
     return {k: v for k, v in result.items() if v != 0}
+
+
+def first_day(conn: Connection, family: str) -> date | None:
+    """The first Shanghai day holding a row of the family's source (None: the source is empty).
+
+    Windows that begin before it are not covered by the data: their counts are unknown (无数据), not 0.
+    One read of the first key of the narrowest daily rollup's primary key.
+    """
+    rollup = (FAMILIES[family].daily or FAMILIES[family].monthly)[0]
+    value = conn.execute(select(func.min(rollup.table.c[rollup.grain]))).scalar()
+    return _normalise(value) if value is not None else None
+
+
+def covers(first: date | None, window: Window) -> bool:
+    """Whether data beginning on ``first`` cover every day of ``window``."""
+    return first is not None and window.first >= first
 
 
 def total(conn: Connection, family: str, window: Window, filters: Filters | None = None) -> int:

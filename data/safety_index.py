@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -36,7 +36,7 @@ from data.programme import programme_start
 from data.schema import Enterprise, Hazard, Team
 from data.schema import safety_index_table as index_table
 from data.schema import safety_index_unit_table as unit_table
-from data.timeutil import local_midnight
+from data.timeutil import local_midnight, now_utc
 
 CONFIG_PATH = Path(__file__).with_name("safety_index.toml")
 PILLARS = ("incidents", "disputes", "hazards", "governance")
@@ -495,13 +495,20 @@ def compute_month(conn: Connection, month: date, today: date, bounds: dict, conf
 
 # --- bounds, refresh and receipts ----------------------------------------------------------------------
 
+NO_PROGRAMME_START = (
+    "the safety index needs a programme start: base_year = 'baseline' (data/safety_index.toml) fixes the score "
+    "bounds on the year before it, and none is recorded. Record it with "
+    "`flask --app app init-db --programme-start YYYY-MM-DD`, or set a numeric base_year (e.g. 2024) in "
+    "data/safety_index.toml")
+
+
 def base_year(conn: Connection, config: IndexConfig) -> int:
     """The year whose enterprise-months fix the percentile bounds."""
     if config.base_year != "baseline":
         return int(config.base_year)
     start = programme_start(conn)
     if start is None:
-        raise IndexConfigError("base_year = 'baseline' needs a programme start (init-db --programme-start)")
+        raise IndexConfigError(NO_PROGRAMME_START)
     return start.year - 1
 
 
@@ -557,6 +564,20 @@ class _MonthIndicators:
         return frame
 
 
+# meta: {month: the last day its window counted} of each stored month that was last refreshed while in progress
+PARTIAL_KEY = "safety_index_partial"
+
+
+def partial_months(conn: Connection) -> dict[date, date]:
+    """The stored months last computed while still in progress, each with the last day its indicators counted.
+
+    A month's indicators run to today while it lasts (``month_window``), and the running app refreshes the
+    current month every few minutes: such a score is "to date", not the month's, and is drawn as such.
+    """
+    raw = db.get_meta(conn, PARTIAL_KEY)
+    return {date.fromisoformat(m): date.fromisoformat(d) for m, d in json.loads(raw).items()} if raw else {}
+
+
 def refresh(conn: Connection, months: list[date], today: date, config: IndexConfig | None = None) -> int:
     """Recompute and store the index of the given months for every enterprise and unit."""
     config = config or default_config()
@@ -565,10 +586,16 @@ def refresh(conn: Connection, months: list[date], today: date, config: IndexConf
     bounds = reference_bounds(conn, today, config, month_indicators)
     month_indicators.stop_keeping(months)
     written = 0
+    partial = partial_months(conn)
     for month in months:
         frame = scores(month_indicators(month), bounds, config)
         conn.execute(index_table.delete().where(index_table.c.month == month))
         conn.execute(unit_table.delete().where(unit_table.c.month == month))
+        through = month_window(month, config.window_months, today).last
+        if through < add_months(month, 1) - timedelta(days=1) and not frame.empty:
+            partial[month] = through
+        else:
+            partial.pop(month, None)
         if frame.empty:
             continue
         rows = frame[["enterprise_id", "score", "band", *(f"pillar_{p}" for p in PILLARS)]].rename(
@@ -576,7 +603,8 @@ def refresh(conn: Connection, months: list[date], today: date, config: IndexConf
         bulk.insert_columns(conn, index_table, {c: rows[c].to_numpy() for c in rows.columns})
         conn.execute(unit_table.insert(), _unit_rows(frame, month, config))
         written += len(rows)
-    db.set_meta(conn, "safety_index_refreshed", datetime.now().isoformat(timespec="seconds"))
+    db.set_meta(conn, PARTIAL_KEY, json.dumps({m.isoformat(): d.isoformat() for m, d in sorted(partial.items())}))
+    db.set_meta(conn, "safety_index_refreshed", now_utc().isoformat(timespec="seconds"))  # aware, UTC
     return written
 
 
@@ -593,13 +621,22 @@ def _unit_rows(frame: pd.DataFrame, month: date, config: IndexConfig) -> list[di
     return rows
 
 
+EVENT_ROLLUPS = (rollups.ENT_INC, rollups.ENT_DSP, rollups.ENT_HZD)  # the enterprise event families the index reads
+
+
+def first_event_month(conn: Connection) -> date | None:
+    """The first month with an enterprise's incident, dispute or hazard (None on a database without any)."""
+    firsts = [conn.execute(select(func.min(r.table.c.month))).scalar() for r in EVENT_ROLLUPS]
+    firsts = [date.fromisoformat(f[:10]) if isinstance(f, str) else f for f in firsts if f is not None]
+    return min(firsts, default=None)
+
+
 def index_months(conn: Connection, today: date, config: IndexConfig | None = None) -> list[date]:
-    """Every month from the first with a full indicator window to the current one."""
+    """Every month from the first with a full indicator window (of any event family) to the current one."""
     config = config or default_config()
-    first = conn.execute(select(func.min(rollups.ENT_INC.table.c.month))).scalar()
+    first = first_event_month(conn)
     if first is None:
         return [month_start(today)]
-    first = date.fromisoformat(first) if isinstance(first, str) else first
     month = add_months(first, config.window_months - 1)
     months = []
     while month <= month_start(today):

@@ -36,9 +36,10 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 from data import vocab
 
-SCHEMA_VERSION = "8"  # 8: incidents' enterprise index covers park and category (7: users, device_tokens,
-#                        audit_log; 6: imports, import_quarantine, import flags)
-ADDITIVE_UPGRADES = {"6", "7"}  # versions that become this one by creating new tables and indexes only
+SCHEMA_VERSION = "9"  # 9: hazard rectification-days rollups (8: incidents' enterprise index covers park and
+#                        category; 7: users, device_tokens, audit_log; 6: imports, import_quarantine, import flags)
+ADDITIVE_UPGRADES = {"6", "7", "8"}  # versions that become this one by creating new tables and indexes only
+#                                     (a new rollup table is filled from its source by the upgrade)
 # Indexes an earlier version had and this one replaced: dropped when such a database is upgraded.
 RETIRED_INDEXES = {"incidents": ("ix_incident_enterprise_received",)}
 

@@ -6,6 +6,8 @@ so that nothing assumes it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -14,12 +16,40 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ_NAME = "Asia/Shanghai"
 UTC = timezone.utc
+
+# The product's clock: the real time plus an offset, or a fixed instant. Only tests (and a demo run at a fixed
+# instant) move it, through ``frozen_clock`` / ``shift_clock``; every "now" of the data layer reads it.
+_clock = {"offset": timedelta(0), "frozen": None}
 
 
 def now_utc() -> datetime:
-    """The current instant, timezone-aware."""
-    return datetime.now(UTC)
+    """The current instant, timezone-aware (the product's clock: see ``frozen_clock``)."""
+    if _clock["frozen"] is not None:
+        return _clock["frozen"]
+    return datetime.now(UTC) + _clock["offset"]
+
+
+def shift_clock(to: datetime | None) -> None:
+    """Let the clock run on from the instant ``to`` (None: back to the real time)."""
+    if to is not None and to.tzinfo is None:
+        raise ValueError(f"naive datetime {to!r}: times must carry a zone")
+    _clock["frozen"] = None
+    _clock["offset"] = timedelta(0) if to is None else to - datetime.now(UTC)
+
+
+@contextmanager
+def frozen_clock(moment: datetime) -> Iterator[datetime]:
+    """Stop the clock at ``moment`` for the duration of a block (tests: figures at an awkward hour)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: times must carry a zone")
+    saved = dict(_clock)
+    _clock["frozen"] = moment.astimezone(UTC)
+    try:
+        yield _clock["frozen"]
+    finally:
+        _clock.update(saved)
 
 
 def to_local(moment: datetime) -> datetime:
@@ -37,6 +67,15 @@ def local_today(moment: datetime | None = None) -> date:
 def local_midnight(day: date) -> datetime:
     """The instant (UTC) at which the Shanghai day ``day`` begins."""
     return datetime.combine(day, time(0), LOCAL_TZ).astimezone(UTC)
+
+
+def local_stamp(moment: datetime | None = None, seconds: bool = False) -> str:
+    """An instant as a person reads it in a file that may travel: 2026-12-07 06:34 (北京时间, UTC+8)."""
+    local = to_local(moment or now_utc())
+    offset = local.utcoffset() or timedelta(0)
+    hours = int(offset.total_seconds() // 3600)
+    text = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{text}（{LOCAL_TZ_NAME}, UTC{hours:+d}）"
 
 
 def local_day_range(first: date, last: date) -> tuple[datetime, datetime]:

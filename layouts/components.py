@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dash import html
 
-SIGNIFICANCE_MARKS = {"significant": "▲▲", "notable": "▲", "noise": "≈"}
+from layouts.strings import t
+
+SIGNIFICANCE_MARKS = {"significant": "▲▲", "notable": "▲", "noise": "≈", "none": ""}  # none: a side has no data
 
 
 def panel(title: str, body, panel_id: str | None = None, class_name: str = "") -> html.Section:
@@ -39,12 +41,17 @@ def data_table(columns: list[str], rows: list[list], table_id: str | None = None
     )
 
 
-def change_tone(pct: float | None, now: int) -> str:
-    """Colour of a change: down is good (green), up is bad (red) for incident counts."""
+def change_tone(pct: float | None, now: int | None) -> str:
+    """Colour of a change: down is good (green), up is bad (red) for incident counts; no data is neutral."""
     if pct is None:
-        return "up" if now > 0 else "neutral"
+        return "up" if now is not None and now > 0 else "neutral"
     if pct < 0:
         return "down"
     if pct > 0:
         return "up"
     return "neutral"
+
+
+def count_text(n: int | None, lang: str = "zh") -> str:
+    """A count as the screen writes it: 1,234; 无数据 when the data do not cover its window (never 0)."""
+    return t("no_data", lang) if n is None else f"{n:,}"

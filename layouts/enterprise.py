@@ -30,6 +30,8 @@ STATUS_KEYS = {ent.INCIDENT_OPEN: "ent_status_incident_open", ent.INCIDENT_CLOSE
 STATUS_TONES = {ent.INCIDENT_OPEN: "open", ent.INCIDENT_CLOSED: "done", "调解中": "open", "已化解": "done",
                 "未化解": "bad", ent.HAZARD_OPEN: "open", ent.HAZARD_OVERDUE: "bad", ent.HAZARD_RECTIFIED: "done"}
 BAND_TEXT_COLOURS = {"黄": "#3d3000"}
+INDEX_LINE_COLOUR = "#12355b"
+INDEX_HOVER = "%{x|%Y-%m}: %{y:.1f} (%{customdata})<extra></extra>"
 SHARE_INDICATORS = ("unsettled_share", "in_house_share")
 COUNT_INDICATORS = ("open_hazards", "overdue_hazards", "severe_hazards", "teams")
 
@@ -79,6 +81,13 @@ def fmt_day(day: date | None) -> str:
 
 def fmt_month(month: date, lang: str) -> str:
     return t("ent_month", lang, y=month.year, m=month.month)
+
+
+def point_month(point: ent.IndexPoint, lang: str) -> str:
+    """An index point's month, with 截至6月15日 when it was scored while in progress."""
+    if not point.partial:
+        return fmt_month(point.month, lang)
+    return f"{fmt_month(point.month, lang)} {t('partial_through', lang, date=t('date_short', lang, day=point.through))}"
 
 
 def fmt_amount(amount: Decimal | None) -> str:
@@ -198,8 +207,9 @@ def kpi_strip(profile: ent.EnterpriseProfile, lang: str) -> html.Div:
     receipt = profile.receipt
     if latest is not None:
         change = receipt.change if receipt is not None and receipt.month == latest.month else None
-        index_detail = (t("ent_kpi_index_detail", lang, month=fmt_month(latest.month, lang), change=fmt_signed(change))
-                        if change is not None else fmt_month(latest.month, lang))
+        month = point_month(latest, lang)
+        index_detail = (t("ent_kpi_index_detail", lang, month=month, change=fmt_signed(change))
+                        if change is not None else month)
         index_tile = _kpi("ent-kpi-index", t("ent_kpi_index", lang),
                           [f"{latest.score:.1f}", band_badge(None, latest.band, lang, band_only=True)],
                           html.Span(index_detail, className=_delta_tone(change)), "ent-index-value")
@@ -275,18 +285,21 @@ def index_figure(history: tuple[ent.IndexPoint, ...], lang: str, config: safety_
                            font={"size": 12, "color": "#5d6d7e"})
     months = [p.month.isoformat() for p in history]
     bands = [tv(p.band, lang) for p in history]
-    fig.add_trace(go.Scatter(
-        x=months, y=[round(p.score, 2) for p in history], mode="lines+markers", name=t("ent_index_series", lang),
-        line={"color": "#12355b", "width": 2},
+    fig.add_trace(go.Scatter(  # whole months only: a month in progress is drawn apart (partial_index_trace)
+        x=months, y=[None if p.partial else round(p.score, 2) for p in history], mode="lines+markers",
+        name=t("ent_index_series", lang), legendgroup="index", line={"color": INDEX_LINE_COLOUR, "width": 2},
         marker={"color": [BAND_COLOURS.get(p.band, "#888") for p in history], "size": 9,
-                "line": {"color": "#ffffff", "width": 1}},
-        customdata=bands, hovertemplate="%{x|%Y-%m}: %{y:.1f} (%{customdata})<extra></extra>",
+                "line": {"color": "#ffffff", "width": 1}}, connectgaps=False,
+        customdata=bands, hovertemplate=INDEX_HOVER,
     ))
     for pillar in safety_index.PILLARS:
         fig.add_trace(go.Scatter(x=months, y=[round(getattr(p, pillar), 2) for p in history], mode="lines",
                                  name=t(f"ent_pillar_{pillar}", lang), visible="legendonly",
                                  line={"width": 1, "dash": "dot"},
                                  hovertemplate="%{x|%Y-%m}: %{y:.1f}<extra>%{fullData.name}</extra>"))
+    for k, point in enumerate(history):
+        if point.partial:
+            fig.add_trace(partial_index_trace(history[k - 1] if k else None, point, lang))
     xaxis = {"tickformat": "%Y-%m", "hoverformat": "%Y-%m"}
     if history:  # half a month of air either side, not the next year's January
         xaxis["range"] = [(history[0].month - timedelta(days=16)).isoformat(),
@@ -296,6 +309,26 @@ def index_figure(history: tuple[ent.IndexPoint, ...], lang: str, config: safety_
                       xaxis=xaxis,
                       legend={"orientation": "h", "y": -0.14, "x": 0}, hovermode="closest", showlegend=True)
     return fig
+
+
+def partial_index_trace(before: ent.IndexPoint | None, point: ent.IndexPoint, lang: str):
+    """A month in progress: a hollow marker on a dotted segment from the month before, labelled 截至6月15日, so
+    a score to date is not read as the month's (or as a fall)."""
+    import plotly.graph_objects as go
+
+    note = t("partial_through", lang, date=t("date_short", lang, day=point.through))
+    link = [before] if before is not None and not before.partial else []
+    shown = link + [point]
+    return go.Scatter(
+        x=[p.month.isoformat() for p in shown], y=[round(p.score, 2) for p in shown], mode="lines+markers+text",
+        name=f"{t('ent_index_series', lang)} ({note})", legendgroup="index", showlegend=False,
+        line={"color": INDEX_LINE_COLOUR, "width": 2, "dash": "dot"},
+        marker={"symbol": ["circle"] * len(link) + ["circle-open"], "size": [0] * len(link) + [11],
+                "color": BAND_COLOURS.get(point.band, "#888"), "line": {"width": 2.5}},
+        text=[""] * len(link) + [note], textposition="top left", textfont={"size": 12, "color": "#5d6d7e"},
+        customdata=[tv(p.band, lang) for p in shown],
+        hovertemplate=[INDEX_HOVER] * len(link) + [INDEX_HOVER.replace("<extra>", f" · {note}<extra>")],
+    )
 
 
 def downloads(name: str, formats: tuple[str, ...], enterprise_id: int, lang: str) -> html.Div:

@@ -35,14 +35,17 @@ from data import safety_index
 from data.compstat import comparison_windows
 from data.metrics import Change
 from data.report import OverdueRow
-from data.review import BOOK_PERIODS, BookRow, DrillItem, FestivalView, ReviewBundle, Trend
-from data.timeutil import now_utc, to_local
+from data.periods import last_complete_day
+from data.review import BookRow, DrillItem, FestivalView, ReviewBundle, Trend, book_periods
+from data.timeutil import local_stamp, now_utc, to_local
 from layouts import theme
-from layouts.review import book_row_label, drill_figure, festival_figure, row_label, trend_figure
+from layouts.review import (book_row_label, drill_figure, festival_figure, measure_label, period_title, row_label,
+                             trend_figure, window_words)
+from layouts.wall_charts import week_words
 from layouts.strings import t
 from layouts.theme import LIGHT_TEMPLATE_NAME
 
-SIGNIFICANCE_WORDS = {"significant": "显著", "notable": "值得关注", "noise": "正常波动"}
+SIGNIFICANCE_WORDS = {"significant": "显著", "notable": "值得关注", "noise": "正常波动", "none": "无数据"}
 CHART_SIZE = (1000, 450)  # CSS px; PNG at scale 2 is 2000 px wide
 
 
@@ -59,14 +62,14 @@ def significance(change: Change | None) -> str:
 
 # --- tables -----------------------------------------------------------------------------------------
 
-def book_frame(book: list[BookRow], period_keys: tuple[str, ...] = BOOK_PERIODS) -> pd.DataFrame:
-    """The CompStat book, one row per book row, the periods side by side (本周·本期, 本周·去年同期, …)."""
+def book_frame(book: list[BookRow]) -> pd.DataFrame:
+    """The CompStat book, one row per book row, the periods side by side in the page's order (本月·本期,
+    本月·去年同期, …, 本周·本期, …), each named as the page names it (上周 on a Monday)."""
     records = []
     for row in book:
         record = {"板块": t(f"section_{row.section}"), "项目": book_row_label(row, "zh").removeprefix("其中：")}
-        for key in period_keys:
-            c = row.cells[key]
-            p = t(f"period_{key}")
+        for key, c in row.cells.items():
+            p = period_title(key, c.window, "zh")
             record.update({
                 f"{p}·本期": c.now, f"{p}·去年同期": c.year_earlier.before, f"{p}·同比%": pct(c.year_earlier),
                 f"{p}·同比显著性": significance(c.year_earlier),
@@ -75,6 +78,22 @@ def book_frame(book: list[BookRow], period_keys: tuple[str, ...] = BOOK_PERIODS)
             })
         records.append(record)
     return pd.DataFrame.from_records(records)
+
+
+MEASURE_COLUMNS = ["指标", "单位", "本期", "去年同期", "变化", "变化显著性", "本期件数", "去年同期件数"]
+
+
+def measures_frame(measures: list) -> pd.DataFrame:
+    """The operational measures of the period against a year earlier (shares in %, medians in minutes/days)."""
+    def number(value, unit):
+        return None if value is None else round(100 * value, 1) if unit == "share" else value
+
+    units = {"share": "%", "min": "分钟", "days": "天"}
+    return pd.DataFrame.from_records([
+        {"指标": measure_label(m.key, "zh").strip(), "单位": units[m.unit], "本期": number(m.now, m.unit),
+         "去年同期": number(m.before, m.unit), "变化": number(m.diff, m.unit),
+         "变化显著性": SIGNIFICANCE_WORDS[m.significance], "本期件数": m.n_now, "去年同期件数": m.n_before}
+        for m in measures], columns=MEASURE_COLUMNS)
 
 
 def drill_frame(items: list[DrillItem]) -> pd.DataFrame:
@@ -123,18 +142,19 @@ def unit_names(bundle: ReviewBundle) -> tuple[str, str]:
 
 
 def filter_lines(bundle: ReviewBundle, today: date, baseline_year: int, subject: str,
-                 periods_shown: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+                 periods_shown=None) -> list[tuple[str, str]]:
     """The active filters in words, for the top of a CSV and the 筛选条件 sheet."""
     f = bundle.filters
     unit, _short = unit_names(bundle)
     lines = [("内容", subject), ("单位", unit)]
-    kinds = periods_shown or ((f.period,) if f.period != "custom" else ("custom",))
+    kinds = periods_shown(f) if callable(periods_shown) else (periods_shown or (f.period,))
     for kind in kinds:
         windows = comparison_windows(kind, today, baseline_year, f.custom_window())
         now, earlier = windows["now"], windows["year_earlier"]
-        lines.append((f"期间·{t(f'period_{kind}')}",
+        lines.append((f"期间·{period_title(kind, now, 'zh')}",
                       f"{now.first.isoformat()} 至 {now.last.isoformat()}（同比：{earlier.first.isoformat()} 至 "
                       f"{earlier.last.isoformat()}）"))
+    lines.append(as_of_line(today))
     lines += [
         ("行业", f.sector or "全部"),
         ("警情类别", f.category or "全部"),
@@ -147,8 +167,13 @@ def filter_lines(bundle: ReviewBundle, today: date, baseline_year: int, subject:
 
 
 def generated_line() -> tuple[str, str]:
-    """When the file was made, Shanghai time (as every date in the files)."""
-    return ("生成时间", to_local(now_utc()).strftime("%Y-%m-%d %H:%M:%S"))
+    """When the file was made, in the product's time zone, named (a file travels)."""
+    return ("生成时间", local_stamp(seconds=True))
+
+
+def as_of_line(today: date) -> tuple[str, str]:
+    """The to-date rule in words (data/periods.py): every period ends with the last complete day."""
+    return ("统计口径", f"各期截至昨日24时（{last_complete_day(today).isoformat()}），只含完整日，同比为去年同日")
 
 
 # --- the safety-index views of the review page -------------------------------------------------------
@@ -313,9 +338,10 @@ def _time(moment) -> str | None:
 
 def enterprise_index_frame(data: EnterpriseData) -> pd.DataFrame:
     """The stored index of every month: score, band and the four pillar scores."""
-    columns = ["月份", "平安指数", "等级"] + [f"{t(f'ent_pillar_{p}', 'zh')}维度得分" for p in safety_index.PILLARS]
+    columns = ["月份", "数据截至", "平安指数", "等级"] + [f"{t(f'ent_pillar_{p}', 'zh')}维度得分"
+                                                   for p in safety_index.PILLARS]
     return pd.DataFrame.from_records([
-        [p.month.strftime("%Y-%m"), _float(p.score, 2), p.band]
+        [p.month.strftime("%Y-%m"), p.through.isoformat() if p.partial else "", _float(p.score, 2), p.band]
         + [_float(getattr(p, pillar), 2) for pillar in safety_index.PILLARS]
         for p in data.profile.history], columns=columns)
 
@@ -440,8 +466,9 @@ def wall_categories_frame(numbers) -> pd.DataFrame:
 
     today, week = numbers.categories_today or {}, numbers.categories_week or {}
     order = list(INCIDENT_CATEGORIES) + sorted((set(today) | set(week)) - set(INCIDENT_CATEGORIES))
+    week_column = f"{week_words(numbers, 'zh')}（{window_words(numbers.week_window, 'zh')}）"
     return pd.DataFrame({"警情类别": order, "今日": [int(today.get(c, 0)) for c in order],
-                         "本周": [int(week.get(c, 0)) for c in order]})
+                         week_column: [int(week.get(c, 0)) for c in order]})
 
 
 def wall_last30_frame(numbers) -> pd.DataFrame:
@@ -449,9 +476,10 @@ def wall_last30_frame(numbers) -> pd.DataFrame:
     from data.periods import shift_year  # noqa: PLC0415
 
     before = {d: int(n) for d, n in (numbers.last30_year_earlier or [])}
-    rows = [(d.isoformat(), int(n), shift_year(d, -1).isoformat(), before.get(shift_year(d, -1)))
-            for d, n in (numbers.last30 or [])]
-    frame = pd.DataFrame.from_records(rows, columns=["日期", "警情数", "去年同期日期", "去年同期警情数"])
+    running = f"否（截至{to_local(numbers.at or now_utc()).strftime('%H:%M')}）"
+    rows = [(d.isoformat(), int(n), running if d == numbers.today else "是", shift_year(d, -1).isoformat(),
+             before.get(shift_year(d, -1))) for d, n in (numbers.last30 or [])]
+    frame = pd.DataFrame.from_records(rows, columns=["日期", "警情数", "完整日", "去年同期日期", "去年同期警情数"])
     frame["去年同期警情数"] = frame["去年同期警情数"].astype("Int64")
     return frame
 
@@ -560,7 +588,8 @@ Subject = str | Callable[[Download], str]
 class TableExport:
     subject: Subject  # the file-name subject
     frame: Callable[[Download], pd.DataFrame]
-    periods: tuple[str, ...] | None = None  # review: the periods the table covers (None: the filters' one)
+    # review: the periods the table covers, or a function of the filters giving them (None: the filters' one)
+    periods: tuple[str, ...] | Callable[[Any], tuple[str, ...]] | None = None
     source: str = "review"
     notes: Callable[[Download], list[tuple[str, str]]] | None = None  # lines of this table only
 
@@ -597,8 +626,9 @@ def _note(text: str):
 
 TABLES: dict[str, TableExport] = {
     # the review page
-    "book": TableExport("期间对比表", lambda d: book_frame(d.data.book), BOOK_PERIODS),
+    "book": TableExport("期间对比表", lambda d: book_frame(d.data.book), book_periods),
     "drill": TableExport("下级单位警情", lambda d: drill_frame(d.data.drill)),
+    "measures": TableExport("运行指标", lambda d: measures_frame(d.data.measures)),
     "trend": TableExport(_trend_subject, lambda d: trend_frame(d.data.trend)),
     "festival": TableExport("春节对齐同比", lambda d: festival_frame(d.data.festival)),
     "overdue": TableExport(OVERDUE_SUBJECT, lambda d: overdue_frame(d.data), source="overdue"),

@@ -33,6 +33,7 @@ WALL_VIEW_NAME = "wall-view-name"
 WALL_CLOCK = "wall-clock"
 WALL_STATUS = "wall-status"
 WALL_FRESHNESS = "wall-freshness"
+WALL_DATA_AGE = "wall-data-age"  # the newest incident's age, shown when a gap that long is unusual
 WALL_DEMO_MARK = "wall-demo-mark"
 WALL_KPIS = "wall-kpis"
 WALL_MAP = "wall-map"
@@ -45,7 +46,7 @@ WALL_FEED_POLL = "wall-feed-poll"
 WALL_FEED_STATE = "wall-feed-state"  # {last_id, at}
 WALL_VIEW = "wall-view"  # {kind, id}: what the wall shows now
 WALL_PLAYLIST = "wall-playlist"  # [{kind, id, seconds}]
-WALL_SETTINGS = "wall-settings"  # {lang, kiosk, poll_ms, feed_ms}
+WALL_SETTINGS = "wall-settings"  # {lang, kiosk, poll_ms, feed_ms; canvas: written by assets/wall.js}
 
 
 def wall_panel(name: str) -> str:
@@ -76,6 +77,8 @@ REVIEW_BOOK_HOLDER = "review-book-holder"
 REVIEW_TREND_TITLE = "review-trend-title"
 REVIEW_DRILL_TITLE = "review-drill-title"
 REVIEW_DRILL_HOLDER = "review-drill-holder"
+REVIEW_MEASURES_HOLDER = "review-measures-holder"  # the operational measures' table
+REVIEW_MEASURES = "review-measures"
 REVIEW_DRILL_SECTION = "review-drill-section"
 REVIEW_INDEX_HOLDER = "review-index-holder"  # the index views' title, summary and distribution heading
 REVIEW_DRAWN = "review-drawn"  # the query the main content was last drawn for (starts the index views)

@@ -27,11 +27,13 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from data import figures_export
-from data.metrics import Change, format_pct
+from data.metrics import Change, format_change
+from data.periods import last_complete_day
+from data.timeutil import local_stamp
 from data.report import BOOK_KEY, OVERDUE_SHOWN, ReportData
 from data.review import BookRow
-from layouts.components import SIGNIFICANCE_MARKS
-from layouts.review import drill_figure, trend_figure
+from layouts.components import SIGNIFICANCE_MARKS, count_text
+from layouts.review import drill_figure, measure_change, measure_label, measure_value, trend_figure
 from layouts.strings import t
 from layouts.theme import BAND_COLOURS, LIGHT_TEMPLATE_NAME
 
@@ -71,7 +73,7 @@ def category_figure(book: list[BookRow]) -> go.Figure:
     names = [r.key for r in rows]
     fig = go.Figure([
         go.Bar(x=names, y=[r.cells[BOOK_KEY].now for r in rows], name=t("col_now"),
-               text=[f"{r.cells[BOOK_KEY].now:,}" for r in rows], textposition="outside"),
+               text=[count_text(r.cells[BOOK_KEY].now) for r in rows], textposition="outside"),
         go.Bar(x=names, y=[r.cells[BOOK_KEY].year_earlier.before for r in rows], name=t("col_year_earlier"),
                marker={"color": "#b0bec5"}),
     ])
@@ -156,11 +158,12 @@ def title_lines(data: ReportData) -> list[tuple[str, str]]:
     w = data.windows
     lines = [
         ("统计单位", data.unit.name),
-        ("统计期间", f"{_window(w['now'])}（北京时间，含首尾）" + ("，截至最后一个完整日" if data.period.cut else "")),
+        ("统计期间", f"{_window(w['now'])}（北京时间，含首尾，只含完整日"
+                     + ("；截至昨日24时" if w["now"].last == last_complete_day(data.today) else "") + "）"),
         ("同比期间", _window(w["year_earlier"])),
         ("环比期间", _window(w["before"])),
         ("基准年", f"{data.baseline_year}年（{_window(w['baseline'])}）"),
-        ("生成时间", data.generated_at.strftime("%Y-%m-%d %H:%M")),
+        ("生成时间", local_stamp(data.generated_at)),
         ("个人信息", "未脱敏（经授权）" if data.unmasked else "已脱敏（地址仅到街道）"),
     ]
     if data.demo:
@@ -183,7 +186,7 @@ def fact_refs(data: ReportData, sentence) -> str:
 def _pct(change: Change | None) -> str:
     if change is None:
         return "—"
-    return f"{format_pct(change.pct, change.now)} {SIGNIFICANCE_MARKS[change.significance]}"
+    return f"{format_change(change)} {SIGNIFICANCE_MARKS[change.significance]}".strip()
 
 
 def book_label(row: BookRow) -> str:
@@ -194,8 +197,8 @@ def book_label(row: BookRow) -> str:
     return f"　{row.key}"
 
 
-BOOK_NOTE = ("同比为本期较去年同期，环比为本期较上期；▲▲ 显著，▲ 值得关注，≈ 属正常波动；"
-             "基数为零时不计算百分比。")
+BOOK_NOTE = ("各期只含完整日；同比为本期较去年同期，环比为本期较上期；▲▲ 显著，▲ 值得关注，≈ 属正常波动；"
+             "基数为零时不计算百分比；数据未覆盖的期间记为无数据。")
 BOOK_HEADER = ["项目", "本期", "去年同期", "同比", "上期", "环比", "基准年同期", "较基准年"]
 
 
@@ -207,9 +210,25 @@ def book_rows(book: list[BookRow]) -> list[list[str]]:
             section = row.section
             rows.append([t(f"section_{section}")])
         c = row.cells[BOOK_KEY]
-        rows.append([book_label(row), f"{c.now:,}", f"{c.year_earlier.before:,}", _pct(c.year_earlier),
-                     "—" if c.before is None else f"{c.before.before:,}", _pct(c.before),
-                     f"{c.baseline.before:,}", _pct(c.baseline)])
+        rows.append([book_label(row), count_text(c.now), count_text(c.year_earlier.before), _pct(c.year_earlier),
+                     "—" if c.before is None else count_text(c.before.before), _pct(c.before),
+                     count_text(c.baseline.before), _pct(c.baseline)])
+    return rows
+
+
+MEASURE_HEADER = ["指标", "本期", "去年同期", "变化", "依据（本期 / 去年同期）"]
+MEASURE_NOTE = ("中位数为下中位数；比率的变化用两比例检验、中位数的变化用 Mood 中位数检验判断显著性"
+                "（▲▲ 显著，▲ 值得关注，≈ 属正常波动）；无数据表示没有可计算的记录。")
+
+
+def measure_rows(data: ReportData) -> list[list[str]]:
+    """The operational measures against a year earlier, as text rows under MEASURE_HEADER."""
+    rows = []
+    for m in data.measures:
+        mark = SIGNIFICANCE_MARKS[m.significance]
+        rows.append([measure_label(m.key, "zh"), measure_value(m.now, m.unit, "zh"),
+                     measure_value(m.before, m.unit, "zh"), f"{measure_change(m, 'zh')} {mark}".strip(),
+                     f"{m.n_now:,} / {m.n_before:,}"])
     return rows
 
 
@@ -409,6 +428,9 @@ def render_pdf(data: ReportData, charts: list[Chart], images: dict[str, bytes]) 
     story.append(_pdf_table(BOOK_HEADER, book_rows(data.book),
                             [22 * col, 10 * col, 11 * col, 12 * col, 10 * col, 12 * col, 11 * col, 12 * col],
                             styles, section_rows=True))
+    story += [Spacer(1, 3 * mm), Paragraph("运行指标", styles["caption"]), Paragraph(MEASURE_NOTE, styles["note"]),
+              _pdf_table(MEASURE_HEADER, measure_rows(data), [34 * col, 15 * col, 15 * col, 16 * col, 20 * col],
+                         styles, wrap=(0,))]
 
     story += [PageBreak(), Paragraph("三、重点图表", styles["h1"])]
     def figure(chart):
@@ -534,6 +556,9 @@ def render_docx(data: ReportData, charts: list[Chart], images: dict[str, bytes])
     document.add_heading("二、期间对比", level=1)
     document.add_paragraph(BOOK_NOTE)
     _docx_table(document, BOOK_HEADER, book_rows(data.book), 8, section_rows=True)
+    document.add_heading("运行指标", level=2)
+    document.add_paragraph(MEASURE_NOTE)
+    _docx_table(document, MEASURE_HEADER, measure_rows(data), 8)
 
     document.add_page_break()
     document.add_heading("三、重点图表", level=1)

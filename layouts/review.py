@@ -9,14 +9,15 @@ from urllib.parse import urlencode
 
 from dash import dcc, html
 
-from data import vocab
+from data import periods, vocab
 from data.compstat import Comparison
-from data.metrics import Change, format_pct
+from data.metrics import Change, format_change, format_pct
+from data.periods import Window
 from data.review import (BOOK_PERIODS, DEFAULT_ROW, PRESETS, BookRow, DrillItem, FestivalView, ReviewFilters, Trend,
                          drill_filters)
 from layouts import ids
 from layouts.markup import Node, block, el, link
-from layouts.components import SIGNIFICANCE_MARKS
+from layouts.components import SIGNIFICANCE_MARKS, count_text
 from layouts.strings import t, tv
 from layouts.theme import GRAPH_CONFIG
 
@@ -63,9 +64,11 @@ def filter_bar(lang: str, stations: list[dict], parks: list[dict]) -> html.Div:
     ], className="review-filters")
 
 
-def _pct_cell(change: Change | None, kind: str) -> Node:
+def _pct_cell(change: Change | None, kind: str, lang: str = "zh") -> Node:
     if change is None:
         return el("td", "—", cls="num muted")
+    if change.missing:
+        return el("td", t("no_data", lang), cls="num muted", data_kind=kind)
     text = format_pct(change.pct, change.now)
     tone = "up" if (change.pct or 0) > 0 or (change.pct is None and change.now > 0) else (
         "down" if (change.pct or 0) < 0 else "flat")
@@ -104,29 +107,70 @@ def book_table(rows: list[BookRow], lang: str, selected: str | None, filters: Re
     """The CompStat book: per period 本期, 去年同期, 同比 (with significance), 环比, and against the baseline.
     A row's name links to its monthly trend. One component (layouts/markup.py)."""
     filters = filters or ReviewFilters()
-    head_top = [el("th", "", rowspan=2)] + [el("th", t(f"period_{p}", lang), colspan=5, cls="period-head")
-                                            for p in BOOK_PERIODS]
-    head_sub = [el("th", t(k, lang)) for _p in BOOK_PERIODS
+    kinds = list(rows[0].cells) if rows else list(BOOK_PERIODS)
+    head_top = [el("th", "", rowspan=2)]
+    for p in kinds:
+        window = rows[0].cells[p].window if rows else None
+        head_top.append(el("th", period_title(p, window, lang),
+                           el("span", window_words(window, lang) if window else "", cls="period-dates"),
+                           colspan=5, cls="period-head", data_period=p))
+    head_sub = [el("th", t(k, lang)) for _p in kinds
                 for k in ("col_now", "col_year_earlier", "col_yoy", "col_pop", "col_baseline")]
     body = []
     section = None
     for row in rows:
         if row.section != section:
             section = row.section
-            body.append(el("tr", el("th", t(f"section_{section}", lang), colspan=1 + 5 * len(BOOK_PERIODS)),
+            body.append(el("tr", el("th", t(f"section_{section}", lang), colspan=1 + 5 * len(kinds)),
                            cls="book-section"))
         key = f"{row.section}:{row.key}"
         cells = [el("td", link(book_row_label(row, lang), review_href(filters, key, lang), cls="book-row-link",
                                data_row=key), cls="label")]
-        for p in BOOK_PERIODS:
+        for p in kinds:
             c: Comparison = row.cells[p]
-            cells += [el("td", f"{c.now:,}", cls="num"), el("td", f"{c.year_earlier.before:,}", cls="num"),
-                      _pct_cell(c.year_earlier, "yoy"), _pct_cell(c.before, "pop"), _pct_cell(c.baseline, "baseline")]
+            cells += [el("td", count_text(c.now, lang), cls="num"),
+                      el("td", count_text(c.year_earlier.before, lang), cls="num"),
+                      _pct_cell(c.year_earlier, "yoy", lang), _pct_cell(c.before, "pop", lang),
+                      _pct_cell(c.baseline, "baseline", lang)]
         classes = "book-row" + (" selected" if key == selected else "") + (" total" if row.key == "total" else "")
         body.append(el("tr", cells, cls=classes, id=f"book-{row.section}-{row.key}"))
     table = el("table", el("thead", el("tr", head_top), el("tr", head_sub)), el("tbody", body),
                id=ids.REVIEW_BOOK, cls="book-table")
     return block(None, table, "markup-block")
+
+
+def period_title(kind: str, window: Window | None, lang: str) -> str:
+    """A period's name on screen and in files: 本周, or 上周 when its window is the whole previous week."""
+    return t(f"period_{periods.period_name(kind, window) if window else kind}", lang)
+
+
+def window_words(window: Window, lang: str) -> str:
+    """A window's days, as a person reads them: 12月1日—12月6日 (2025年12月1日—2026年1月6日 across a year)."""
+    def words(day, year):
+        return t("date_with_year" if year else "date_short", lang, day=day)
+    across = window.first.year != window.last.year
+    if window.first == window.last:
+        return words(window.first, across)
+    return f"{words(window.first, across)}—{words(window.last, across)}"
+
+
+def partial_trace(trend: Trend, lang: str):
+    """The month in progress: a hollow marker on a dotted line from the month before, labelled 截至12月6日."""
+    import plotly.graph_objects as go
+
+    from layouts.theme import LIGHT_SERIES
+
+    month = trend.partial_month
+    values = trend.years[month.year]
+    x, y = [month.month], [values[month.month - 1]]
+    if month.month > 1 and values[month.month - 2] is not None:
+        x, y = [month.month - 1] + x, [values[month.month - 2]] + y
+    note = t("partial_through", lang, date=t("date_short", lang, day=trend.through))
+    return go.Scatter(x=x, y=y, mode="lines+markers", name=f"{month.year}（{note}）" if lang == "zh"
+                      else f"{month.year} ({note})", legendgroup=str(month.year), showlegend=False,
+                      line={"width": 2, "dash": "dot", "color": LIGHT_SERIES[0]},
+                      marker={"symbol": "circle-open", "size": 10, "line": {"width": 2}},
+                      hovertemplate="%{y:,}" + f" · {note}<extra></extra>")
 
 
 def trend_figure(trend: Trend, lang: str, label: str):
@@ -138,16 +182,22 @@ def trend_figure(trend: Trend, lang: str, label: str):
     fig = go.Figure()
     months = list(range(1, 13))
     styles = {0: {"width": 3}, 1: {"width": 2, "dash": "dash"}, 2: {"width": 2, "dash": "dot"}}
+    partial = trend.partial_month
     for i, year in enumerate(sorted(trend.years, reverse=True)):
-        fig.add_trace(go.Scatter(x=months, y=trend.years[year], mode="lines+markers", name=str(year),
-                                 line=styles.get(i, {}), connectgaps=False))
+        values = list(trend.years[year])
+        if partial is not None and year == partial.year:
+            values[partial.month - 1] = None  # drawn apart below, so nobody reads a month in progress as a fall
+        fig.add_trace(go.Scatter(x=months, y=values, mode="lines+markers", name=str(year),
+                                 line=styles.get(i, {}), connectgaps=False, legendgroup=str(year)))
+    if partial is not None:
+        fig.add_trace(partial_trace(trend, lang))
     if trend.programme_start is not None and trend.programme_start.year in trend.years:
         x = trend.programme_start.month + (trend.programme_start.day - 1) / 31
         fig.add_vline(x=x, line={"color": "#d9534f", "dash": "dash"})
         note = t("programme_start_note", lang, date=trend.programme_start.isoformat())
         if trend.change is not None:
             note += " · " + t("programme_change", lang, months=trend.after_months,
-                              pct=format_pct(trend.change.pct, trend.change.now),
+                              pct=format_change(trend.change),
                               sig=t(f"sig_{trend.change.significance}", lang))
         fig.add_annotation(x=x, y=1.08, yref="paper", text=note, showarrow=False, font={"color": "#d9534f"})
     fig.update_layout(template=LIGHT_TEMPLATE_NAME, height=360, margin={"l": 50, "r": 20, "t": 50, "b": 40},
@@ -274,6 +324,9 @@ def skeleton(lang: str) -> list:
                       html.H2(t("book_title", lang)), html.P(t("book_note", lang), className="note"),
                       download_links("book", ("csv", "xlsx"), lang), html.Div(id=ids.REVIEW_BOOK_HOLDER)],
                      className="review-section"),
+        html.Section([html.H2(t("measures_title", lang)), html.P(t("measures_note", lang), className="note"),
+                      download_links("measures", ("csv", "xlsx"), lang), html.Div(id=ids.REVIEW_MEASURES_HOLDER)],
+                     className="review-section"),
         html.Section([html.H2(id=ids.REVIEW_TREND_TITLE), download_links("trend", TABLE_AND_CHART, lang),
                       graph(ids.REVIEW_TREND, 360),
                       html.H3(t("festival_title", lang)), download_links("festival", TABLE_AND_CHART, lang),
@@ -310,7 +363,54 @@ def parts(bundle, lang: str) -> dict:
         ids.REVIEW_MAP: review_map_figure(bundle.areas, bundle.parks, bundle.filters, lang),
         ids.REVIEW_DRILL_HOLDER: (drill_table(drill, lang, bundle.filters, bundle.row) if drill
                                   else html.P(t("drill_none", lang))),
+        ids.REVIEW_MEASURES_HOLDER: measures_table(bundle.measures, lang),
     }
+
+
+def measure_label(key: str, lang: str) -> str:
+    """A measure's name: 隐患整改用时中位数, or 　其中重大隐患 for one severity."""
+    name, _, severity = key.partition(":")
+    if severity:
+        return t("measure_rectify_days_severity", lang, severity=tv(severity, lang))
+    return t(f"measure_{name}", lang)
+
+
+def measure_value(value: float | None, unit: str, lang: str) -> str:
+    """A measure's value as the page writes it: 12分钟, 4天, 71.0%; 无数据 without inputs."""
+    if value is None:
+        return t("no_data", lang)
+    if unit == "share":
+        return f"{100 * value:.1f}%"
+    return t(f"unit_{unit}", lang, n=f"{value:,.0f}")
+
+
+def measure_change(m, lang: str) -> str:
+    """The change of a measure: +2天, −3.1个百分点 (a share's change is in percentage points)."""
+    if m.diff is None:
+        return t("no_data", lang)
+    if m.unit == "share":
+        return f"{100 * m.diff:+.1f}" + ("个百分点" if lang == "zh" else " pp")
+    return t(f"unit_{m.unit}", lang, n=f"{m.diff:+,.0f}")
+
+
+def measures_table(measures: list, lang: str):
+    """The operational measures of the chosen period against a year earlier. One component (markup)."""
+    rows = []
+    for m in measures:
+        sig = m.significance
+        mark = el("sup", SIGNIFICANCE_MARKS[sig], cls=f"sig sig-{sig}") if sig != "none" else None
+        rows.append(el("tr", [
+            el("td", measure_label(m.key, lang), cls="label"),
+            el("td", measure_value(m.now, m.unit, lang), cls="num"),
+            el("td", measure_value(m.before, m.unit, lang), cls="num"),
+            el("td", measure_change(m, lang), mark, cls="num" + (" muted" if m.diff is None else "")),
+            el("td", f"{t('basis_events', lang, n=f'{m.n_now:,}')} / {t('basis_events', lang, n=f'{m.n_before:,}')}",
+               cls="num muted"),
+        ], data_measure=m.key))
+    head = el("tr", [el("th", t(k, lang)) for k in ("col_measure", "col_now", "col_year_earlier", "col_change",
+                                                     "col_basis")])
+    table = el("table", el("thead", head), el("tbody", rows), cls="drill-table measures-table", id=ids.REVIEW_MEASURES)
+    return block(None, table, "markup-block")
 
 
 def drill_table(items: list[DrillItem], lang: str, filters: ReviewFilters | None = None, row: str | None = None):
@@ -321,8 +421,8 @@ def drill_table(items: list[DrillItem], lang: str, filters: ReviewFilters | None
         rows.append(el("tr", [
             el("td", link(tv(item.name, lang), unit_href(filters, item.kind, item.id, row, lang), cls="drill-link",
                           data_kind=item.kind, data_id=item.id)),
-            el("td", f"{item.now:,}", cls="num"), el("td", f"{item.before:,}", cls="num"),
-            _pct_cell(item.change, "yoy"),
+            el("td", count_text(item.now, lang), cls="num"), el("td", count_text(item.before, lang), cls="num"),
+            _pct_cell(item.change, "yoy", lang),
         ]))
     head = el("tr", [el("th", t(k, lang)) for k in ("col_unit", "col_now", "col_year_earlier", "col_yoy")])
     table = el("table", el("thead", head), el("tbody", rows), cls="drill-table", id=ids.REVIEW_DRILL_TABLE)

@@ -43,13 +43,14 @@ pio.templates[TEMPLATE_NAME] = _template()
 
 
 LIGHT_TEMPLATE_NAME = "eqian_light"
+LIGHT_SERIES = ("#1f77b4", "#7f8c8d", "#bdc3c7", "#2ca02c", "#ff7f0e", "#9467bd")  # the first is this year
 
 
 def _light_template() -> go.layout.Template:
     return go.layout.Template(layout=go.Layout(
         font={"family": FONT_FAMILY, "color": "#1f2d3d", "size": 14},
         paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
-        colorway=["#1f77b4", "#7f8c8d", "#bdc3c7", "#2ca02c", "#ff7f0e", "#9467bd"],
+        colorway=list(LIGHT_SERIES),
         xaxis={"gridcolor": "#e5e8ec", "zerolinecolor": "#cfd6de", "linecolor": "#cfd6de"},
         yaxis={"gridcolor": "#e5e8ec", "zerolinecolor": "#cfd6de", "linecolor": "#cfd6de"},
         margin={"l": 50, "r": 20, "t": 30, "b": 40},

@@ -8,15 +8,17 @@ the callbacks fill the panels.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from dash import dcc, html
 
+from data import periods
 from data.cockpit import CockpitNumbers
 from data.incidents import CallRow
 from data.metrics import Change, format_pct, poisson_z, significance
 from layouts import ids
-from layouts.components import SIGNIFICANCE_MARKS, change_tone
+from layouts.components import SIGNIFICANCE_MARKS, change_tone, count_text
 from layouts.strings import t, tv
 from layouts.theme import GRAPH_CONFIG
 
@@ -90,11 +92,17 @@ def kpi_tile(name: str, label: str, value: str, detail: str, tone: str = "neutra
                     id=ids.wall_kpi(name), className="wall-kpi")
 
 
-def _change_tile(name: str, label: str, change: Change, lang: str, detail_key: str = "kpi_detail_ytd") -> html.Div:
-    text = format_pct(change.pct, change.now)
+def _ytd_words(numbers: CockpitNumbers, lang: str) -> str:
+    """What the year-to-date tiles count: 本年至昨日, or 上年全年 on 1 January (the to-date rule)."""
+    return t(f"kpi_period_{periods.period_name('ytd', numbers.ytd_window)}", lang)
+
+
+def _change_tile(name: str, label: str, change: Change, lang: str, period: str) -> html.Div:
+    text = t("no_data", lang) if change.missing else format_pct(change.pct, change.now)
     if text == "新增" and lang == "en":
         text = t("pct_new", lang)
-    return kpi_tile(name, label, text, t(detail_key, lang, now=f"{change.now:,}", before=f"{change.before:,}"),
+    return kpi_tile(name, label, text, t("kpi_detail_ytd", lang, period=period, now=count_text(change.now, lang),
+                                         before=count_text(change.before, lang)),
                     change_tone(change.pct, change.now), SIGNIFICANCE_MARKS[change.significance],
                     t(f"sig_{change.significance}", lang))
 
@@ -107,26 +115,29 @@ def _against_average(name: str, label: str, now: int, average: float, lang: str)
                     t(f"sig_{sig}", lang))
 
 
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
+def _share(value: float | None, lang: str) -> str:
+    """A share as a tile writes it; 无数据 when its inputs are missing (never 0.0%)."""
+    return t("no_data", lang) if value is None else f"{100 * value:.1f}%"
 
 
 def kpi_tiles(numbers: CockpitNumbers, lang: str) -> list:
     """The KPI row of one frame."""
     ytd = numbers.ytd
+    period = _ytd_words(numbers, lang)
     tiles = [
         _against_average("today_total", t("kpi_today_total", lang), numbers.today_total, numbers.weekday_avg_total,
                          lang),
         _against_average("today_enterprise", t("kpi_today_enterprise", lang), numbers.today_enterprise,
                          numbers.weekday_avg_enterprise, lang),
-        _change_tile("ytd_incidents", t("kpi_ytd_incidents", lang), ytd["incidents"], lang),
-        _change_tile("ytd_enterprise", t("kpi_ytd_enterprise", lang), ytd["enterprise_incidents"], lang),
-        _change_tile("ytd_traffic", t("kpi_ytd_traffic", lang), ytd["traffic_accidents"], lang),
-        _change_tile("ytd_labour", t("kpi_ytd_labour", lang), ytd["labour_disputes"], lang),
-        _change_tile("ytd_economic", t("kpi_ytd_economic", lang), ytd["economic_disputes"], lang),
-        kpi_tile("in_house", t("kpi_in_house", lang), _share(numbers.in_house_share), t("kpi_detail_in_house", lang)),
-        kpi_tile("hazards", t("kpi_hazards", lang), _share(numbers.rectification_rate),
-                 t("kpi_detail_overdue", lang, n=f"{numbers.overdue_hazards:,}")),
+        _change_tile("ytd_incidents", t("kpi_ytd_incidents", lang), ytd["incidents"], lang, period),
+        _change_tile("ytd_enterprise", t("kpi_ytd_enterprise", lang), ytd["enterprise_incidents"], lang, period),
+        _change_tile("ytd_traffic", t("kpi_ytd_traffic", lang), ytd["traffic_accidents"], lang, period),
+        _change_tile("ytd_labour", t("kpi_ytd_labour", lang), ytd["labour_disputes"], lang, period),
+        _change_tile("ytd_economic", t("kpi_ytd_economic", lang), ytd["economic_disputes"], lang, period),
+        kpi_tile("in_house", t("kpi_in_house", lang), _share(numbers.in_house_share, lang),
+                 t("kpi_detail_in_house", lang, period=period)),
+        kpi_tile("hazards", t("kpi_hazards", lang), _share(numbers.rectification_rate, lang),
+                 t("kpi_detail_overdue", lang, period=period, n=f"{numbers.overdue_hazards:,}")),
     ]
     tiles.append(_index_tile(numbers, lang))
     return tiles
@@ -140,6 +151,8 @@ def _index_tile(numbers: CockpitNumbers, lang: str) -> html.Div:
     if len(trend) > 1:
         delta = score - trend[-2][1]
         detail = t("kpi_detail_index", lang, delta=f"{delta:+.1f}")
+        if numbers.index_through is not None:  # this month's score is to date, not the month's
+            detail += " · " + t("partial_through", lang, date=t("date_short", lang, day=numbers.index_through))
         tone = "down" if delta > 0 else ("up" if delta < 0 else "neutral")  # a rising index is good news
     else:
         detail, tone = "", "neutral"
@@ -191,6 +204,27 @@ def feed_row(call: CallRow, lang: str, new: bool = False) -> html.Div:
     ], className=" ".join(classes), key=str(call.id))
 
 
+def age_words(minutes: float, lang: str) -> str:
+    """An age as a person says it: 12分钟前, 3小时前, 5天前, 4个月前, 2年前 (whole units, rounded down)."""
+    for limit, size, key in ((60, 1, "age_minutes"), (48 * 60, 60, "age_hours"), (60 * 1440, 1440, "age_days"),
+                             (730 * 1440, 30.44 * 1440, "age_months")):
+        if minutes < limit:
+            return t(key, lang, n=int(minutes // size))
+    return t("age_years", lang, n=int(minutes // (365.25 * 1440)))
+
+
+def data_age_badge(age, lang: str) -> html.Span | str:
+    """The newest incident's age, only when a gap that long is unusual for the hours it spans (else nothing)."""
+    if age is None or not age.stale:
+        return ""
+    if age.newest is None:
+        return html.Span(t("data_age_none", lang), className="wall-data-age stale")
+    expected = "很多" if math.isinf(age.expected_calls) and lang == "zh" else (
+        "many" if math.isinf(age.expected_calls) else f"{age.expected_calls:.1f}")
+    return html.Span(t("data_age_stale", lang, age=age_words(age.minutes, lang)), className="wall-data-age stale",
+                     title=t("data_age_title", lang, expected=expected))
+
+
 def header(lang: str, demo: bool) -> html.Header:
     """Title, view name, date and clock, data freshness, and the demo mark."""
     demo_mark = html.Span(t("demo_mark", lang), id=ids.WALL_DEMO_MARK, className="demo-mark") if demo else None
@@ -201,6 +235,7 @@ def header(lang: str, demo: bool) -> html.Header:
         html.Div(html.Span("", id=ids.WALL_CLOCK, className="wall-clock"), className="wall-header-centre"),
         html.Div([demo_mark,
                   html.Span("", id=ids.WALL_FRESHNESS, className="wall-freshness"),
+                  html.Span("", id=ids.WALL_DATA_AGE),
                   html.Span(t("status_waiting", lang), id=ids.WALL_STATUS, className="wall-status status-waiting")],
                  className="wall-header-right"),
     ], className="wall-header")

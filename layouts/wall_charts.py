@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from data.cockpit import HAZARD_AGE_BUCKETS, SAME_WEEKDAYS, CockpitNumbers
-from data.periods import shift_year
+from data.periods import period_name, shift_year
 from data.timeutil import now_utc, to_local
 from data.vocab import IN_HOUSE_LEVELS, INCIDENT_CATEGORIES, SETTLED_LEVELS
 from layouts import theme
@@ -120,6 +120,16 @@ def _no_data(fig: go.Figure, lang: str) -> None:
                        showarrow=False, font={"size": TICK_SIZE + 4, "color": theme.MUTED})
 
 
+def week_words(numbers: CockpitNumbers, lang: str) -> str:
+    """The week the category mix counts: 本周至昨日, or 上周 on a Monday (the to-date rule: data/periods.py)."""
+    return t(f"wch_{period_name('week', numbers.week_window)}", lang)
+
+
+def _clock_text(numbers: CockpitNumbers) -> str:
+    """The local time the day in progress is counted to (HH:MM), as the partial bucket's label says."""
+    return to_local(numbers.at or now_utc()).strftime("%H:%M")
+
+
 def _current_hour(day: date, now: datetime | None) -> tuple[int, bool]:
     """The last hour of ``day`` that has begun at ``now`` (23 for a past day, -1 for a day still to come),
     and whether ``day`` is today (so that hour is still running)."""
@@ -189,7 +199,7 @@ def category_mix_figure(numbers: CockpitNumbers, lang: str = "zh") -> go.Figure:
     labels = [tv(c, lang) for c in order]
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06)
     for col, (name, values, colour) in enumerate(
-            ((t("wch_today", lang), today, TODAY_COLOUR), (t("wch_this_week", lang), week, WEEK_COLOUR)), start=1):
+            ((t("wch_today", lang), today, TODAY_COLOUR), (week_words(numbers, lang), week, WEEK_COLOUR)), start=1):
         counts = [values[c] for c in order]
         fig.add_trace(go.Bar(
             name=name, orientation="h", y=labels, x=counts, marker={"color": colour, "line": {"width": 0}},
@@ -217,8 +227,10 @@ def last30_figure(numbers: CockpitNumbers, lang: str = "zh") -> go.Figure:
     length by one.
     """
     current = [(d, _count(n)) for d, n in (numbers.last30 or [])]
-    # today is still running: its point is drawn open so a low last value is not read as a drop
-    symbols = ["circle-open" if d == numbers.today else "circle" for d, _n in current]
+    # today is still running: its point is drawn apart (open, on a dotted line, 截至HH:MM) so that a low last
+    # value is not read as a drop
+    whole = [(d, n) for d, n in current if d != numbers.today]
+    running = [(d, n) for d, n in current if d == numbers.today]
     before = {d: _count(n) for d, n in (numbers.last30_year_earlier or [])}
     days = [d.isoformat() for d, _n in current]
     earlier_days = [shift_year(d, -1) for d, _n in current]
@@ -230,11 +242,23 @@ def last30_figure(numbers: CockpitNumbers, lang: str = "zh") -> go.Figure:
         hovertemplate="%{customdata}: %{y}<extra>%{fullData.name}</extra>",
     ))
     fig.add_trace(go.Scatter(
-        name=t("wch_last30", lang), x=days, y=[n for _d, n in current], mode="lines+markers",
-        line={"color": TODAY_COLOUR, "width": 4},
-        marker={"size": 8, "symbol": symbols, "color": TODAY_COLOUR, "line": {"color": TODAY_COLOUR, "width": 2}},
+        name=t("wch_last30", lang), x=[d.isoformat() for d, _n in whole], y=[n for _d, n in whole],
+        mode="lines+markers", line={"color": TODAY_COLOUR, "width": 4},
+        marker={"size": 8, "symbol": "circle", "color": TODAY_COLOUR, "line": {"color": TODAY_COLOUR, "width": 2}},
         hovertemplate="%{x}: %{y}<extra>%{fullData.name}</extra>",
     ))
+    if running:
+        note = t("partial_through", lang, date=_clock_text(numbers))
+        link = whole[-1:] + running
+        fig.add_trace(go.Scatter(
+            name=note, x=[d.isoformat() for d, _n in link], y=[n for _d, n in link], mode="lines+markers+text",
+            line={"color": TODAY_COLOUR, "width": 3, "dash": "dot"}, showlegend=False,
+            marker={"size": [0] * (len(link) - 1) + [12], "symbol": "circle-open", "color": TODAY_COLOUR,
+                    "line": {"color": TODAY_COLOUR, "width": 3}},
+            text=[""] * (len(link) - 1) + [note], textposition="top left",
+            textfont={"size": COMPACT_SIZE, "color": theme.MUTED},
+            hovertemplate="%{x}: %{y}" + f" · {note}<extra></extra>",
+        ))
     _style(fig, "last30")
     fig.update_layout(legend={"traceorder": "reversed"})
     fig.update_xaxes(type="date", tickformat="%b %-d" if lang == "en" else "%-m月%-d日", nticks=6,

@@ -10,8 +10,10 @@ The figure draws with no request outside the page's origin (see ../shared/RECIPE
   style has none, so they would not draw), and marker symbols other than circles make plotly.js fetch icons
   from a CDN. Names are in the hover text only.
 
-The view (centre and zoom) is fitted to the station polygons for a ~900×700 px panel and ``uirevision`` is
-constant, so the wall's periodic redraws replace the data and keep the view.
+The view (centre and zoom) is fitted to the station polygons for the map panel of the design canvas in use
+(``PANEL_SIZES``: 758×497 px on the 1920×1080 canvas, 1408×766 on the 32:9 wall's 3840×1080; assets/wall.js
+tells the frame callback which), and ``uirevision`` is constant, so the wall's periodic redraws replace the data
+and keep the view.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ import plotly.graph_objects as go
 from layouts import theme
 from layouts.strings import t, tv
 
-PANEL_SIZE = (900, 700)  # px, the map panel on the 1920×1080 wall the view is fitted to
+# The map's drawing area (#wall-map's box) in design px on each design canvas, as Chromium lays out
+# assets/wall.css (the grid, the panel's border and its 24 px title line) with layouts/wall.py's PANELS: measured
+# 2026-12 on the 1920×1080 canvas (3840×2160 is the same canvas scaled) and on the 32:9 wall's 3840×1080 canvas
+# with its wider grid (assets/wall.js picks it at an aspect ratio of 3 or more). tests/test_browser_map.py
+# test_map023 measures them again on the real wall, so the CSS and the fit cannot drift apart.
+PANEL_SIZES = {"standard": (758, 497), "wide": (1408, 766)}
+CANVASES = tuple(PANEL_SIZES)
+PANEL_SIZE = PANEL_SIZES["standard"]
 FIT_PADDING = 0.9  # the jurisdiction spans at most this share of the panel's width or height
 TILE_SIZE = 512  # MapLibre's world is 512 px wide at zoom 0
 MAX_ZOOM = 18.0
@@ -276,12 +285,16 @@ def _layout(map_layout: dict) -> dict:
 
 def map_figure(areas: Mapping, station_scores: Mapping[int, tuple[float, str]], points: Sequence[Mapping],
                heat: Sequence[Mapping], parks: Sequence[Mapping], enterprises: Sequence[Mapping],
-               lang: str = "zh", tile_url: str = "", now_minutes_fade: float = 180) -> go.Figure:
-    """The wall map of one frame; an empty map when there are no station areas to fit the view to."""
+               lang: str = "zh", tile_url: str = "", now_minutes_fade: float = 180,
+               canvas: str = "standard") -> go.Figure:
+    """The wall map of one frame, fitted to the map panel of ``canvas`` (a key of PANEL_SIZES); an empty map
+    when there are no station areas to fit the view to."""
+    if canvas not in PANEL_SIZES:
+        raise ValueError(f"canvas {canvas!r} must be one of {', '.join(CANVASES)}")
     if not areas or not areas.get("features"):
         return empty_map_figure(lang)
     style = map_style(tile_url)
-    centre, zoom = fit_view(area_bounds(areas))
+    centre, zoom = fit_view(area_bounds(areas), PANEL_SIZES[canvas])
     traces: list = area_traces(areas, station_scores, lang)
     if heat:
         traces.append(heat_trace(heat, lang))

@@ -28,7 +28,35 @@ from data import db  # noqa: E402
 from data.demo.generator import seed_demo  # noqa: E402
 from seed_support import SeedError, SeedJob  # noqa: E402
 
+from data import timeutil  # noqa: E402
+
 PG_URL = os.environ.get("EQIAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _test_now() -> datetime | None:
+    """EQIAN_TEST_NOW (an ISO instant with its zone): the session runs as if that were the time.
+
+    The product's clock (data.timeutil) starts at that instant and runs on, and the demo towns end there, so the
+    calendar-sensitive tests can be run at an awkward hour or day (a Monday at 00:05, 1 January, 29 February,
+    the Spring Festival eve) whatever the real date: ``make test`` does one such run (see the Makefile).
+    """
+    raw = os.environ.get("EQIAN_TEST_NOW", "").strip()
+    if not raw:
+        return None
+    moment = datetime.fromisoformat(raw)
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"EQIAN_TEST_NOW={raw!r} needs a zone, e.g. 2027-03-01T00:05:00+08:00")
+    return moment.astimezone(timezone.utc)
+
+
+TEST_NOW = _test_now()
+if TEST_NOW is not None:
+    timeutil.shift_clock(TEST_NOW)
+
+
+def session_now() -> datetime:
+    """The current instant as the session sees it (the product's clock, shifted by EQIAN_TEST_NOW)."""
+    return timeutil.now_utc().replace(microsecond=0)
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -42,16 +70,28 @@ def _pg_admin_engine():
 @pytest.fixture(scope="session")
 def pg_database_url():
     """A fresh PostgreSQL database for this test session."""
-    admin, url = _pg_admin_engine()
-    name = f"eqian_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin, url, name = create_pg_database("eqian_test")
+    except Exception as exc:  # noqa: BLE001
+        pg_unreachable(exc, f"PostgreSQL at {make_url(PG_URL).render_as_string(hide_password=True)}")
+    yield url
+    drop_pg_database(admin, name)
+    admin.dispose()
+
+
+def create_pg_database(prefix: str):
+    """A new empty PostgreSQL database named ``<prefix>_<random>``: (AUTOCOMMIT admin engine, its URL, its name).
+    Raises when PostgreSQL cannot be reached (callers skip or fail through ``pg_unreachable``); drop it with
+    ``drop_pg_database(admin, name)``."""
+    admin, base = _pg_admin_engine()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        pg_unreachable(exc, f"PostgreSQL at {url.render_as_string(hide_password=True)}")
-    yield url.set(database=name).render_as_string(hide_password=False)
-    drop_pg_database(admin, name)
-    admin.dispose()
+    except Exception:
+        admin.dispose()
+        raise
+    return admin, base.set(database=name).render_as_string(hide_password=False), name
 
 
 def pg_unreachable(exc: Exception, what: str = "PostgreSQL"):
@@ -208,8 +248,8 @@ def engine(request, tmp_path):
 
 @pytest.fixture(scope="session")
 def demo_now():
-    """The instant every session-scoped demo ends at: the real current time, so the screens agree."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    """The instant every session-scoped demo ends at: the current time (EQIAN_TEST_NOW's), so the screens agree."""
+    return session_now()
 
 
 DEMO_SEED, DEMO_SCALE = 20_151_101, 1.0
@@ -243,16 +283,9 @@ def demo_databases(tmp_path_factory, demo_now):
         """An empty database for the demo; raises if PostgreSQL is unreachable."""
         if backend == "sqlite":
             return f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-        admin, base = _pg_admin_engine()
-        name = f"eqian_demo_{uuid.uuid4().hex[:10]}"
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception:
-            admin.dispose()
-            raise
+        admin, url, name = create_pg_database("eqian_demo")
         cleanups.append((admin, name))
-        return base.set(database=name).render_as_string(hide_password=False)
+        return url
 
     def start_in_background(backend: str) -> None:
         try:
@@ -338,7 +371,7 @@ class SmallDemo:
             return
         for leftover in (self.template, *(self.template.with_name(self.template.name + x) for x in ("-wal", "-shm"))):
             leftover.unlink(missing_ok=True)  # a seeding that failed earlier in the session
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = session_now()
         engine = db.make_engine(f"sqlite:///{self.template}")
         try:
             self.summary = seed_demo(engine, seed=SMALL_SEED, scale=SMALL_SCALE, now=now)

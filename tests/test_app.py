@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from dash import no_update
@@ -111,6 +114,92 @@ class TestCli:
         server = app_module.create_app({"EQIAN_DATABASE_URL": f"sqlite:///{tmp_path / 'cli3.db'}"})
         result = server.test_cli_runner().invoke(args=["simulate", "--once"])
         assert result.exit_code != 0 and "run seed-demo first" in result.output
+
+    def test_app023_refresh_index_without_programme_start_names_the_fix(self, engine):
+        server = app_module.create_app({"EQIAN_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+                                        "EQIAN_SIMULATE": False})
+        try:
+            for args in (["refresh-index"], ["refresh-index", "--all"]):
+                result = server.test_cli_runner().invoke(args=args)
+                assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+                assert "Traceback" not in result.output
+                assert "needs a programme start" in result.output
+                assert "flask --app app init-db --programme-start YYYY-MM-DD" in result.output
+                assert "numeric base_year" in result.output and "data/safety_index.toml" in result.output
+            db.set_meta(db.engine_of(server), "programme_start", "2025-08-29")
+            result = server.test_cli_runner().invoke(args=["refresh-index"])
+            assert result.exit_code == 0 and "index refreshed" in result.output, result.output
+        finally:
+            db.engine_of(server).dispose()
+
+    def test_app024_index_refresher_warns_once_without_programme_start(self, engine, caplog):
+        import threading
+
+        from data import jobs
+
+        task, runs, stop = jobs.index_refresher(engine), [], threading.Event()
+
+        def counted():
+            runs.append(task())
+            if len(runs) == 12:
+                stop.set()
+
+        with caplog.at_level("WARNING", logger="data.jobs"):
+            jobs.run_every(counted, 0, stop, "index refresher")  # as the app runs it, twelve times over
+        warnings = [r for r in caplog.records if r.name == "data.jobs"]
+        assert len(warnings) == 1 and warnings[0].exc_info is None
+        assert "needs a programme start" in warnings[0].getMessage()
+        assert "init-db --programme-start" in warnings[0].getMessage()
+        db.set_meta(engine, "programme_start", "2025-08-29")
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="data.jobs"):
+            task()
+        assert db.get_meta(engine, "safety_index_refreshed") is not None
+        assert [r.getMessage() for r in caplog.records] == ["index refresher: configuration fixed, index refreshed"]
+
+
+class TestMake:
+    """``make run`` installs what the running app needs (Chromium, a Chinese font) when missing: run against stub
+    commands on a PATH of their own, with SUDO a stub that records what would be run as root."""
+
+    ROOT = Path(__file__).resolve().parent.parent
+    MAKE = shutil.which("make") or "make"  # the stubs' PATH has no make of its own
+
+    def _run_deps(self, tmp_path, chromium: bool, zh_font: bool) -> list[str]:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        for tool in ("grep", "sh", "cat", "sha1sum", "cut"):  # and what the Makefile's own $(shell …) uses
+            (bin_dir / tool).symlink_to(shutil.which(tool))
+        stubs = {"fc-list": "echo 'WenQuanYi Micro Hei'" if zh_font else "exit 0",
+                 "sudo": f'echo "$*" >> {tmp_path / "root.log"}'}
+        if chromium:
+            stubs["chromium"] = "exit 0"
+        for name, body in stubs.items():
+            (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+            (bin_dir / name).chmod(0o755)
+        result = subprocess.run([self.MAKE, "--no-print-directory", "-C", str(self.ROOT), "run-deps",
+                                 f"SUDO={bin_dir / 'sudo'}"], env={"PATH": str(bin_dir)},
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        log = tmp_path / "root.log"
+        return log.read_text().splitlines() if log.exists() else []
+
+    @pytest.mark.parametrize("chromium, zh_font", [(False, True), (True, False), (False, False)])
+    def test_app040_run_installs_chromium_and_a_chinese_font_when_missing(self, tmp_path, chromium, zh_font):
+        assert self._run_deps(tmp_path, chromium, zh_font) == [
+            "apt-get update -qq",
+            "env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei fontconfig"]
+
+    def test_app041_run_installs_nothing_when_both_are_there(self, tmp_path):
+        assert self._run_deps(tmp_path, chromium=True, zh_font=True) == []
+
+    def test_app042_run_checks_them_before_the_app_starts_and_test_keeps_its_list(self):
+        dry = subprocess.run([self.MAKE, "--no-print-directory", "-n", "-C", str(self.ROOT), "run", "SUDO=sudo"],
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        assert dry.index("fonts-wqy-microhei") < dry.index("app.py")
+        listed = subprocess.run([self.MAKE, "--no-print-directory", "-n", "-C", str(self.ROOT), "system-deps",
+                                 "SUDO=sudo"], capture_output=True, text=True, timeout=60, check=True).stdout
+        assert "install -y -qq chromium chromium-driver fonts-wqy-microhei redis-server postgresql nodejs" in listed
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import struct
 import zlib
@@ -35,7 +36,8 @@ URL = re.compile(r"https?://[^\s\"'\\]+")
 TILE_URL = "http://tiles.local/{z}/{x}/{y}.png"
 GRAPH_ID = "map-under-test"
 TILE_COLOUR = "#ff00ff"
-PANEL = {"width": 900, "height": 700}
+PANEL = dict(zip(("width", "height"), wall_map.PANEL_SIZE))  # the wall's map panel on the 1920×1080 canvas
+MEASURED = {"standard": (758, 497), "wide": (1408, 766)}  # #wall-map in Chromium, 2026-12 (test_map023 re-measures)
 # Chromium's software GL reports its own performance notes as console warnings; they are not the page's.
 GL_DRIVER_NOTE = re.compile(r"^\[\.WebGL-[0-9a-fx]+\]GL Driver Message \(OpenGL, Performance")
 
@@ -54,6 +56,39 @@ def _hex_rgb(colour: str) -> tuple[int, int, int]:
 
 def _blend(top: str, bottom: str, alpha: float) -> tuple[float, float, float]:
     return tuple(alpha * a + (1 - alpha) * b for a, b in zip(_hex_rgb(top), _hex_rgb(bottom)))
+
+
+def _shape_areas(shape: str) -> dict:
+    """Two stations side by side whose jurisdiction is twice as high as wide ("tall") or four times as wide as
+    high ("wide") on the map (Web Mercator), around the town centre."""
+    lat0, lon0, half_width = 30.845, 120.262, 0.01 if shape == "tall" else 0.04
+    ratio = 2.0 if shape == "tall" else 0.25  # height / width on the map
+    y0 = _mercator(lat0)
+    half_height = ratio * half_width / 360.0  # in the same share-of-the-world units as x
+    south, north = _inverse_mercator(y0 - half_height), _inverse_mercator(y0 + half_height)
+    west, east = lon0 - half_width, lon0 + half_width
+
+    def box(w, e):
+        return {"type": "Polygon", "coordinates": [[[w, south], [e, south], [e, north], [w, north], [w, south]]]}
+
+    features = [{"type": "Feature", "id": k, "properties": {"id": k, "name": name}, "geometry": geometry}
+                for k, name, geometry in ((1, "西所", box(west, lon0)), (2, "东所", box(lon0, east)))]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _mercator(lat: float) -> float:
+    """Web Mercator y as a share of the world (0 at the equator), computed here independently of wall_map."""
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / (2 * math.pi)
+
+
+def _inverse_mercator(y: float) -> float:
+    return math.degrees(2 * math.atan(math.exp(2 * math.pi * y)) - math.pi / 2)
+
+
+def _world_px(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    """A point in MapLibre's world pixels (512 px at zoom 0), y downwards."""
+    world = 512 * 2 ** zoom
+    return (lon + 180) / 360 * world, (0.5 - _mercator(lat)) * world
 
 
 @pytest.fixture
@@ -207,7 +242,29 @@ class TestMapFigure:
         assert map_figure(shrunk, {}, [], [], [], []).layout.map.zoom > zoom  # smaller area, closer view
         wider = wall_map.fit_view((west, south, east + (east - west), north))[1]
         assert wider < zoom
-        assert wall_map.fit_view((west, south, east, north), size=(1800, 1400))[1] == pytest.approx(zoom + 1, abs=0.01)
+        double = tuple(2 * px for px in wall_map.PANEL_SIZE)
+        assert wall_map.fit_view((west, south, east, north), size=double)[1] == pytest.approx(zoom + 1, abs=0.01)
+
+    @pytest.mark.parametrize("canvas", ["standard", "wide"])
+    @pytest.mark.parametrize("shape", ["tall", "wide"])
+    def test_map013_any_shape_of_jurisdiction_is_wholly_in_the_real_panel(self, canvas, shape):
+        """A jurisdiction twice as high as wide, or four times as wide as high, fits the map panel the wall really
+        has (758×497, or 1408×766 on the 32:9 canvas): projected independently, every corner is inside it, and
+        it fills the panel in its limiting direction (fitted, not merely shrunk)."""
+        assert wall_map.PANEL_SIZES == MEASURED
+        areas = _shape_areas(shape)
+        west, south, east, north = wall_map.area_bounds(areas)
+        figure = map_figure(areas, {}, [], [], [], [], canvas=canvas)
+        width, height = MEASURED[canvas]
+        view = figure.layout.map
+        cx, cy = _world_px(view.center.lon, view.center.lat, view.zoom)
+        xs = [_world_px(lon, lat, view.zoom)[0] - cx + width / 2 for lon in (west, east) for lat in (south, north)]
+        ys = [_world_px(lon, lat, view.zoom)[1] - cy + height / 2 for lon in (west, east) for lat in (south, north)]
+        assert 0 <= min(xs) and max(xs) <= width and 0 <= min(ys) and max(ys) <= height, (xs, ys)
+        fills = max((max(xs) - min(xs)) / width, (max(ys) - min(ys)) / height)
+        assert fills == pytest.approx(wall_map.FIT_PADDING, abs=0.005)
+        with pytest.raises(ValueError, match="canvas 'tv' must be one of standard, wide"):
+            map_figure(areas, {}, [], [], [], [], canvas="tv")
 
     def test_map011_redraws_keep_the_view(self, areas, layers):
         first = _figure(areas, layers)
@@ -428,3 +485,42 @@ class TestMapInBrowser:
         for (_score, band), colour in zip(scores.values(), pixels["samples"]):
             assert _close(colour, _blend(theme.BAND_COLOURS[band], theme.BACKGROUND, wall_map.AREA_OPACITY), 6), band
         assert _outside(requests, site.url) == [] and _page_errors(console) == []
+
+    @pytest.mark.parametrize("shape", ["tall", "wide"])
+    def test_map023_the_wall_fits_its_real_map_panel_on_each_canvas(self, page, live_server_factory, tmp_path, shape):
+        """On the real wall (app, login, CSS grid): #wall-map measures PANEL_SIZES on the 1920×1080 and the 32:9
+        canvas, and a jurisdiction of an awkward shape is drawn wholly inside it, filling it in one direction."""
+        import app as app_module
+        from sqlalchemy.orm import Session
+
+        from data import db
+
+        url = f"sqlite:///{tmp_path / 'shape.db'}"
+        server = app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_SIMULATE": False})
+        areas = _shape_areas(shape)
+        with Session(db.engine_of(server)) as session:
+            for f in areas["features"]:
+                ring = f["geometry"]["coordinates"][0]
+                session.add(Station(id=f["properties"]["id"], code=f"S{f['properties']['id']}",
+                                    name=f["properties"]["name"], polygon_geojson=json.dumps(f["geometry"]),
+                                    centre_lat=(ring[0][1] + ring[2][1]) / 2, centre_lon=(ring[0][0] + ring[2][0]) / 2))
+            session.commit()
+        west, south, east, north = wall_map.area_bounds(areas)
+        console, _requests = _watch(page)
+        site = live_server_factory(server).login(page, "wall")
+        for viewport, canvas in (((1920, 1080), "standard"), ((3840, 1080), "wide")):
+            page.set_viewport_size(dict(zip(("width", "height"), viewport)))
+            page.goto(site.url + "/")
+            expected_zoom = wall_map.fit_view((west, south, east, north), wall_map.PANEL_SIZES[canvas])[1]
+            page.wait_for_function(WAIT_FOR_MAP, arg="wall-map", timeout=30_000)
+            page.wait_for_function("z => { const gd = document.querySelector('#wall-map .js-plotly-plot');"
+                                   " return gd._fullLayout.map.zoom === z; }", arg=expected_zoom, timeout=30_000)
+            state = page.evaluate(MAP_STATE, {"id": "wall-map", "lonlats": [[west, north], [east, south]]})
+            size = page.evaluate("() => { const el = document.getElementById('wall-map');"
+                                 " return [el.offsetWidth, el.offsetHeight]; }")
+            assert tuple(size) == wall_map.PANEL_SIZES[canvas] == MEASURED[canvas], canvas
+            width, height = size
+            (left, top), (right, bottom) = state["projected"]
+            assert 0 <= left < right <= width and 0 <= top < bottom <= height, (canvas, state["projected"])
+            assert max((right - left) / width, (bottom - top) / height) > 0.85, canvas
+        assert _page_errors(console) == []

@@ -61,6 +61,19 @@ def _cells(page, row_id: str) -> list[str]:
     return [c.strip() for c in page.locator(f"#{row_id} td").all_inner_texts()]
 
 
+def _book(page, row_id: str) -> dict[str, list[str]]:
+    """A book row's cells by period, in the page's own column order (read from the column heads): for each
+    period 本期, 去年同期, 同比, 环比, against the baseline."""
+    kinds = page.eval_on_selector_all("#review-book th.period-head", "els => els.map(e => e.dataset.period)")
+    cells = _cells(page, row_id)
+    return {kind: cells[1 + 5 * i: 6 + 5 * i] for i, kind in enumerate(kinds)}
+
+
+def _yesterday() -> date:
+    """The last complete day: every period of the book ends there (the to-date rule)."""
+    return local_today() - timedelta(days=1)
+
+
 def _num(text_: str) -> int:
     return int(text_.replace(",", ""))
 
@@ -97,17 +110,21 @@ def test_rev001_book_numbers_equal_pandas(page, site, raw):
     page.set_viewport_size({"width": 1600, "height": 1000})
     page.goto(site.url + "/review?station=2")
     _wait_book(page)
-    today = local_today()
-    monday = today - timedelta(days=today.weekday())
-    cells = _cells(page, "book-incidents-total")
-    # label, then per period (week, 28d, ytd): now, year earlier, 同比, 环比, baseline
-    assert _num(cells[1]) == _count(raw, monday, today, station_id=2)
-    assert _num(cells[6]) == _count(raw, today - timedelta(days=27), today, station_id=2)
-    assert _num(cells[11]) == _count(raw, date(today.year, 1, 1), today, station_id=2)
-    assert _num(cells[12]) == _count(raw, date(today.year - 1, 1, 1), today.replace(year=today.year - 1),
-                                      station_id=2)
-    crime = _cells(page, "book-incidents-刑事")
-    assert _num(crime[11]) == _count(raw, date(today.year, 1, 1), today, station_id=2, category="刑事")
+    end = _yesterday()
+    monday = end - timedelta(days=end.weekday())
+    book = _book(page, "book-incidents-total")
+    # the chosen period (the default, year to date) first, then this week and 28 days; all to yesterday
+    assert list(book) == ["ytd", "week", "28d"]
+    assert _num(book["week"][0]) == _count(raw, monday, end, station_id=2)
+    assert _num(book["28d"][0]) == _count(raw, end - timedelta(days=27), end, station_id=2)
+    assert _num(book["ytd"][0]) == _count(raw, date(end.year, 1, 1), end, station_id=2)
+    same_day = end.replace(year=end.year - 1, day=28) if (end.month, end.day) == (2, 29) else end.replace(
+        year=end.year - 1)
+    assert _num(book["ytd"][1]) == _count(raw, date(end.year - 1, 1, 1), same_day, station_id=2)
+    crime = _book(page, "book-incidents-刑事")
+    assert _num(crime["ytd"][0]) == _count(raw, date(end.year, 1, 1), end, station_id=2, category="刑事")
+    heads = page.locator("#review-book th.period-head").all_inner_texts()
+    assert heads[0].startswith("上年" if local_today().timetuple().tm_yday == 1 else "本年")
     outside, problems = _clean(log, site.url)
     assert outside == [] and problems == []
 
@@ -116,7 +133,7 @@ def test_rev002_filters_write_the_url_and_the_back_button_steps_back(page, site,
     page.set_viewport_size({"width": 1600, "height": 1000})
     page.goto(site.url + "/review")
     _wait_book(page)
-    town_ytd = _cells(page, "book-incidents-total")[11]
+    town_ytd = _book(page, "book-incidents-total")["ytd"][0]
     page.get_by_label("本周").check()
     page.wait_for_url(re.compile(r"period=week"))
     page.locator("#review-category").click()
@@ -134,7 +151,7 @@ def test_rev002_filters_write_the_url_and_the_back_button_steps_back(page, site,
     page.wait_for_function("() => document.querySelector('#review-period input[value=ytd]')?.checked")
     page.wait_for_function(
         "(v) => { const r = document.querySelector('#book-incidents-total'); "
-        "return r && r.querySelectorAll('td')[11].textContent.trim() === v; }", arg=town_ytd, timeout=10_000)
+        "return r && r.querySelectorAll('td')[1].textContent.trim() === v; }", arg=town_ytd, timeout=10_000)
 
 
 def test_rev003_a_copied_link_reproduces_the_view(page, site, browser):
@@ -166,9 +183,9 @@ def test_rev004_drill_down_and_breadcrumbs(page, site, raw):
     page.wait_for_function("(n) => document.querySelector('#review-breadcrumbs')?.textContent.includes(n)",
                            arg=park_name)
     park_id = int(re.search(r"park=(\d+)", page.url).group(1))
-    today = local_today()
-    ytd = _num(_cells(page, "book-incidents-total")[11])
-    assert ytd == _count(raw, date(today.year, 1, 1), today, park_id=park_id)
+    end = _yesterday()
+    ytd = _num(_book(page, "book-incidents-total")["ytd"][0])
+    assert ytd == _count(raw, date(end.year, 1, 1), end, park_id=park_id)
     enterprise = page.locator("#review-drill-table a").first
     enterprise.click()
     page.wait_for_url(re.compile(r"/enterprise/\d+"))
@@ -197,12 +214,19 @@ def test_rev006_a_book_row_shows_its_trend_without_reloading(page, site, raw):
     assert "selected" in page.locator("#book-incidents-刑事").get_attribute("class")
     assert "period=week" in page.url
     # this year's monthly points equal pandas, month by month
-    today = local_today()
-    series = page.evaluate("() => { const g = document.querySelector('#review-trend .js-plotly-plot'); "
-                           f"return g.data.find(t => t.name === '{today.year}').y; }}")
-    for month in range(1, today.month + 1):
-        first = date(today.year, month, 1)
-        last = min(today, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+    end = _yesterday()  # the trend counts whole days; the month in progress is drawn apart
+    traces = page.evaluate("() => { const g = document.querySelector('#review-trend .js-plotly-plot'); "
+                           "return g.data.map(t => [t.name, t.x, t.y]); }")
+    series = next(y for name, _x, y in traces if name == str(end.year))
+    month_end = (end.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    for month in range(1, end.month + 1):
+        first = date(end.year, month, 1)
+        last = min(end, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+        if month == end.month and end != month_end:  # in progress: not on the solid line, on its own
+            assert series[month - 1] is None
+            apart = next(y for name, x, y in traces if name and name.startswith(f"{end.year}（截至"))
+            assert apart[-1] == _count(raw, first, last, category="刑事")
+            continue
         assert series[month - 1] == _count(raw, first, last, category="刑事"), month
     # a filter change and the back button stay inside the same document: no reload
     page.get_by_label("近28天").check()
@@ -267,9 +291,11 @@ def test_rev009_download_links_carry_the_filters(page, site, raw):
     assert download.suggested_filename.endswith(".csv") and "本周" not in download.url
     assert "station=2" in download.url and "period=week" in download.url
     frame = pd.read_csv(download.path(), comment="#").set_index("项目")
-    today = local_today()
-    monday = today - timedelta(days=today.weekday())
-    assert int(frame.loc["警情合计", "本周·本期"]) == _count(raw, monday, today, station_id=2)
+    end = _yesterday()
+    monday = end - timedelta(days=end.weekday())
+    week = "上周" if local_today().weekday() == 0 else "本周"
+    assert frame.reset_index().columns[2] == f"{week}·本期"  # the chosen period first, as on the page
+    assert int(frame.loc["警情合计", f"{week}·本期"]) == _count(raw, monday, end, station_id=2)
     with page.expect_download() as info:
         page.locator("#review-download-trend a", has_text="PNG").click()
     png = open(info.value.path(), "rb").read()
@@ -293,8 +319,8 @@ def test_rev010_a_click_on_a_map_area_drills_to_the_station(page, site, raw):
     }""", re.compile(r"station=3"))
     assert "period=28d" in page.url
     page.wait_for_function("() => document.querySelector('#review-breadcrumbs')?.textContent.includes('派出所')")
-    today = local_today()
-    cells = _cells(page, "book-incidents-total")
-    assert _num(cells[6]) == _count(raw, today - timedelta(days=27), today, station_id=3)
+    end = _yesterday()
+    assert _num(_book(page, "book-incidents-total")["28d"][0]) == _count(raw, end - timedelta(days=27), end,
+                                                                          station_id=3)
     outside, problems = _clean(log, site.url)
     assert outside == [] and problems == []

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import _pg_admin_engine, drop_pg_database, pg_unreachable
+from conftest import create_pg_database, drop_pg_database, pg_unreachable
 from sqlalchemy import text
 
 import app as app_module
@@ -161,14 +161,10 @@ class TestLive:
 @pytest.fixture
 def pg_wall_db():
     """A small demo town in its own PostgreSQL database, which the test may cut off."""
-    admin, base = _pg_admin_engine()
-    name = f"eqian_wall_{uuid.uuid4().hex[:8]}"
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin, url, name = create_pg_database("eqian_wall")
     except Exception as exc:  # noqa: BLE001
         pg_unreachable(exc)
-    url = base.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
     seed_demo(db.make_engine(url), scale=0.05, now=datetime.now(timezone.utc))
     yield url, name, admin
     with admin.connect() as conn:

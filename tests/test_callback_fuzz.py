@@ -168,7 +168,8 @@ clicks = st.fixed_dictionaries({"points": st.one_of(
 views = st.fixed_dictionaries({}, optional={"kind": st.one_of(st.sampled_from(["station", "town"]), scalars),
                                             "id": unit_ids})
 settings_ = st.fixed_dictionaries({}, optional={"lang": st.one_of(st.sampled_from(["zh", "en"]), scalars),
-                                                "poll_ms": scalars})
+                                                "poll_ms": scalars,
+                                                "canvas": st.one_of(st.sampled_from(["standard", "wide"]), scalars)})
 frames = st.fixed_dictionaries({}, optional={"ok": st.one_of(st.booleans(), scalars), "key": anything,
                                              "stamp": st.one_of(st.just("09:15:02"), scalars), "at": scalars})
 feed_states = st.fixed_dictionaries({}, optional={"last_id": st.one_of(st.sampled_from([None, 0, 1, 10**6]), scalars),

@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 
 import app as app_module
 from data import db, service
+from data.periods import Window
 from data.cockpit import SAME_WEEKDAYS, cockpit_numbers
 from data.compstat import Unit
 from data.demo.generator import DemoSettings
@@ -57,15 +58,21 @@ def test_ckp001_incident_numbers_equal_pandas(demo_engine, frames, unit):
     assert numbers.hours_today == [int((on_today["hour"] == h).sum()) for h in range(24)]
     assert numbers.hours_weekday_avg == pytest.approx(
         [(past["hour"] == h).sum() / SAME_WEEKDAYS for h in range(24)])
-    monday = today - timedelta(days=today.weekday())
-    assert numbers.categories_week == frame[(frame["day"] >= monday) & (frame["day"] <= today)][
+    # the to-date rule: the week and the year run to yesterday (on a Monday: the whole week before; on
+    # 1 January: the whole year before); today counts on its own tiles and as the last, partial, day of 30
+    yesterday = today - timedelta(days=1)
+    monday = yesterday - timedelta(days=yesterday.weekday())
+    assert numbers.week_window == Window(monday, yesterday)
+    assert numbers.categories_week == frame[(frame["day"] >= monday) & (frame["day"] <= yesterday)][
         "category"].value_counts().to_dict()
     series = frame[(frame["day"] > today - timedelta(days=30)) & (frame["day"] <= today)].groupby("day").size()
     assert [n for _d, n in numbers.last30] == [int(series.get(d, 0)) for d, _ in numbers.last30]
-    jan1 = date(today.year, 1, 1)
-    ytd = frame[(frame["day"] >= jan1) & (frame["day"] <= today)]
-    last_year = frame[(frame["day"] >= date(today.year - 1, 1, 1))
-                      & (frame["day"] <= date(today.year - 1, today.month, today.day))]
+    assert numbers.last30[-1][0] == today
+    jan1 = date(yesterday.year, 1, 1)
+    ytd = frame[(frame["day"] >= jan1) & (frame["day"] <= yesterday)]
+    same_day = (yesterday.month, 28 if (yesterday.month, yesterday.day) == (2, 29) else yesterday.day)
+    last_year = frame[(frame["day"] >= date(yesterday.year - 1, 1, 1))
+                      & (frame["day"] <= date(yesterday.year - 1, *same_day))]
     assert (numbers.ytd["incidents"].now, numbers.ytd["incidents"].before) == (len(ytd), len(last_year))
     assert numbers.ytd["enterprise_incidents"].now == int(ytd["enterprise_related"].sum())
     assert numbers.ytd["traffic_accidents"].before == int((last_year["category"] == "交通事故").sum())

@@ -193,14 +193,23 @@ def pandas_counts(frame, window: Window, unit: Unit = TOWN, filters=None, breakd
     return {(_py(k),): int(n) for k, n in sel.groupby(breakdown).size().items() if n}
 
 
+NO_DATA = "no data"  # a window that begins before the family's first record: its counts are unknown
+
+
 def expected_comparison(frame, windows: dict, unit: Unit, filters=None, breakdown=None) -> dict:
-    """{key: (now, year_earlier, before or None, baseline)} from pandas."""
-    counted = {name: (pandas_counts(frame, w, unit, filters, breakdown) if w is not None else None)
-               for name, w in windows.items()}
-    keys = set().union(*(c.keys() for c in counted.values() if c is not None)) if breakdown else {()}
-    return {k: (counted["now"].get(k, 0), counted["year_earlier"].get(k, 0),
-                None if counted["before"] is None else counted["before"].get(k, 0), counted["baseline"].get(k, 0))
-            for k in keys}
+    """{key: (now, year_earlier, before or None, baseline)} from pandas; a window that begins before the first
+    row of the whole table (any unit, any filter) counts None (无数据)."""
+    first = frame["day"].min() if len(frame) else None
+    counted = {name: (None if w is None else NO_DATA if first is None or w.first < first
+                      else pandas_counts(frame, w, unit, filters, breakdown)) for name, w in windows.items()}
+    keys = (set().union(*(c.keys() for c in counted.values() if isinstance(c, dict))) if breakdown else {()})
+
+    def get(name, key):
+        value = counted[name]
+        return None if value is NO_DATA else value.get(key, 0)
+
+    return {k: (get("now", k), get("year_earlier", k), None if counted["before"] is None else get("before", k),
+                get("baseline", k)) for k in keys}
 
 
 def observed(result: dict) -> dict:
@@ -209,7 +218,7 @@ def observed(result: dict) -> dict:
 
 
 def expected_windows(kind: str, today: date, custom: Window | None = None, aligned: bool = False) -> dict:
-    window = custom if kind == "custom" else periods.period_window(kind, today)
+    window = periods.complete_part(custom, today) if kind == "custom" else periods.period_window(kind, today)
     return {"now": window,
             "year_earlier": (periods.festival_aligned_year_earlier(window) if aligned
                              else periods.year_earlier(window)),
@@ -218,7 +227,10 @@ def expected_windows(kind: str, today: date, custom: Window | None = None, align
 
 
 UNITS = [TOWN, Unit("station", 1), Unit("station", 2), Unit("park", 1), Unit("enterprise", 1), Unit("enterprise", 3)]
-TODAYS = [date(2026, 3, 16), date(2026, 1, 1), date(2025, 12, 31), date(2025, 6, 30), date(2025, 2, 28)]
+# awkward days: a Tuesday, 1 January (ytd is the whole year before), 31 December, the 1st of a month,
+# 1 March after a 29 February, a Monday (the week is the whole week before)
+TODAYS = [date(2026, 3, 17), date(2026, 1, 1), date(2025, 12, 31), date(2025, 7, 1), date(2024, 3, 1),
+          date(2026, 3, 16)]
 CUSTOM = W("2025-12-20", "2026-01-10")
 
 
@@ -263,7 +275,7 @@ class TestCompareAgainstPandas:
 
     def test_cmp002_hand_written_windows_for_month(self, town):
         with town.connect() as conn:
-            result = compare(conn, "incidents", "month", date(2026, 3, 16), BASELINE, Unit("station", 1))
+            result = compare(conn, "incidents", "month", date(2026, 3, 17), BASELINE, Unit("station", 1))
         (only,) = result.values()
         assert list(result) == [()]
         assert only.window == W("2026-03-01", "2026-03-16")
@@ -276,14 +288,14 @@ class TestCompareAgainstPandas:
 
     def test_cmp003_ytd_has_no_period_before(self, town):
         with town.connect() as conn:
-            result = compare(conn, "incidents", "ytd", date(2026, 3, 16), BASELINE, TOWN, breakdown="category")
+            result = compare(conn, "incidents", "ytd", date(2026, 3, 17), BASELINE, TOWN, breakdown="category")
         assert result and all(c.before is None and c.before_window is None for c in result.values())
         assert {c.year_earlier_window for c in result.values()} == {W("2025-01-01", "2025-03-16")}
         assert {c.baseline_window for c in result.values()} == {W("2024-01-01", "2024-03-16")}
 
     def test_cmp004_week_spanning_new_year(self, town):
         with town.connect() as conn:
-            result = compare(conn, "incidents", "week", date(2026, 1, 1), BASELINE, Unit("park", 1))
+            result = compare(conn, "incidents", "week", date(2026, 1, 2), BASELINE, Unit("park", 1))
             frame = frame_of(conn, "incidents")
         (only,) = result.values()
         assert (only.window, only.year_earlier_window, only.before_window, only.baseline_window) == (
@@ -300,7 +312,7 @@ class TestCompareAgainstPandas:
 
 class TestFestivalAligned:
     def test_cmp010_festival_aligned_uses_the_shifted_window(self, town):
-        today = date(2026, 2, 20)
+        today = date(2026, 2, 21)  # the windows end the day before (the to-date rule)
         with town.connect() as conn:
             plain = compare(conn, "incidents", "month", today, BASELINE, TOWN, breakdown="category")
             aligned = compare(conn, "incidents", "month", today, BASELINE, TOWN, breakdown="category",
@@ -322,20 +334,25 @@ class TestFestivalAligned:
 
     def test_cmp011_outside_jan_feb_festival_aligned_is_plain(self, town):
         with town.connect() as conn:
-            plain = compare(conn, "incidents", "month", date(2025, 6, 30), BASELINE, Unit("station", 2))
-            aligned = compare(conn, "incidents", "month", date(2025, 6, 30), BASELINE, Unit("station", 2),
+            plain = compare(conn, "incidents", "month", date(2025, 7, 1), BASELINE, Unit("station", 2))
+            aligned = compare(conn, "incidents", "month", date(2025, 7, 1), BASELINE, Unit("station", 2),
                               festival_aligned=True)
         assert observed(plain) == observed(aligned)
         assert aligned[()].year_earlier_window == W("2024-06-01", "2024-06-30")
 
     def test_cmp012_comparison_windows(self):
-        assert comparison_windows("week", date(2026, 2, 18), 2024, festival_aligned=True) == {
+        assert comparison_windows("week", date(2026, 2, 19), 2024, festival_aligned=True) == {
             "now": W("2026-02-16", "2026-02-18"), "year_earlier": W("2025-01-28", "2025-01-30"),
             "before": W("2026-02-09", "2026-02-11"), "baseline": W("2024-02-16", "2024-02-18")}
-        assert comparison_windows("custom", date(2000, 1, 1), 2023, custom=W("2024-02-29", "2024-03-01")) == {
+        assert comparison_windows("custom", date(2026, 1, 1), 2023, custom=W("2024-02-29", "2024-03-01")) == {
             "now": W("2024-02-29", "2024-03-01"), "year_earlier": W("2023-02-28", "2023-03-01"),
             "before": W("2024-02-27", "2024-02-28"), "baseline": W("2023-02-28", "2023-03-01")}
-        assert comparison_windows("ytd", date(2024, 2, 29), 2022)["before"] is None
+        assert comparison_windows("ytd", date(2024, 3, 1), 2022)["before"] is None
+        # a custom range that reaches today is cut at yesterday; one that has not begun is refused
+        assert comparison_windows("custom", date(2026, 1, 5), 2024, custom=W("2026-01-01", "2026-01-31"))[
+            "now"] == W("2026-01-01", "2026-01-04")
+        with pytest.raises(periods.NoCompleteDay, match=r"^2026-01-05\.\.2026-01-31 has no complete day yet"):
+            comparison_windows("custom", date(2026, 1, 5), 2024, custom=W("2026-01-05", "2026-01-31"))
 
     def test_cmp013_custom_needs_its_window(self):
         with pytest.raises(ValueError, match=r"^a custom period needs its window$"):
@@ -346,7 +363,7 @@ class TestFestivalAligned:
 
 class TestZeroBasesAndBreakdownKeys:
     def test_cmp020_breakdown_keys_from_every_window(self, town):
-        # today 2026-03-16, month: now 03-01..03-16, 同比 2025-03-01..03-16, 环比 02-01..02-16, baseline 2024
+        # today 2026-03-17, month (to yesterday): now 03-01..03-16, 同比 2025-03-01..03-16, 环比 02-01..02-16, baseline 2024
         _station3(town, [
             (utc(2026, 2, 28, 16), "刑事"),  # 2026-03-01 00:00 Shanghai: now
             (utc(2026, 3, 16, 15, 59, 59, 999999), "刑事"),  # 2026-03-16 23:59:59.999999: now
@@ -358,7 +375,7 @@ class TestZeroBasesAndBreakdownKeys:
             (utc(2024, 2, 29, 15, 59, 59, 999999), "纠纷"),  # 2024-02-29: nowhere
         ])
         with town.connect() as conn:
-            result = compare(conn, "incidents", "month", date(2026, 3, 16), BASELINE, Unit("station", 3),
+            result = compare(conn, "incidents", "month", date(2026, 3, 17), BASELINE, Unit("station", 3),
                              breakdown="category")
         assert list(result) == sorted([("其他",), ("刑事",), ("治安",), ("火灾",)], key=str)
         assert observed(result) == {("刑事",): (2, 0, 0, 0), ("火灾",): (0, 1, 0, 0), ("治安",): (0, 0, 1, 0),
@@ -375,9 +392,9 @@ class TestZeroBasesAndBreakdownKeys:
         # 2025-03-20 lies after the 28-day 同比 window (2025-02-17..2025-03-16): in no window at all
         _station3(town, [(utc(2026, 3, 10, 4), "刑事"), (utc(2026, 3, 11, 4), "刑事"), (utc(2025, 3, 20, 4), "治安")])
         with town.connect() as conn:
-            result = compare(conn, "incidents", "week", date(2026, 3, 16), BASELINE, Unit("station", 3),
+            result = compare(conn, "incidents", "week", date(2026, 3, 17), BASELINE, Unit("station", 3),
                              breakdown="category")
-            by_type = compare(conn, "incidents", "28d", date(2026, 3, 16), BASELINE, Unit("station", 3),
+            by_type = compare(conn, "incidents", "28d", date(2026, 3, 17), BASELINE, Unit("station", 3),
                               breakdown="category")
         assert result == {}  # the week 03-16..03-16 holds none of these and neither do its windows
         assert observed(by_type) == {("刑事",): (2, 0, 0, 0)}
@@ -394,8 +411,8 @@ class TestZeroBasesAndBreakdownKeys:
                                  enterprise_id=9, station_id=3, channel="110", created_at=T0))
             session.commit()
         with town.connect() as conn:
-            result = compare(conn, "incidents", "month", date(2026, 3, 16), BASELINE, Unit("enterprise", 9))
-            empty = compare(conn, "incidents", "month", date(2025, 3, 16), BASELINE, Unit("enterprise", 9))
+            result = compare(conn, "incidents", "month", date(2026, 3, 17), BASELINE, Unit("enterprise", 9))
+            empty = compare(conn, "incidents", "month", date(2025, 3, 17), BASELINE, Unit("enterprise", 9))
         assert observed(result) == {(): (1, 0, 0, 0)}
         assert result[()].year_earlier.pct is None and result[()].baseline.pct is None
         assert observed(empty) == {(): (0, 0, 0, 0)}
@@ -404,7 +421,7 @@ class TestZeroBasesAndBreakdownKeys:
     def test_cmp023_zero_base_pct_is_none_for_a_station_total(self, town):
         _station3(town, [(utc(2026, 3, 10, 4), "刑事"), (utc(2026, 3, 11, 4), "刑事")])
         with town.connect() as conn:
-            result = compare(conn, "incidents", "month", date(2026, 3, 16), BASELINE, Unit("station", 3))
+            result = compare(conn, "incidents", "month", date(2026, 3, 17), BASELINE, Unit("station", 3))
         assert observed(result) == {(): (2, 0, 0, 0)}
         assert result[()].year_earlier.pct is None
 
@@ -415,6 +432,32 @@ class TestZeroBasesAndBreakdownKeys:
             for unit in UNITS + [Unit("park", 2), Unit("enterprise", 2)]:
                 assert unit_counts(conn, "incidents", window, unit, None, ("category",)) == pandas_counts(
                     frame, window, unit, None, "category"), unit
+
+
+class TestCoverage:
+    def test_cmp025_a_window_before_the_first_record_has_no_data_not_zero(self, town):
+        # the crafted data begin on 2023-12-01: a 同比 of 2024-02 compares with 2023-02, which is not covered
+        with town.connect() as conn:
+            result = compare(conn, "incidents", "month", date(2024, 3, 1), BASELINE, Unit("station", 1))
+            early = compare(conn, "incidents", "custom", date(2026, 1, 1), BASELINE,
+                            custom=W("2023-11-20", "2023-12-10"))
+            assert compstat.covered_total(conn, "incidents", W("2023-11-30", "2023-12-31")) is None
+            assert compstat.covered_total(conn, "incidents", W("2023-12-01", "2023-12-31")) > 0
+        (only,) = result.values()
+        assert only.now > 0 and only.year_earlier.before is None and only.year_earlier.missing
+        assert (only.year_earlier.pct, only.year_earlier.z, only.year_earlier.diff) == (None, None, None)
+        assert only.year_earlier.significance == "none"
+        assert only.before.before is not None  # 2024-01 is covered
+        # a custom range reaching before the first record: the period itself has no data
+        (whole,) = early.values()
+        assert whole.now is None and whole.year_earlier.significance == "none"
+
+    def test_cmp026_an_empty_family_has_no_data_at_all(self, engine):
+        with engine.connect() as conn:
+            result = compare(conn, "hazards", "28d", date(2026, 3, 17), BASELINE, breakdown="severity",
+                             keys=[("一般",)])
+        assert list(result) == [("一般",)]
+        assert result[("一般",)].now is None and result[("一般",)].baseline.missing
 
 
 class TestUnit:

@@ -155,10 +155,12 @@ def _shanghai_days(engine, table: str, column: str, enterprise_id: int) -> list[
 
 
 def _ytd_counts(days: list[date], today: date) -> tuple[int, int]:
-    this_year = sum(1 for d in days if date(today.year, 1, 1) <= d <= today)
-    leap_day = (today.month, today.day) == (2, 29)
-    last_day = date(today.year - 1, 2, 28) if leap_day else today.replace(year=today.year - 1)
-    last_year = sum(1 for d in days if date(today.year - 1, 1, 1) <= d <= last_day)
+    """The year to yesterday (the to-date rule) and the same days a year earlier."""
+    end = today - timedelta(days=1)
+    this_year = sum(1 for d in days if date(end.year, 1, 1) <= d <= end)
+    leap_day = (end.month, end.day) == (2, 29)
+    last_day = date(end.year - 1, 2, 28) if leap_day else end.replace(year=end.year - 1)
+    last_year = sum(1 for d in days if date(end.year - 1, 1, 1) <= d <= last_day)
     return this_year, last_year
 
 
@@ -261,13 +263,13 @@ class TestCrafted:
         p = _profile(world, BUSY)
         days = _shanghai_days(world, "incidents", "received_at", BUSY)
         assert (p.summary.incidents_ytd.now, p.summary.incidents_ytd.before) == _ytd_counts(days, TODAY)
-        # by hand: 2026-01-01 .. 06-15 and 2025-01-01 .. 06-15 (Shanghai days), edges included
-        this_year = [d for d in days if d.year == 2026]
+        # by hand: 2026-01-01 .. 06-14 and 2025-01-01 .. 06-14 (Shanghai days, to yesterday), edges included
+        this_year = [d for d in days if d.year == 2026 and d < TODAY]
         assert p.summary.incidents_ytd.now == len(this_year)
         assert date(2026, 1, 1) in this_year and date(2025, 6, 15) in days and date(2025, 6, 16) in days
         assert (p.summary.open_hazards, p.summary.overdue_hazards) == (3, 1)
         assert (p.summary.disputes_ytd.now, p.summary.disputes_ytd.before) == (2, 1)
-        assert p.summary.ytd.first == date(2026, 1, 1) and p.summary.ytd.last == TODAY
+        assert p.summary.ytd.first == date(2026, 1, 1) and p.summary.ytd.last == TODAY - timedelta(days=1)
 
     def test_ent005_quiet_enterprise_without_head_count_or_events(self, world):
         p = _profile(world, QUIET)
@@ -306,6 +308,23 @@ class TestCrafted:
                 assert next(x["score"] for x in r.pillars if x["name"] == pillar) == pytest.approx(
                     getattr(p.history[-1], pillar))
         assert _profile(world, QUIET).receipt.inputs["workers_imputed"] is True
+
+    def test_ent014_the_month_in_progress_is_scored_to_date_and_marked(self, world):
+        # The fact behind the mark: a month's indicators run to today while it lasts (the app refreshes it
+        # every few minutes), so June's score on 15 June counts 1 July 2025 .. 15 June 2026 only.
+        config = si.default_config()
+        assert si.month_window(date(2026, 6, 1), config.window_months, TODAY).last == TODAY
+        assert si.month_window(date(2026, 5, 1), config.window_months, TODAY).last == date(2026, 5, 31)
+        with world.begin() as conn:
+            db.set_meta(conn, "programme_start", "2025-06-01")
+            si.refresh(conn, [date(2026, 5, 1), date(2026, 6, 1)], TODAY)
+        history = _profile(world, BUSY).history
+        assert [(h.month, h.through) for h in history] == [(date(2026, 5, 1), None), (date(2026, 6, 1), TODAY)]
+        assert history[-1].partial and not history[0].partial
+        # refreshed again once June is over, it is a whole month
+        with world.begin() as conn:
+            si.refresh(conn, [date(2026, 6, 1)], date(2026, 7, 2))
+        assert [h.through for h in _profile(world, BUSY, date(2026, 7, 2)).history] == [None, None]
 
 
 # --- pure functions ------------------------------------------------------------------------------------
@@ -352,12 +371,36 @@ class TestLayout:
         figure = page.index_figure(busy.history, "zh", si.default_config())
         assert len(figure.layout.shapes) == 4  # the four band backgrounds
         assert sorted((s.y0, s.y1) for s in figure.layout.shapes) == [(0, 50), (50, 65), (65, 80), (80, 100)]
-        assert list(figure.data[0].y) == [round(h.score, 2) for h in busy.history]
+        assert busy.history[-1].partial  # June, scored on 15 June: drawn apart (ent015)
+        assert list(figure.data[0].y) == [round(h.score, 2) for h in busy.history[:-1]] + [None]
         quiet_zh = _serialised(page.page(quiet, "zh"))
         for empty in ("暂无警情记录", "暂无矛盾纠纷记录", "暂无安全隐患记录", "未登记", "尚未建立自治队伍"):
             assert empty in quiet_zh
         quiet_en = _serialised(page.page(quiet, "en"))
         assert "No incidents recorded" in quiet_en and "Not recorded" in quiet_en and "暂无警情记录" not in quiet_en
+
+    def test_ent015_month_in_progress_drawn_hollow_on_a_dotted_segment(self, world):
+        from layouts import enterprise as page
+
+        with world.begin() as conn:
+            db.set_meta(conn, "programme_start", "2025-06-01")
+            si.refresh(conn, [date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)], TODAY)
+        busy = _profile(world, BUSY)
+        for lang, note in (("zh", "截至6月15日"), ("en", "to 15 Jun")):
+            figure = page.index_figure(busy.history, lang, si.default_config())
+            main, partial = figure.data[0], figure.data[-1]
+            assert list(main.y) == [round(h.score, 2) for h in busy.history[:2]] + [None]  # the line stops at May
+            assert list(partial.x) == ["2026-05-01", "2026-06-01"]  # a segment from May to June
+            assert list(partial.y) == [round(busy.history[1].score, 2), round(busy.history[2].score, 2)]
+            assert partial.line.dash == "dot" and partial.marker.symbol[-1] == "circle-open"
+            assert partial.text[-1] == note and note in partial.hovertemplate[-1]
+            assert note not in partial.hovertemplate[0]  # May's point is a whole month
+            assert partial.visible is None  # drawn (and kept by the chart download), not legend-only
+            drawn = _serialised(page.kpi_strip(busy, lang))
+            assert note in drawn  # the change against May is read as to date, too
+        whole = dataclasses.replace(busy, history=tuple(dataclasses.replace(h, through=None) for h in busy.history))
+        figure = page.index_figure(whole.history, "zh", si.default_config())
+        assert len(figure.data) == 1 + len(si.PILLARS) and None not in figure.data[0].y
 
     def test_ent011_page_without_index_says_so(self, world):
         from layouts import enterprise as page

@@ -140,6 +140,78 @@ class TestImages:
         assert named["layout"]["font"]["family"] == "Noto Sans CJK SC"
 
 
+# --- what images need: Chromium and a Chinese font, or a message that says what to install -------------
+
+@pytest.fixture
+def unchecked(monkeypatch):
+    """figures_export as on a fresh process: the requirements not yet found (an earlier image found them)."""
+    import threading
+
+    monkeypatch.setattr(figures_export, "_READY", threading.Event())
+    return monkeypatch
+
+
+class TestRequirements:
+    def test_exp035_no_chromium_says_what_to_install(self, unchecked, figure, tmp_path):
+        unchecked.setenv("BROWSER_PATH", str(tmp_path / "no-chromium"))
+        starts = figures_export.server().starts
+        with pytest.raises(figures_export.ExportError) as caught:
+            figures_export.to_png(figure)
+        message = str(caught.value)
+        assert f"BROWSER_PATH='{tmp_path / 'no-chromium'}' is not a file" in message
+        assert "apt-get install chromium" in message and "fonts-wqy-microhei" not in message
+        assert figures_export.server().starts == starts  # refused before any browser was tried
+
+    def test_exp036_no_chinese_font_says_what_to_install_rather_than_draw_boxes(self, unchecked, figure):
+        unchecked.setattr(figures_export, "chinese_fonts", lambda: [])
+        with pytest.raises(figures_export.ExportError, match=r"a Chinese font \(fc-list :lang=zh lists none, so "
+                                                             r"Chinese text would be drawn as boxes\)"):
+            figures_export.to_svg(figure)
+        unchecked.setenv("BROWSER_PATH", "/nonexistent/chromium")
+        with pytest.raises(figures_export.ExportError,
+                           match=r"need Chromium .* and a Chinese font .*`sudo apt-get install chromium "
+                                 r"fonts-wqy-microhei`"):
+            figures_export.to_png(figure)
+
+    def test_exp037_found_once_not_looked_for_again(self, unchecked, figure):
+        looks = []
+        real = figures_export.chinese_fonts
+        unchecked.setattr(figures_export, "chinese_fonts", lambda: looks.append(1) or real())
+        assert real() and figures_export.chromium_path()  # this machine has both (make test installs them)
+        figures_export.to_svg(figure)
+        figures_export.to_svg(figure)
+        assert looks == [1]
+
+
+@pytest.fixture
+def small_app(small_demo_town):
+    server = create_app({"EQIAN_DATABASE_URL": small_demo_town.copy("exports-requirements"),
+                         "EQIAN_SIMULATE": False})
+    yield server
+    db.engine_of(server).dispose()
+
+
+class TestRequirementsReachTheUser:
+    def test_exp038_downloads_answer_503_with_the_reason(self, unchecked, small_app):
+        unchecked.setattr(figures_export, "chinese_fonts", lambda: [])
+        http = export_client(small_app)
+        for url, what in (("/export/chart/trend.png?row=incidents:刑事", "图表导出失败"),
+                          ("/export/chart/drill.svg?period=month", "图表导出失败"),
+                          ("/export/report.pdf?period=month", "报告生成失败")):
+            response = http.get(url)
+            body = response.get_data(as_text=True)
+            assert response.status_code == 503 and body.startswith(f"{what}：chart images need a Chinese font"), body
+            assert "apt-get install fonts-wqy-microhei" in body
+
+    def test_exp039_report_command_prints_the_reason_and_exits_1(self, unchecked, small_app, tmp_path):
+        unchecked.setenv("BROWSER_PATH", str(tmp_path / "no-chromium"))
+        out = tmp_path / "report.pdf"
+        result = small_app.test_cli_runner().invoke(args=["report", "--period", "month", "--out", str(out)])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+        assert "chart images need Chromium" in result.output and "apt-get install chromium" in result.output
+        assert "Traceback" not in result.output and not out.exists()
+
+
 # --- the download routes (scale-1 demo on SQLite) ---------------------------------------------------
 
 def _bound(day: date):
@@ -169,25 +241,32 @@ class TestDownloads:
         preamble = response.data.decode("utf-8-sig").splitlines()
         assert "# 单位：织南派出所" in preamble and f"# 筛选参数：station={station}" in preamble
         frame = pd.read_csv(io.BytesIO(response.data), comment="#").set_index("项目")
+        # the to-date rule: every period ends yesterday (on 1 January the year is last year, on a Monday the
+        # week is last week)
+        yesterday = today - timedelta(days=1)
+        year, week = ("上年" if today.timetuple().tm_yday == 1 else "本年"), ("上周" if today.weekday() == 0 else "本周")
         with engine.connect() as conn:
             ytd = conn.execute(text("SELECT count(*) FROM incidents WHERE received_at >= :a AND received_at < :b "
                                     "AND station_id = :s"),
-                               {"a": _bound(date(today.year, 1, 1)), "b": _bound(today + timedelta(days=1)),
-                                "s": station}).scalar_one()
+                               {"a": _bound(date(yesterday.year, 1, 1)), "b": _bound(today), "s": station}).scalar_one()
             labour = conn.execute(text("SELECT count(*) FROM disputes WHERE reported_at >= :a AND reported_at < :b "
                                        "AND station_id = :s AND dispute_type = '劳资'"),
-                                  {"a": _bound(date(today.year, 1, 1)), "b": _bound(today + timedelta(days=1)),
+                                  {"a": _bound(date(yesterday.year, 1, 1)), "b": _bound(today),
                                    "s": station}).scalar_one()
-        assert frame.loc["警情合计", "本年·本期"] == ytd
-        assert frame.loc["劳资", "本年·本期"] == labour
-        assert {"板块", "本周·本期", "近28天·同比%", "本年·较基准年%"} <= set(frame.reset_index().columns)
+        assert frame.loc["警情合计", f"{year}·本期"] == ytd
+        assert frame.loc["劳资", f"{year}·本期"] == labour
+        assert {"板块", f"{week}·本期", "近28天·同比%", f"{year}·较基准年%"} <= set(frame.reset_index().columns)
+        assert frame.reset_index().columns[2] == f"{year}·本期"  # the chosen period (the default, ytd) first
+        assert f"# 统计口径：各期截至昨日24时（{yesterday.isoformat()}），只含完整日，同比为去年同日" in preamble
 
     def test_exp041_book_xlsx_opens_with_the_right_columns(self, client):
         http, engine = client
         response = http.get("/export/table/book.xlsx?period=month&enterprise_only=1")
         assert response.status_code == 200
         frame = pd.read_excel(io.BytesIO(response.data), sheet_name=0)
-        assert frame.columns[:3].tolist() == ["板块", "项目", "本周·本期"]
+        month = "上月" if local_today().day == 1 else "本月"
+        assert frame.columns[:3].tolist() == ["板块", "项目", f"{month}·本期"]  # the chosen period first
+        assert len([c for c in frame.columns if c.endswith("·本期")]) == 4  # month, week, 28 days, year
         assert frame["项目"].iloc[0] == "警情合计" and len(frame) == 25
         meta = pd.read_excel(io.BytesIO(response.data), sheet_name="筛选条件")
         values = dict(zip(meta["项目"], meta["值"]))
@@ -202,17 +281,17 @@ class TestDownloads:
             by_station = dict(conn.execute(text(
                 "SELECT s.name, count(i.id) FROM stations s LEFT JOIN incidents i ON i.station_id = s.id "
                 "AND i.received_at >= :a AND i.received_at < :b GROUP BY s.name"),
-                {"a": _bound(today - timedelta(days=27)), "b": _bound(today + timedelta(days=1))}).all())
+                {"a": _bound(today - timedelta(days=28)), "b": _bound(today)}).all())  # 28 days to yesterday
         assert dict(zip(drill["名称"], drill["本期"])) == by_station
         trend = pd.read_excel(io.BytesIO(http.get("/export/table/trend.xlsx?row=incidents:刑事").data),
                               sheet_name=0)
-        assert trend.columns.tolist() == ["月份", f"{today.year - 2}年", f"{today.year - 1}年", f"{today.year}年"]
+        year = (today - timedelta(days=1)).year  # the year holding the last complete day
+        assert trend.columns.tolist() == ["月份", f"{year - 2}年", f"{year - 1}年", f"{year}年"]
         with engine.connect() as conn:
             january = conn.execute(text("SELECT count(*) FROM incidents WHERE received_at >= :a AND received_at < :b "
                                         "AND category = '刑事'"),
-                                   {"a": _bound(date(today.year - 1, 1, 1)),
-                                    "b": _bound(date(today.year - 1, 2, 1))}).scalar_one()
-        assert trend.loc[0, f"{today.year - 1}年"] == january
+                                   {"a": _bound(date(year - 1, 1, 1)), "b": _bound(date(year - 1, 2, 1))}).scalar_one()
+        assert trend.loc[0, f"{year - 1}年"] == january
 
     def test_exp043_overdue_table_is_masked(self, client):
         http, engine = client

@@ -32,7 +32,10 @@ from data.measures import (
     hazard_measures,
     lower_median,
     median_arrival_minutes,
+    median_z,
     overdue_hazards,
+    proportion_z,
+    rectify_days,
     share,
 )
 from data.periods import Window, period_window
@@ -265,12 +268,15 @@ def independent_disputes(engine, window: Window, unit: Unit) -> DisputeMeasures:
     closed = [r for r in rows if r.status in ("已化解", "未化解")]
     settled = [r for r in rows if r.status == "已化解"]
     in_house = [r for r in settled if r.settled_level in ("企业内", "园区")]
+    unknown = [r for r in settled if not r.settled_level]  # settled, level not recorded: cannot be placed
+    base = len(closed) - len(unknown)
     days = [_whole(r.reported_at, r.settled_at, 86400, 400) for r in settled if r.settled_at is not None]
     return DisputeMeasures(
         reported=len(rows), closed=len(closed), settled_in_house=len(in_house),
-        in_house_share=len(in_house) / len(closed) if closed else None,
+        in_house_share=None if (unknown and len(unknown) == len(settled)) or not base else len(in_house) / base,
         median_days_to_settle=statistics.median_low(days) if days else None,
-        by_level={level: sum(1 for r in settled if r.settled_level == level) for level in vocab.SETTLED_LEVELS})
+        by_level={level: sum(1 for r in settled if r.settled_level == level) for level in vocab.SETTLED_LEVELS},
+        level_unknown=len(unknown))
 
 
 class TestDisputes:
@@ -311,12 +317,42 @@ class TestDisputes:
                         window, unit)
 
 
+    def test_msr034_no_settlement_level_recorded_is_no_data_not_zero(self, crafted):
+        """A real export with no 化解层级 column: the share is unknown (无数据), never 0.0%."""
+        with crafted.begin() as conn:
+            conn.execute(text("UPDATE disputes SET settled_level = NULL"))
+        with crafted.connect() as conn:
+            result = dispute_measures(conn, APRIL)
+        assert result.closed == 8 and result.settled_in_house == 0 and result.level_unknown == 6
+        assert result.in_house_share is None
+        assert result == independent_disputes(crafted, APRIL, TOWN)
+
+    def test_msr035_a_level_missing_on_some_is_left_out_of_the_base(self, crafted):
+        with crafted.begin() as conn:
+            conn.execute(text("UPDATE disputes SET settled_level = NULL WHERE id IN (3, 7)"))  # 派出所, 调解中心
+        with crafted.connect() as conn:
+            result = dispute_measures(conn, APRIL)
+        # closed 8, of which 2 settled without a level: 3 in house of the 6 that can be placed
+        assert (result.closed, result.level_unknown, result.settled_in_house) == (8, 2, 3)
+        assert result.in_house_share == 0.5 == independent_disputes(crafted, APRIL, TOWN).in_house_share
+
+
 # --- hazards --------------------------------------------------------------------------------------------
 
 def independent_hazards(engine, window: Window, unit: Unit) -> HazardMeasures:
     rows = [r for r in _rows(engine, Hazard) if window.first <= _local_day(r.found_at) <= window.last and _in(unit, r)]
     rectified = sum(1 for r in rows if r.status == "已整改")
-    return HazardMeasures(len(rows), rectified, rectified / len(rows) if rows else None)
+
+    def median(selected):
+        days = [_whole(r.found_at, r.rectified_at, 86400, 400) for r in selected if r.rectified_at is not None]
+        return statistics.median_low(days) if days else None
+
+    return HazardMeasures(len(rows), rectified, rectified / len(rows) if rows else None, median(rows),
+                          {sev: median([r for r in rows if r.severity == sev]) for sev in vocab.HAZARD_SEVERITIES})
+
+
+def _rate(h: HazardMeasures) -> tuple:
+    return h.found, h.rectified, h.rectification_rate
 
 
 def independent_overdue(engine, today: date, unit: Unit) -> list[OverdueHazard]:
@@ -330,12 +366,24 @@ class TestHazards:
     def test_msr040_hand_values(self, crafted):
         with crafted.connect() as conn:
             # June in Shanghai: 1 (found 31 May UTC), 2, 3, 4 (30 Jun 23:59:59 Shanghai), 7, 8, 9; not 5 (1 Jul)
-            assert hazard_measures(conn, JUNE) == HazardMeasures(7, 3, 3 / 7)
-            assert hazard_measures(conn, JUNE, Unit("station", 1)) == HazardMeasures(4, 2, 0.5)
-            assert hazard_measures(conn, JUNE, Unit("park", 1)) == HazardMeasures(3, 2, 2 / 3)
-            assert hazard_measures(conn, JUNE, Unit("enterprise", 2)) == HazardMeasures(1, 0, 0.0)
-            assert hazard_measures(conn, W("2025-07-01", "2025-07-31")) == HazardMeasures(1, 0, 0.0)
-            assert hazard_measures(conn, W("2025-08-01", "2025-08-31")) == HazardMeasures(0, 0, None)
+            assert _rate(hazard_measures(conn, JUNE)) == (7, 3, 3 / 7)
+            assert _rate(hazard_measures(conn, JUNE, Unit("station", 1))) == (4, 2, 0.5)
+            assert _rate(hazard_measures(conn, JUNE, Unit("park", 1))) == (3, 2, 2 / 3)
+            assert _rate(hazard_measures(conn, JUNE, Unit("enterprise", 2))) == (1, 0, 0.0)
+            assert _rate(hazard_measures(conn, W("2025-07-01", "2025-07-31"))) == (1, 0, 0.0)
+            assert _rate(hazard_measures(conn, W("2025-08-01", "2025-08-31"))) == (0, 0, None)
+
+    def test_msr040a_days_to_rectify_hand_values(self, crafted):
+        # rectified in June: 1 (found 06-01 00:00, fixed 06-05 08:00 Shanghai: 4 days, 重大), 4 (found 06-30
+        # 23:59:59.999999, fixed 07-01 08:00: 0 days, 一般), 8 (found 06-12 10:00, fixed 06-13 08:00: 0 days, 一般)
+        with crafted.connect() as conn:
+            june = hazard_measures(conn, JUNE)
+            station1 = hazard_measures(conn, JUNE, Unit("station", 1))
+            august = hazard_measures(conn, W("2025-08-01", "2025-08-31"))
+        assert june.median_days_to_rectify == 0  # 0, 0, 4: the lower median
+        assert june.median_days_by_severity == {"一般": 0, "较大": None, "重大": 4}
+        assert station1.median_days_to_rectify == 0 and station1.median_days_by_severity["重大"] == 4
+        assert august.median_days_to_rectify is None and set(august.median_days_by_severity.values()) == {None}
 
     def test_msr041_equals_the_independent_computation(self, crafted):
         with crafted.connect() as conn:
@@ -381,7 +429,54 @@ class TestHazards:
             session.commit()
         with crafted.connect() as conn:
             assert [h.id for h in overdue_hazards(conn, D("2025-06-20"))] == [6, 9, 5, 7]
-            assert hazard_measures(conn, JUNE) == HazardMeasures(7, 4, 4 / 7)
+            assert hazard_measures(conn, JUNE) == HazardMeasures(7, 4, 4 / 7, 0, {"一般": 0, "较大": None, "重大": 4})
+            # found 06-03 10:00, rectified 06-19 16:00 Shanghai: 16 days, counted through the update trigger
+            assert rectify_days(conn, JUNE) == {0: 2, 4: 1, 16: 1}
+            assert rectify_days(conn, JUNE, severity="一般") == {0: 2, 16: 1}
+
+
+# --- the year-earlier comparison of the measures --------------------------------------------------------
+
+class TestMeasureChanges:
+    def test_msr070_proportion_z_by_hand(self):
+        # 30/100 against 20/100: pooled 0.25, se = sqrt(0.25 * 0.75 * 0.02) = 0.0612372; z = 0.1 / se
+        assert proportion_z(30, 100, 20, 100) == pytest.approx(1.6329932, rel=1e-6)
+        assert proportion_z(20, 100, 30, 100) == pytest.approx(-1.6329932, rel=1e-6)
+        assert proportion_z(0, 0, 3, 10) is None and proportion_z(3, 10, 0, 0) is None
+        assert proportion_z(5, 5, 7, 7) == 0.0  # both all: no variance, no change
+
+    def test_msr071_median_z_is_moods_test(self):
+        now, before = {1: 40, 10: 60}, {1: 70, 10: 30}  # pooled lower median 1: above it 60% against 30%
+        assert median_z(now, before) == pytest.approx(proportion_z(60, 100, 30, 100), rel=1e-12)
+        assert median_z(now, before) > 4
+        assert median_z({}, before) is None and median_z(now, {}) is None
+
+    def test_msr072_operational_measures_equal_the_independent_computation(self, crafted):
+        from data.measures import operational_measures  # noqa: PLC0415
+
+        # the crafted rows lie in 2025 and are the base of June 2026, which holds one hazard (7 days, 重大)
+        with Session(crafted) as session:
+            session.add(Hazard(id=100, found_at=utc(2026, 6, 2, 2), status="已整改", rectified_at=utc(2026, 6, 9, 2),
+                               deadline=D("2026-06-30"), station_id=1, park_id=1, enterprise_id=1,
+                               hazard_type="消防", severity="重大", created_at=T0))
+            session.commit()
+        june_2026 = W("2026-06-01", "2026-06-30")
+        with crafted.connect() as conn:
+            for unit in UNITS:
+                got = {m.key: m for m in operational_measures(conn, june_2026, JUNE, unit)}
+                want = independent_hazards(crafted, JUNE, unit)
+                now = independent_hazards(crafted, june_2026, unit)
+                assert got["rectify_days"].before == want.median_days_to_rectify, unit
+                assert got["rectify_days"].now == now.median_days_to_rectify, unit
+                for sev in vocab.HAZARD_SEVERITIES:
+                    assert got[f"rectify_days:{sev}"].before == want.median_days_by_severity[sev], (unit, sev)
+                assert got["rectification_rate"].before == want.rectification_rate, unit
+                assert got["rectification_rate"].n_before == want.found, unit
+            town = {m.key: m for m in operational_measures(conn, APRIL, MARCH)}
+        assert town["in_house_share"].now == 0.375 and town["in_house_share"].before is None  # no disputes in March
+        assert town["in_house_share"].significance == "none" and town["in_house_share"].diff is None
+        assert town["settle_days"].now == 2
+        assert town["arrival_minutes"].before == independent_median_minutes(crafted, MARCH, TOWN)
 
 
 # --- enterprise-related criminal cases ------------------------------------------------------------------
@@ -464,6 +559,6 @@ class TestDemo:
                 assert got.reported > 0 and got.closed > 0 and got.median_days_to_settle is not None
                 assert got == expected, unit
                 rectified = int((h["status"] == "已整改").sum())
-                assert hazard_measures(conn, window, unit) == HazardMeasures(
+                assert _rate(hazard_measures(conn, window, unit)) == (
                     len(h), rectified, rectified / len(h) if len(h) else None), unit
                 assert len(h) > 0

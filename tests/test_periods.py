@@ -13,11 +13,13 @@ import pytest
 
 from data.periods import (
     PERIOD_KINDS,
+    NoCompleteDay,
     Window,
     baseline_window,
     default_baseline_year,
     festival_aligned_year_earlier,
     period_before,
+    period_name,
     period_window,
     shift_year,
     spring_festival,
@@ -73,30 +75,32 @@ class TestPeriodWindow:
     def test_per010_kinds_are_the_documented_six(self):
         assert PERIOD_KINDS == ("week", "28d", "month", "quarter", "ytd", "custom")
 
+    # The to-date rule (docs/metrics.md): every window ends with the last complete day, yesterday.
     @pytest.mark.parametrize(
         ("today", "expected"),
         [
-            (D(2026, 3, 16), W("2026-03-16", "2026-03-16")),  # a Monday is its own week start
-            (D(2026, 3, 18), W("2026-03-16", "2026-03-18")),  # Wednesday
-            (D(2026, 3, 22), W("2026-03-16", "2026-03-22")),  # Sunday: seven days
-            (D(2026, 1, 1), W("2025-12-29", "2026-01-01")),  # Thursday: the week spans New Year
-            (D(2026, 1, 4), W("2025-12-29", "2026-01-04")),  # Sunday of that week
-            (D(2024, 3, 1), W("2024-02-26", "2024-03-01")),  # Friday: spans 29 February
+            (D(2026, 3, 17), W("2026-03-16", "2026-03-16")),  # Tuesday: Monday alone
+            (D(2026, 3, 19), W("2026-03-16", "2026-03-18")),  # Thursday: Monday to Wednesday
+            (D(2026, 3, 23), W("2026-03-16", "2026-03-22")),  # Monday: the whole week before, seven days
+            (D(2026, 1, 2), W("2025-12-29", "2026-01-01")),  # Friday: the week spans New Year
+            (D(2026, 1, 5), W("2025-12-29", "2026-01-04")),  # Monday after that week
+            (D(2024, 3, 2), W("2024-02-26", "2024-03-01")),  # Saturday: spans 29 February
         ],
     )
-    def test_per011_week_starts_monday(self, today, expected):
+    def test_per011_week_starts_monday_and_ends_yesterday(self, today, expected):
         assert period_window("week", today) == expected
 
     @pytest.mark.parametrize(
         ("today", "expected"),
         [
-            (D(2026, 3, 16), W("2026-02-17", "2026-03-16")),
-            (D(2024, 3, 10), W("2024-02-12", "2024-03-10")),  # includes 29 February
-            (D(2025, 3, 10), W("2025-02-11", "2025-03-10")),
-            (D(2026, 1, 10), W("2025-12-14", "2026-01-10")),
+            (D(2026, 3, 17), W("2026-02-17", "2026-03-16")),
+            (D(2024, 3, 11), W("2024-02-12", "2024-03-10")),  # includes 29 February
+            (D(2025, 3, 11), W("2025-02-11", "2025-03-10")),
+            (D(2026, 1, 11), W("2025-12-14", "2026-01-10")),
+            (D(2026, 1, 1), W("2025-12-04", "2025-12-31")),
         ],
     )
-    def test_per012_28d_is_today_and_27_days_before(self, today, expected):
+    def test_per012_28d_is_yesterday_and_27_days_before(self, today, expected):
         window = period_window("28d", today)
         assert window == expected
         assert window.days == 28
@@ -104,27 +108,53 @@ class TestPeriodWindow:
     @pytest.mark.parametrize(
         ("kind", "today", "expected"),
         [
-            ("month", D(2026, 3, 1), W("2026-03-01", "2026-03-01")),
-            ("month", D(2026, 3, 31), W("2026-03-01", "2026-03-31")),
-            ("month", D(2024, 2, 29), W("2024-02-01", "2024-02-29")),
-            ("quarter", D(2026, 1, 1), W("2026-01-01", "2026-01-01")),
-            ("quarter", D(2026, 3, 31), W("2026-01-01", "2026-03-31")),
-            ("quarter", D(2026, 5, 15), W("2026-04-01", "2026-05-15")),
-            ("quarter", D(2025, 9, 30), W("2025-07-01", "2025-09-30")),
-            ("quarter", D(2025, 10, 1), W("2025-10-01", "2025-10-01")),
-            ("quarter", D(2025, 12, 31), W("2025-10-01", "2025-12-31")),
-            ("ytd", D(2026, 1, 1), W("2026-01-01", "2026-01-01")),
-            ("ytd", D(2026, 6, 30), W("2026-01-01", "2026-06-30")),
-            ("ytd", D(2024, 12, 31), W("2024-01-01", "2024-12-31")),
+            ("month", D(2026, 3, 2), W("2026-03-01", "2026-03-01")),
+            ("month", D(2026, 4, 1), W("2026-03-01", "2026-03-31")),  # the 1st: the whole month before
+            ("month", D(2024, 3, 1), W("2024-02-01", "2024-02-29")),
+            ("month", D(2026, 12, 31), W("2026-12-01", "2026-12-30")),
+            ("quarter", D(2026, 1, 2), W("2026-01-01", "2026-01-01")),
+            ("quarter", D(2026, 4, 1), W("2026-01-01", "2026-03-31")),
+            ("quarter", D(2026, 5, 16), W("2026-04-01", "2026-05-15")),
+            ("quarter", D(2025, 10, 1), W("2025-07-01", "2025-09-30")),
+            ("quarter", D(2025, 10, 2), W("2025-10-01", "2025-10-01")),
+            ("quarter", D(2026, 1, 1), W("2025-10-01", "2025-12-31")),
+            ("ytd", D(2026, 1, 2), W("2026-01-01", "2026-01-01")),
+            ("ytd", D(2026, 7, 1), W("2026-01-01", "2026-06-30")),
+            ("ytd", D(2025, 1, 1), W("2024-01-01", "2024-12-31")),  # 1 January: the whole year before
+            ("ytd", D(2024, 3, 1), W("2024-01-01", "2024-02-29")),
         ],
     )
-    def test_per013_month_quarter_ytd_run_to_date(self, kind, today, expected):
+    def test_per013_month_quarter_ytd_run_to_yesterday(self, kind, today, expected):
         assert period_window(kind, today) == expected
 
-    def test_per014_custom_takes_first_and_last(self):
+    def test_per014_custom_is_cut_at_yesterday(self):
         assert period_window("custom", D(2026, 3, 1), D(2025, 12, 25), D(2026, 1, 3)) == W("2025-12-25", "2026-01-03")
-        # ``today`` plays no part in a custom window
-        assert period_window("custom", D(2000, 1, 1), D(2025, 12, 25), D(2026, 1, 3)) == W("2025-12-25", "2026-01-03")
+        assert period_window("custom", D(2026, 1, 3), D(2025, 12, 25), D(2026, 1, 3)) == W("2025-12-25", "2026-01-02")
+        assert period_window("custom", D(2026, 1, 2), D(2025, 12, 25), D(2026, 3, 1)) == W("2025-12-25", "2026-01-01")
+        assert period_window("custom", D(2026, 1, 2), D(2026, 1, 1), D(2026, 1, 1)) == W("2026-01-01", "2026-01-01")
+        with pytest.raises(NoCompleteDay, match=r"^2026-01-02\.\.2026-01-05 has no complete day yet \(the last "
+                                                r"complete day is 2026-01-01\)$"):
+            period_window("custom", D(2026, 1, 2), D(2026, 1, 2), D(2026, 1, 5))
+
+    @pytest.mark.parametrize(
+        ("kind", "today", "name"),
+        [
+            ("week", D(2026, 12, 7), "prev_week"),  # Monday: last week
+            ("week", D(2026, 12, 8), "week"),
+            ("week", D(2026, 12, 6), "week"),  # Sunday: Monday to Saturday
+            ("month", D(2026, 12, 1), "prev_month"),
+            ("month", D(2026, 12, 2), "month"),
+            ("month", D(2024, 3, 1), "prev_month"),
+            ("quarter", D(2026, 10, 1), "prev_quarter"),
+            ("quarter", D(2026, 10, 2), "quarter"),
+            ("ytd", D(2027, 1, 1), "prev_ytd"),
+            ("ytd", D(2027, 1, 2), "ytd"),
+            ("28d", D(2027, 1, 1), "28d"),
+        ],
+    )
+    def test_per018_a_window_that_is_a_whole_previous_period_is_named_so(self, kind, today, name):
+        assert period_name(kind, period_window(kind, today)) == name
+        assert period_name("custom", W("2026-01-01", "2026-01-31")) == "custom"
 
     def test_per015_custom_without_bounds_is_refused(self):
         with pytest.raises(ValueError, match=r"^a custom period needs a first and a last day$"):

@@ -64,9 +64,14 @@ class TestPeriods:
         year = parse_period("2026", self.TODAY)
         assert year.window.last == D("2026-11-28") and year.cut
 
-    def test_rep003_presets_follow_the_review_page(self):
-        assert parse_period("ytd", self.TODAY).window == Window(D("2026-01-01"), D("2026-11-29"))
-        assert parse_period("month", self.TODAY).window == Window(D("2026-11-01"), D("2026-11-29"))
+    def test_rep003_presets_follow_the_review_page_to_yesterday(self):
+        assert parse_period("ytd", self.TODAY).window == Window(D("2026-01-01"), D("2026-11-28"))
+        assert parse_period("month", self.TODAY).window == Window(D("2026-11-01"), D("2026-11-28"))
+        # on the 1st a preset month is the whole month before; on 1 January the year is the year before
+        assert parse_period("month", D("2026-12-01")).window == Window(D("2026-11-01"), D("2026-11-30"))
+        assert parse_period("ytd", D("2027-01-01")).window == Window(D("2026-01-01"), D("2026-12-31"))
+        assert parse_period("ytd", D("2027-01-01")).label == "2026年"
+        assert parse_period("week", D("2026-11-30")).window == Window(D("2026-11-23"), D("2026-11-29"))
         assert parse_period(None, self.TODAY).kind == "month"
 
     @pytest.mark.parametrize("spec, message", [

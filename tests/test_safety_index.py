@@ -295,3 +295,41 @@ class TestEmpty:
                 si.refresh(conn, [date(2026, 11, 1)], today, config)
             db.set_meta(conn, "programme_start", "2025-08-29")
             assert si.refresh(conn, [date(2026, 11, 1)], today, config) == 0
+
+    def test_six041_history_of_disputes_and_hazards_only_gets_every_month(self, engine):
+        """A database whose history has disputes and hazards but no incidents: --all computes every month with a
+        full window, counted from the first month of any event family (here 2024-03), not only this month."""
+        from datetime import datetime, timezone
+
+        from sqlalchemy.orm import Session
+        from stdnum.cn import uscc
+
+        from data.schema import Dispute, Enterprise, Hazard, Station
+
+        utc = timezone.utc
+        today = date(2026, 6, 15)
+        with Session(engine) as s:
+            s.add(Station(id=1, code="ZD", name="织东派出所", polygon_geojson="{}", centre_lat=30.84, centre_lon=120.27))
+            s.flush()
+            s.add(Enterprise(id=1, name="湖州测试童装有限公司", credit_code="91330502MA2B3C4D5" + uscc.calc_check_digit("91330502MA2B3C4D5"), sector="童装生产",
+                             workers=20, station_id=1, lat=30.845, lon=120.271, address="织里镇大港路12号"))
+            s.flush()
+            s.add(Dispute(reported_at=datetime(2024, 3, 10, 2, tzinfo=utc), dispute_type="劳资", enterprise_id=1,
+                          station_id=1, status="已化解", settled_level="企业内",
+                          settled_at=datetime(2024, 3, 11, tzinfo=utc), created_at=datetime(2024, 3, 10, tzinfo=utc),
+                          source="test", source_id="d1"))
+            s.add(Hazard(found_at=datetime(2024, 5, 2, 2, tzinfo=utc), hazard_type="消防", severity="一般",
+                         enterprise_id=1, station_id=1, deadline=date(2024, 5, 30), status="待整改",
+                         created_at=datetime(2024, 5, 2, tzinfo=utc), source="test", source_id="h1"))
+            s.commit()
+        with engine.begin() as conn:
+            first = conn.execute(text("SELECT MIN(month) FROM ru_ent_dsp_month")).scalar()
+            assert str(first)[:10] == "2024-03-01"  # independently: the disputes' own first month
+            assert conn.execute(text("SELECT COUNT(*) FROM ru_ent_inc_month")).scalar() == 0
+            months = si.index_months(conn, today)
+            expected = [date(2025, 2, 1)] + [date(2025 + (m > 12), (m - 1) % 12 + 1, 1) for m in range(3, 19)]
+            assert months == expected  # 2024-03 + 11 months .. June 2026: 17 months
+            db.set_meta(conn, "programme_start", "2025-08-29")
+            si.refresh(conn, months, today)
+            stored = conn.execute(text("SELECT COUNT(DISTINCT month) FROM safety_index")).scalar()
+        assert stored == len(expected) == 17

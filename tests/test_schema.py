@@ -235,11 +235,38 @@ class TestCreateSchema:
         indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("incidents")}
         assert indexes["ix_incident_enterprise_covering"] == ["enterprise_id", "received_at", "park_id", "category"]
         assert "ix_incident_enterprise_received" not in indexes
-        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION == "8"
+        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION == "9"
         with engine.connect() as conn:
             assert conn.execute(select(Incident.source_id)).scalars().all() == ["kept"]
         db.create_schema(engine)  # and again: nothing left to do
         assert {ix["name"] for ix in inspect(engine).get_indexes("incidents")} == set(indexes)
+
+
+    def test_sch035_a_version_8_database_gets_the_rectification_rollups_filled(self, engine):
+        """Version 9 adds ru_hzd_rect_day/_month; an upgraded database counts its hazards into them at once."""
+        from data import rollups  # noqa: PLC0415
+
+        found = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
+        _store(engine, _hazard(source_id="a", status="已整改", rectified_at=found + timedelta(days=5, hours=3)),
+               _hazard(source_id="b", status="已整改", rectified_at=found + timedelta(days=12)),
+               _hazard(source_id="c"))
+        with engine.begin() as conn:
+            rollups.drop_triggers(conn)
+            conn.execute(text("DROP TABLE ru_hzd_rect_day"))
+            conn.execute(text("DROP TABLE ru_hzd_rect_month"))
+        db.set_meta(engine, "schema_version", "8")
+        db.create_schema(engine)
+        assert db.get_meta(engine, "schema_version") == "9"
+        with engine.connect() as conn:
+            days = dict(conn.execute(text("SELECT rectify_days, n FROM ru_hzd_rect_day")).all())
+            months = dict(conn.execute(text("SELECT rectify_days, n FROM ru_hzd_rect_month")).all())
+            assert conn.execute(select(func.count()).select_from(Hazard)).scalar_one() == 3
+        assert days == months == {5: 1, 12: 1, -1: 1}
+        with Session(engine) as session:  # and the triggers keep it exact afterwards
+            session.add(_hazard(source_id="d", status="已整改", rectified_at=found + timedelta(days=5)))
+            session.commit()
+        with engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT rectify_days, n FROM ru_hzd_rect_day")).all())[5] == 2
 
 
 class TestMeta:

@@ -13,6 +13,9 @@ from sqlalchemy import text
 import app as app_module
 from callbacks import router, wall as wall_callbacks
 from data import db, service
+from data import wall as data_wall
+from data.compstat import Unit
+from data.timeutil import frozen_clock
 from data.schema import Incident
 from layouts import ids
 from layouts import wall as wall_layout
@@ -46,7 +49,7 @@ class TestFrame:
     def test_wal001_first_frame_draws_every_panel(self, server):
         out = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
         charts = out[: len(wall_layout.CHART_PANELS)]
-        kpis, lowest, the_map, view_name, status, status_class, state = out[len(wall_layout.CHART_PANELS):]
+        kpis, lowest, the_map, view_name, data_age, status, status_class, state = out[len(wall_layout.CHART_PANELS):]
         assert all(fig.data for fig in charts)
         assert len(kpis) == len(wall_layout.KPI_NAMES) and the_map.data
         assert _json(lowest).count("wall-list-row") == 15
@@ -57,7 +60,7 @@ class TestFrame:
         first = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
         state = first[-1]
         again = wall_callbacks.frame(2, {"kind": "town", "id": None}, SETTINGS, state)
-        panels = len(wall_layout.CHART_PANELS) + 4
+        panels = len(wall_layout.CHART_PANELS) + 5
         assert all(value is no_update for value in again[:panels])
         assert again[-1]["ok"] and again[-3].startswith("数据更新")
 
@@ -75,10 +78,61 @@ class TestFrame:
         with broken.app_context():
             service.forget_version()
             out = wall_callbacks.frame(3, None, SETTINGS, {"ok": True, "stamp": "09:15:02", "key": [1]})
-        panels = len(wall_layout.CHART_PANELS) + 4
+        panels = len(wall_layout.CHART_PANELS) + 5
         assert all(value is no_update for value in out[:panels])
         assert out[-3] == "连接中断 · 最后更新 09:15:02" and out[-2].endswith("status-stale")
         assert out[-1]["ok"] is False
+
+
+class TestDataAge:
+    """The header says how old the newest record is when a gap that long is unusual (a stalled feed)."""
+
+    PROFILE = [2.0] * 24  # two calls an hour, every hour
+
+    def test_wal005_expected_calls_over_a_gap(self):
+        start = datetime(2026, 12, 6, 22, 30, tzinfo=timezone.utc)  # 06:30 Shanghai
+        profile = [float(h) for h in range(24)]  # h calls in hour h
+        assert data_wall.expected_calls(profile, start, start + timedelta(minutes=30)) == pytest.approx(3.0)
+        assert data_wall.expected_calls(profile, start, start + timedelta(hours=2)) == pytest.approx(
+            0.5 * 6 + 7 + 0.5 * 8)
+        assert data_wall.expected_calls(profile, start, start) == 0.0 and data_wall.expected_calls([], start,
+                                                                                                   start + timedelta(hours=1)) == 0.0
+        midnight = datetime(2026, 12, 6, 15, 0, tzinfo=timezone.utc)  # 23:00 Shanghai, across midnight
+        assert data_wall.expected_calls(profile, midnight, midnight + timedelta(hours=2)) == pytest.approx(23 + 0)
+
+    def test_wal006_a_usual_gap_is_not_shown_and_an_unusual_one_is(self, server, small_demo):
+        with db.make_engine(small_demo).connect() as conn:
+            newest = conn.execute(text("SELECT MAX(received_at) FROM incidents")).scalar()
+            newest = datetime.fromisoformat(str(newest)).replace(tzinfo=timezone.utc)
+            fresh = data_wall.data_age(conn, newest + timedelta(minutes=20), Unit(), self.PROFILE)
+            late = data_wall.data_age(conn, newest + timedelta(hours=3, minutes=5), Unit(), self.PROFILE)
+            quiet = data_wall.data_age(conn, newest + timedelta(hours=3), Unit(), [0.0] * 24)
+            years = data_wall.data_age(conn, newest + timedelta(days=800), Unit(), [0.0] * 24)
+        assert fresh.newest == newest and round(fresh.minutes) == 20 and not fresh.stale  # 0.67 expected: usual
+        assert late.stale and late.expected_calls == pytest.approx(6 + 1 / 6)
+        assert not quiet.stale  # no calls usual at these hours: three quiet hours say nothing
+        assert years.stale and years.expected_calls == float("inf")  # a day or more without a call
+        assert _json(wall_layout.data_age_badge(late, "zh")).count("最新警情 3小时前") == 1
+        assert "2年前" in _json(wall_layout.data_age_badge(years, "zh"))
+        assert wall_layout.data_age_badge(fresh, "zh") == ""
+
+    def test_wal007_no_incident_at_all_says_so(self, engine):
+        with engine.connect() as conn:
+            age = data_wall.data_age(conn, datetime.now(timezone.utc), Unit(), self.PROFILE)
+        assert age.newest is None and age.stale
+        assert "尚无警情数据" in _json(wall_layout.data_age_badge(age, "zh"))
+
+    def test_wal008_the_frame_carries_the_badge_for_a_stalled_feed(self, server, small_demo):
+        with db.make_engine(small_demo).connect() as conn:
+            newest = datetime.fromisoformat(str(conn.execute(text("SELECT MAX(received_at) FROM incidents")).scalar()))
+        with frozen_clock(newest.replace(tzinfo=timezone.utc) + timedelta(days=3)):
+            out = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
+        assert "最新警情 3天前" in _json(out[len(wall_layout.CHART_PANELS) + 4])
+
+    def test_wal009_age_words(self):
+        assert [wall_layout.age_words(m, "zh") for m in (0, 59.9, 60, 47 * 60 + 59, 48 * 60, 59 * 1440,
+                                                          61 * 1440, 800 * 1440)] == [
+            "0分钟前", "59分钟前", "1小时前", "47小时前", "2天前", "59天前", "2个月前", "2年前"]
 
 
 class TestFeed:

@@ -18,7 +18,7 @@ import pytest
 from data.cockpit import CockpitNumbers
 from data.compstat import Unit
 from data.metrics import Change
-from data.periods import shift_year
+from data.periods import period_window, shift_year
 from layouts import theme
 from layouts import wall_charts as wc
 from layouts.wall_charts import (
@@ -34,6 +34,7 @@ from layouts.wall_charts import (
 
 
 TODAY = date(2026, 11, 29)
+SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 29, 6, 9, tzinfo=timezone.utc)  # 14:09 in Shanghai
 CURRENT_HOUR = 14
 MIN_FONT = 16
@@ -89,6 +90,7 @@ def _numbers(**changes) -> CockpitNumbers:
         weekday_avg_total=sum(HOURS_AVG), weekday_avg_enterprise=3.5,
         ytd={k: Change(10, 8) for k in ("incidents", "enterprise_incidents", "traffic_accidents",
                                          "labour_disputes", "economic_disputes")},
+        ytd_window=period_window("ytd", TODAY), week_window=period_window("week", TODAY),
         in_house_share=0.8, disputes_by_level=dict(LEVELS_SHUFFLED), rectification_rate=0.9,
         overdue_hazards=16, hours_today=list(HOURS_TODAY), hours_weekday_avg=list(HOURS_AVG),
         categories_today=dict(CATEGORIES_TODAY), categories_week=dict(CATEGORIES_WEEK),
@@ -255,7 +257,7 @@ class TestHourly:
 class TestCategoryMix:
     def test_wch010_all_eight_categories_in_vocabulary_order_with_zeros(self):
         fig = category_mix_figure(_numbers(), "zh")
-        today, week = _trace(fig, "今日"), _trace(fig, "本周")
+        today, week = _trace(fig, "今日"), _trace(fig, "本周至昨日")  # a Sunday: Monday to Saturday
         assert list(today.y) == VOCAB_ORDER and list(week.y) == VOCAB_ORDER
         assert list(today.x) == [CATEGORIES_TODAY.get(c, 0) for c in VOCAB_ORDER]
         assert list(week.x) == [CATEGORIES_WEEK.get(c, 0) for c in VOCAB_ORDER]
@@ -274,9 +276,14 @@ class TestCategoryMix:
 
     def test_wch013_english_labels(self):
         fig = category_mix_figure(_numbers(), "en")
-        assert [tr.name for tr in fig.data] == ["Today", "This week"]
+        assert [tr.name for tr in fig.data] == ["Today", "This week to yesterday"]
         assert list(fig.data[0].y) == ["Criminal", "Public order", "Traffic accident", "Dispute", "Assistance",
                                        "Fire", "Telecom fraud", "Other"]
+
+    def test_wch014a_on_a_monday_the_week_is_last_week(self):
+        monday = date(2026, 11, 30)
+        fig = category_mix_figure(_numbers(today=monday, week_window=period_window("week", monday)), "zh")
+        assert [tr.name for tr in fig.data] == ["今日", "上周"]
 
     def test_wch014_an_unexpected_category_is_kept_after_the_vocabulary(self):
         fig = category_mix_figure(_numbers(categories_week={**CATEGORIES_WEEK, "走私": 3}), "zh")
@@ -289,8 +296,8 @@ class TestLast30:
         fig = last30_figure(_numbers(), "zh")
         now, before = _trace(fig, "近30天"), _trace(fig, "去年同期")
         days = [d.isoformat() for d, _ in LAST30]
-        assert list(now.x) == days and list(before.x) == days
-        assert list(now.y) == [n for _, n in LAST30]
+        assert list(now.x) == days[:-1] and list(before.x) == days  # today is drawn apart (wch018)
+        assert list(now.y) == [n for _, n in LAST30][:-1]
         assert list(before.y) == [n for _, n in LAST30_BEFORE]
         assert fig.layout.xaxis.type == "date"
 
@@ -308,13 +315,23 @@ class TestLast30:
         assert list(fig.data[0].y) == expected
         assert fig.data[0].y[1] == 1002  # 1 March against 1 March, not against 29 February
 
-    def test_wch018_todays_point_is_open_because_the_day_is_still_running(self):
-        symbols = list(_trace(last30_figure(_numbers(), "zh"), "近30天").marker.symbol)
-        assert symbols[-1] == "circle-open" and set(symbols[:-1]) == {"circle"}
+    def test_wch018_todays_point_is_drawn_apart_because_the_day_is_still_running(self):
+        at = datetime(2026, 11, 29, 6, 30, tzinfo=SHANGHAI)
+        fig = last30_figure(_numbers(at=at), "zh")
+        whole, running = _trace(fig, "近30天"), _trace(fig, "截至06:30")
+        assert whole.marker.symbol == "circle" and TODAY.isoformat() not in list(whole.x)
+        assert list(running.x) == [d.isoformat() for d, _ in LAST30[-2:]]  # from yesterday's point to today's
+        assert list(running.y) == [n for _, n in LAST30[-2:]]
+        assert running.line.dash == "dot" and running.marker.symbol == "circle-open"
+        assert list(running.text) == ["", "截至06:30"] and running.showlegend is False
+
+    def test_wch018a_a_past_day_has_no_running_point(self):
+        past = replace(_numbers(), today=TODAY + timedelta(days=1))  # the window ends yesterday
+        assert [tr.name for tr in last30_figure(past, "zh").data] == ["去年同期", "近30天"]
 
     def test_wch019_english_labels_and_date_format(self):
-        fig = last30_figure(_numbers(), "en")
-        assert {tr.name for tr in fig.data} == {"Last 30 days", "Same days last year"}
+        fig = last30_figure(_numbers(at=datetime(2026, 11, 29, 23, 59, 59, tzinfo=SHANGHAI)), "en")
+        assert {tr.name for tr in fig.data} == {"Last 30 days", "Same days last year", "to 23:59"}
         assert "月" not in fig.layout.xaxis.tickformat
 
     def test_wch020_no_days_gives_a_note_not_an_error(self):

@@ -3,8 +3,10 @@ numbers on the page against an independent pandas computation over the raw rows.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -16,6 +18,9 @@ from data import db, service
 from data.timeutil import local_today
 
 pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+# Screenshots go to test-results/; EQIAN_UPDATE_SCREENSHOTS=1 writes the README's copy in docs/ instead.
+SHOTS = ROOT / ("docs" if os.environ.get("EQIAN_UPDATE_SCREENSHOTS") else "test-results")
 GL_NOTE = re.compile(r"GL Driver Message|GPU stall|WebGL")
 
 
@@ -322,5 +327,26 @@ def test_rev010_a_click_on_a_map_area_drills_to_the_station(page, site, raw):
     end = _yesterday()
     assert _num(_book(page, "book-incidents-total")["28d"][0]) == _count(raw, end - timedelta(days=27), end,
                                                                           station_id=3)
+    outside, problems = _clean(log, site.url)
+    assert outside == [] and problems == []
+
+
+def test_rev011_the_book_heads_say_which_days_and_the_measures_show(page, site, raw):
+    log = _watch(page)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(site.url + "/review?period=28d&station=2")
+    _wait_book(page)
+    page.wait_for_selector("#review-measures tr[data-measure=rectify_days]", timeout=30_000)
+    end = _yesterday()
+    heads = page.locator("#review-book th.period-head").all_inner_texts()
+    first = end - timedelta(days=27)
+    # the chosen period first, headed with its days (to yesterday), then the week and the year
+    def day(d):
+        return f"{d.year}年{d.month}月{d.day}日" if first.year != end.year else f"{d.month}月{d.day}日"
+
+    assert heads[0].replace("\n", "") == f"近28天{day(first)}—{day(end)}"
+    assert len(heads) == 3 and page.locator("#review-measures tbody tr").count() == 8
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "review-1600x1000.png"))
     outside, problems = _clean(log, site.url)
     assert outside == [] and problems == []

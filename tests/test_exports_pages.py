@@ -218,7 +218,9 @@ class TestIndexDownloads:
         p0 = frame["警情数"].sum() / exposure.sum()
         printed = float(lines["总体水平（中心线）"].split()[0])
         assert abs(printed - p0) <= p0 * len(exposure) * 5e-7 / exposure.sum() + 5e-7, (printed, p0)
-        assert ((frame["期望警情数"] - p0 * frame["暴露量（百人·年）"]).abs() < 1e-5).all()
+        # each expected count is p0 × its exposure, within the rounding of p0, the exposure and itself (6 places)
+        slack = 5e-7 * exposure + 5e-7 * printed + 5e-7 + 1e-9
+        assert ((frame["期望警情数"] - printed * exposure).abs() <= slack).all()
         # Each flag is the exact Poisson tail; each limit brackets the count where that tail crosses its level.
         flags = {"高于99.8%控制限": 0, "高于95%控制限": 0}
         for row in frame.itertuples(index=False):
@@ -431,7 +433,8 @@ class TestWallDownloads:
             settled = dict(conn.execute(text(
                 "SELECT settled_level, count(*) FROM disputes WHERE status = '已化解' AND reported_at >= :a "
                 "AND reported_at < :b GROUP BY settled_level"),
-                {"a": _bound(date(today.year, 1, 1)), "b": _bound(today + timedelta(days=1))}).all())
+                # the year to yesterday (the to-date rule: on 1 January, the whole year before)
+                {"a": _bound(date((today - timedelta(days=1)).year, 1, 1)), "b": _bound(today)}).all())
             latest = conn.execute(text("SELECT max(month) FROM safety_index_units WHERE unit_kind = 'town'")
                                   ).scalar_one()
             parks = conn.execute(text("SELECT unit_id, score FROM safety_index_units WHERE unit_kind = 'park' "
@@ -439,6 +442,7 @@ class TestWallDownloads:
             firms = conn.execute(text("SELECT enterprise_id, score FROM safety_index WHERE month = :m "
                                       "ORDER BY score, enterprise_id LIMIT 10"), {"m": latest}).all()
         assert frame["日期"].tolist() == [(today - timedelta(days=29 - k)).isoformat() for k in range(30)]
+        assert frame["完整日"].tolist()[:29] == ["是"] * 29 and frame["完整日"].iloc[29].startswith("否（截至")
         assert frame["警情数"].tolist() == [sum(1 for t, _c in days if t.date().isoformat() == d)
                                           for d in frame["日期"]]
         assert frame["去年同期警情数"].tolist() == [sum(1 for t, _c in earlier if t.date().isoformat() == d)

@@ -62,6 +62,7 @@ PARTS = {
     "trend": lambda conn, today, f, base: rv.monthly_trend(conn, today, f, "incidents", "total"),
     "festival": lambda conn, today, f, base: rv.festival_view(conn, today, f),
     "drill": lambda conn, today, f, base: rv.drill_items(conn, today, f, base),
+    "measures": lambda conn, today, f, base: rv.period_measures(conn, today, f, base),
     "crumbs+map": lambda conn, today, f, base: (rv.breadcrumbs(conn, f), geo.station_areas(conn),
                                                 geo.parks(conn, Unit("station", f.station) if f.station else Unit())),
 }

@@ -112,11 +112,9 @@ def rectify_days(conn: Connection, window: Window, unit: Unit = TOWN, filters=No
     return {d: n for (d,), n in rows.items() if d >= 0}
 
 
-def hazard_measures(conn: Connection, window: Window, unit: Unit = TOWN, filters=None) -> HazardMeasures:
-    """Rectification of the hazards found in a window: the rate and the median days, overall and by severity."""
-    rows = unit_counts(conn, "hazards", window, unit, filters, ("status",))
-    found = sum(rows.values())
-    rectified = rows.get(("已整改",), 0)
+def rectify_histograms(conn: Connection, window: Window, unit: Unit = TOWN, filters=None
+                       ) -> tuple[dict[int, int], dict[str, dict[int, int]]]:
+    """Days-to-rectify histograms of the hazards found in a window, overall and per severity, in one read."""
     by_severity = unit_counts(conn, "rectification", window, unit, filters, ("severity", "rectify_days"))
     overall: dict[int, int] = {}
     per: dict[str, dict[int, int]] = {sev: {} for sev in vocab.HAZARD_SEVERITIES}
@@ -124,6 +122,15 @@ def hazard_measures(conn: Connection, window: Window, unit: Unit = TOWN, filters
         if days >= 0:
             overall[days] = overall.get(days, 0) + n
             per.setdefault(sev, {})[days] = per.get(sev, {}).get(days, 0) + n
+    return overall, per
+
+
+def hazard_measures(conn: Connection, window: Window, unit: Unit = TOWN, filters=None) -> HazardMeasures:
+    """Rectification of the hazards found in a window: the rate and the median days, overall and by severity."""
+    rows = unit_counts(conn, "hazards", window, unit, filters, ("status",))
+    found = sum(rows.values())
+    rectified = rows.get(("已整改",), 0)
+    overall, per = rectify_histograms(conn, window, unit, filters)
     return HazardMeasures(found, rectified, share(rectified, found), lower_median(overall),
                           {sev: lower_median(h) for sev, h in per.items()})
 
@@ -207,15 +214,15 @@ def operational_measures(conn: Connection, window: Window, earlier: Window, unit
                               0 if d_before.in_house_share is None else d_before.closed - d_before.level_unknown))
     out.append(_median_measure("settle_days", "days", _settle_histogram(conn, window, unit, dispute_filters),
                                _settle_histogram(conn, earlier, unit, dispute_filters)))
-    h_now, h_before = (hazard_measures(conn, w, unit, hazard_filters) for w in (window, earlier))
-    out.append(_share_measure("rectification_rate", h_now.rectified, h_now.found, h_before.rectified,
-                              h_before.found))
-    out.append(_median_measure("rectify_days", "days", rectify_days(conn, window, unit, hazard_filters),
-                               rectify_days(conn, earlier, unit, hazard_filters)))
+    rates = [unit_counts(conn, "hazards", w, unit, hazard_filters, ("status",)) for w in (window, earlier)]
+    found, rectified = [sum(r.values()) for r in rates], [r.get(("已整改",), 0) for r in rates]
+    out.append(_share_measure("rectification_rate", rectified[0], found[0], rectified[1], found[1]))
+    (all_now, per_now), (all_before, per_before) = (rectify_histograms(conn, w, unit, hazard_filters)
+                                                    for w in (window, earlier))
+    out.append(_median_measure("rectify_days", "days", all_now, all_before))
     for severity in vocab.HAZARD_SEVERITIES:
-        out.append(_median_measure(f"rectify_days:{severity}", "days",
-                                   rectify_days(conn, window, unit, hazard_filters, severity),
-                                   rectify_days(conn, earlier, unit, hazard_filters, severity)))
+        out.append(_median_measure(f"rectify_days:{severity}", "days", per_now.get(severity, {}),
+                                   per_before.get(severity, {})))
     return out
 
 

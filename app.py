@@ -7,7 +7,6 @@ demo database, seeds the demo first and then keeps it alive with the simulator.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 from dash import Dash, html
@@ -138,8 +137,7 @@ def main() -> None:
     server = create_app()
     prepare_demo(server)
     start_background_jobs(server)
-    host = os.environ.get("EQIAN_HOST", "127.0.0.1")
-    port = int(os.environ.get("EQIAN_PORT", "8050"))
+    host, port = server.config["EQIAN_HOST"], server.config["EQIAN_PORT"]  # load_config checked them
     log.warning("serving on http://%s:%d", host, port)
     server.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 

@@ -15,6 +15,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from callbacks.auth import ConfirmForm, request_lang, current_principal, forget_principal, role_label
+from callbacks.inputs import MAX_ID
 from data import audit, auth, db
 from data.access import ADMIN, ANALYST, LEADER
 from data.timeutil import now_utc, to_local
@@ -120,7 +121,7 @@ def tokens_page():
                    issued=issued, revoke_form=ConfirmForm())
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post(f"/tokens/<int(min=1, max={MAX_ID}):token_id>/revoke")  # an id no INTEGER holds matches no route
 def revoke(token_id: int):
     _done, message = _apply(ConfirmForm(), lambda conn: auth.revoke_token(conn, token_id, current_principal()))
     if message:
@@ -133,7 +134,10 @@ def revoke(token_id: int):
 def audit_page():
     action = request.args.get("action") or None
     actor = (request.args.get("actor") or "").strip() or None
-    before = request.args.get("before", type=int)
+    try:
+        before = _query_id("before")
+    except ValueError as exc:
+        return _refused(str(exc), "/admin/audit")
     days = request.args.get("days", default=30, type=int)
     with db.current_engine().connect() as conn:
         rows = audit.entries(conn, limit=PAGE_SIZE, before_id=before, action=action, actor=actor,
@@ -141,6 +145,16 @@ def audit_page():
     older = rows[-1].id if len(rows) == PAGE_SIZE else None
     return _render("admin_audit.html", rows=rows, actions=audit.ACTIONS, action=action or "", actor=actor or "",
                    days=days, older=older)
+
+
+def _query_id(name: str) -> int | None:
+    """An id in the query string (None when absent); ValueError unless it is a whole number from 1 to MAX_ID."""
+    raw = request.args.get(name) or ""
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_ID)) or not 1 <= int(raw) <= MAX_ID:
+        raise ValueError(f"{name}={raw[:40]!r} is not an id (a whole number from 1 to {MAX_ID})")
+    return int(raw)
 
 
 def _form_error(form: FlaskForm) -> str:

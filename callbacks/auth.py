@@ -9,7 +9,10 @@
 - Sessions are Flask's signed cookies (Flask-Login on top). A user's session ends after
   ``EQIAN_SESSION_IDLE_MINUTES`` without a request or ``EQIAN_SESSION_HOURS`` after the login; a wall's lasts
   until its token is revoked. Who a session belongs to is re-checked against the database (through the
-  cache, ``PRINCIPAL_SECONDS``), so a revoked token or a deactivated user is out within that time.
+  cache, ``PRINCIPAL_SECONDS``), so a revoked token or a deactivated user is out within that time. A logout
+  is written to the database (``ended_sessions``), so a copy of the cookie is refused at once on every worker
+  whatever the cache is: only a shared Redis that answers may remember "not logged out" (for
+  ``PRINCIPAL_SECONDS``, deleted by the logout); without one the database is asked on every request.
 - Headers (flask-talisman): a Content-Security-Policy with the hashes of Dash's inline scripts, frame
   denial, nosniff, same-origin referrers; ``Cache-Control: no-store`` on everything but static files.
 """
@@ -18,10 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import secrets
 import time
+import unicodedata
 from contextlib import contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -32,8 +38,10 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from data import audit, auth, db
+from data import cache as cache_module
 from data.access import ROLE_LABELS, ROLE_LABELS_EN, Principal
 from data.cache import cache
+from data.timeutil import now_utc
 from layouts.strings import t
 
 log = logging.getLogger(__name__)
@@ -167,8 +175,9 @@ def _load_user(user_id: str):
     if kind not in ("user", "device") or not ident.isdigit():
         return None
     # one cache round trip on the walls' hot path: has this session logged out, and who is it
-    ended, cached = cache.get_many(_ended_key(session.get("sid", "")), _principal_key(kind, int(ident)))
-    if ended:  # logged out: a late response re-sent its cookie
+    sid = session.get("sid", "")
+    ended, live, cached = cache.get_many(_ended_key(sid), _live_key(sid), _principal_key(kind, int(ident)))
+    if _logged_out(sid, ended, live):  # a late response re-sent its cookie, or someone copied it
         session.clear()
         return None
     now = time.time()
@@ -202,11 +211,64 @@ def _ended_key(sid: str) -> str:
     return f"session-ended:{sid}"
 
 
-def _end_logged_out_session() -> None:
-    """Remember (in the shared cache) that this session id logged out, so a copy of its cookie is dead."""
+def _live_key(sid: str) -> str:
+    return f"session-live:{sid}"
+
+
+def _cache_is_shared() -> bool:
+    """Whether the cache is one every process shares and it answers now (Redis), so a logout anywhere is seen."""
+    backend = cache_module.backend(current_app)
+    return isinstance(backend, cache_module.ResilientRedisCache) and backend.available
+
+
+def _logged_out(sid: str, cached_ended, cached_live) -> bool:
+    """Whether this session logged out. The database knows (``ended_sessions``); a shared cache that answers
+    remembers its word for PRINCIPAL_SECONDS (a logout deletes it at once). Without one (no cache, a
+    per-process one, Redis away) the database is asked on every request."""
+    if cached_ended:
+        return True
+    if not sid:
+        return False
+    shared = _cache_is_shared()
+    if shared and cached_live:
+        return False
+    ended = _ended_in_database(sid)
+    if shared and ended is not None:
+        if ended:
+            cache.set(_ended_key(sid), True, timeout=int(current_app.permanent_session_lifetime.total_seconds()))
+        else:
+            cache.set(_live_key(sid), True, timeout=PRINCIPAL_SECONDS)
+    return bool(ended)
+
+
+def _ended_in_database(sid: str) -> bool | None:
+    """The database's word on a session id; None while the database is away (the signed session then vouches
+    for itself, as it does for who it belongs to)."""
+    try:
+        with db.current_engine().connect() as conn:
+            return auth.session_ended(conn, sid)
+    except SQLAlchemyError as exc:
+        log.warning("session not checked for a logout (database unavailable: %s)", exc.__class__.__name__)
+        return None
+
+
+def _end_logged_out_session(who: Principal | None) -> None:
+    """Audit the logout and remember its session id in the database and the cache, so a copy of the cookie is
+    refused on every worker whatever the cache does."""
     sid = session.get("sid")
+    lifetime = current_app.permanent_session_lifetime  # no copy of the cookie is accepted after that anyway
+    try:
+        with db.current_engine().begin() as conn:
+            if who is not None:
+                audit.record(conn, who, "logout", ip=client_ip())
+            if sid:
+                auth.end_session(conn, sid, now_utc() + lifetime)
+    except SQLAlchemyError as exc:
+        log.warning("logout of %s not recorded (database unavailable: %s)", who.audit_name if who else "?",
+                    exc.__class__.__name__)
     if sid:
-        cache.set(_ended_key(sid), True, timeout=current_app.config["EQIAN_SESSION_HOURS"] * 3600 + 3600)
+        cache.set(_ended_key(sid), True, timeout=int(lifetime.total_seconds()))
+        cache.delete(_live_key(sid))
 
 
 # -- the gate -------------------------------------------------------------------------------------------------
@@ -246,7 +308,7 @@ def _deny(status: int, who: Principal | None, message: str) -> Response:
     if request.path.startswith(DASH_PREFIX):
         return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
     if status == 401:
-        return Response(message + "\n", status=401, mimetype="text/plain; charset=utf-8")
+        return Response(message + "\n", status=401, mimetype="text/plain")
     lang = request_lang()
     detail = t("forbidden_detail", lang, role=role_label(who.role, lang)) if who else ""
     return Response(render_template("message.html", lang=lang, title=t("forbidden", lang), message=detail,
@@ -339,11 +401,40 @@ def secure(dash_app) -> None:
 
 # -- the pages ------------------------------------------------------------------------------------------------
 
+MAX_NEXT = 2000  # a longer "next" did not come from this site's own links
+
+
 def _safe_next(target: str | None, default: str = "/") -> str:
-    """Only a path on this site: never an absolute URL or a scheme-relative one."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """``target`` if it is a path on this site, else ``default``: never another site, however it is spelled."""
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT or not _plain(target):
         return default
-    return target
+    path = re.split(r"[?#]", target, maxsplit=1)[0]
+    return target if all(_local_path(form) for form in _decodings(path)) else default
+
+
+def _plain(text: str) -> bool:
+    """No character a browser drops from a URL or reads as a slash (control characters, whitespace, backslash);
+    a newline would also break the Location header."""
+    return not any(ch.isspace() or ch == "\\" or unicodedata.category(ch).startswith("C") for ch in text)
+
+
+def _decodings(path: str) -> set[str]:
+    """The path and what it becomes when percent-decoded, once and again (``/%2F/x`` is ``//x`` once decoded)."""
+    forms = {path}
+    for _ in range(3):
+        path = unquote(path)
+        forms.add(path)
+    return forms
+
+
+def _local_path(path: str) -> bool:
+    """One slash, then printable ASCII (no look-alike slashes), naming no scheme and no host."""
+    if not all("!" <= ch <= "~" for ch in path) or "\\" in path:
+        return False
+    if not path.startswith("/") or path.startswith("//"):
+        return False
+    parts = urlsplit(path)
+    return not parts.scheme and not parts.netloc
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -372,10 +463,18 @@ def login():
                 if not who.may(page_permission(urlsplit(target).path) or "wall"):
                     target = "/review" if who.may("review") else "/"
                 return redirect(target)
-            throttled = isinstance(refused, auth.Throttled)
-            message = t("login_throttled", lang, minutes=auth.THROTTLE_MINUTES) if throttled else t("login_failed", lang)
-            status = 429 if throttled else 401
+            if isinstance(refused, auth.Throttled):
+                return _throttled("login.html", form, lang, refused)
+            message, status = t("login_failed", lang), 401
     return render_template("login.html", form=form, lang=lang, message=message), status
+
+
+def _throttled(template: str, form, lang: str, refused: auth.Throttled) -> Response:
+    """429 for a locked address, saying (and telling the client in Retry-After) how long the lock lasts."""
+    message = t("login_throttled", lang, minutes=max(1, math.ceil(refused.retry_after / 60)))
+    response = Response(render_template(template, form=form, lang=lang, message=message), status=429)
+    response.headers["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 def _login_message(lang: str) -> str:
@@ -402,6 +501,8 @@ def device():
                 refused = exc
     except SQLAlchemyError:
         return render_template("device.html", form=form, lang=lang, message=t("login_unavailable", lang)), 503
+    if isinstance(refused, auth.Throttled):
+        return _throttled("device.html", form, lang, refused)
     if refused is not None:
         return render_template("device.html", form=form, lang=lang, message=t("token_refused", lang)), 401
     _start_session(who)
@@ -413,11 +514,7 @@ def logout():
     lang = request_lang()
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        who = current_principal()
-        if who is not None:
-            with db.current_engine().begin() as conn:
-                audit.record(conn, who, "logout", ip=client_ip())
-        _end_logged_out_session()
+        _end_logged_out_session(current_principal())
         logout_user()
         session.clear()
         return redirect(url_for("auth.login", reason="logged_out"))

@@ -9,8 +9,9 @@ its dispatcher, or call the callback with shifted arguments. The callbacks check
 Anything else that escapes a callback is a bug: it is logged with its traceback and answered with a plain
 500 JSON message. (Dash's ``on_error`` hook is not used: it sees only exceptions raised inside a callback, not
 the envelope errors Dash hits before calling it, and it can only answer "no update" or some output values,
-which the browser cannot tell from a callback with nothing to say.) Requests to other paths keep Flask's
-own error handling.
+which the browser cannot tell from a callback with nothing to say.) A request for a bundle Dash does not serve
+(``/_dash-component-suites/<unknown>/…``, open to the anonymous like every static file) is a quiet 404. Requests
+to other paths keep Flask's own error handling.
 
     from callbacks import errors
     errors.register(server)  # after auth.register(server): the gate answers the anonymous first
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 
+from dash.exceptions import DependencyException
 from flask import Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
@@ -129,6 +131,11 @@ def _bad_input(exc: BadInput):
     return error_response(400, f"bad callback input: {exc}")
 
 
+def _unknown_bundle(_exc: DependencyException):
+    """Dash raises this for a component-suite path it did not register: a wrong address, not an error."""
+    return Response("not found\n", status=404, mimetype="text/plain")
+
+
 def _unexpected(exc: Exception):
     """An exception no other handler took: on the callback path a clear JSON answer, elsewhere Flask's own."""
     if isinstance(exc, HTTPException):
@@ -151,4 +158,5 @@ def register(server) -> None:
     """The envelope check and the error answers on the Flask server (call after ``auth.register``)."""
     server.before_request(check_callback_request)
     server.register_error_handler(BadInput, _bad_input)
+    server.register_error_handler(DependencyException, _unknown_bundle)
     server.register_error_handler(Exception, _unexpected)

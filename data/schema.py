@@ -36,9 +36,10 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 from data import vocab
 
-SCHEMA_VERSION = "9"  # 9: hazard rectification-days rollups (8: incidents' enterprise index covers park and
-#                        category; 7: users, device_tokens, audit_log; 6: imports, import_quarantine, import flags)
-ADDITIVE_UPGRADES = {"6", "7", "8"}  # versions that become this one by creating new tables and indexes only
+SCHEMA_VERSION = "10"  # 10: ended_sessions (9: hazard rectification-days rollups; 8: incidents' enterprise index
+#                         covers park and category; 7: users, device_tokens, audit_log; 6: imports,
+#                         import_quarantine, import flags)
+ADDITIVE_UPGRADES = {"6", "7", "8", "9"}  # versions that become this one by creating new tables and indexes only
 #                                     (a new rollup table is filled from its source by the upgrade)
 # Indexes an earlier version had and this one replaced: dropped when such a database is upgraded.
 RETIRED_INDEXES = {"incidents": ("ix_incident_enterprise_received",)}
@@ -403,6 +404,15 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(300), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class EndedSession(Base):
+    """A session that logged out: a copy of its cookie is refused, on every worker, until the cookie has expired."""
+
+    __tablename__ = "ended_sessions"
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class DemoPending(Base):

@@ -7,9 +7,15 @@ Data-level tests run on SQLite and PostgreSQL; the HTTP tests run the real app o
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -17,7 +23,9 @@ from sqlalchemy import select, text
 import app as app_module
 from auth_support import ROLES, callback_body, credentials, csrf_token, ensure_accounts, login_client
 from data import access, audit, auth, db
-from data.config import ConfigError, load_config
+from data import cache as cache_module
+from data.config import DEV_SECRET_KEY, ConfigError, load_config
+from fault_support import free_port, private_redis  # noqa: F401 - a fixture
 from data.enterprise import profile
 from data.incidents import latest_calls
 from data.schema import SCHEMA_VERSION, AuditEntry, DeviceToken, User
@@ -67,7 +75,7 @@ class TestAccounts:
             auth.create_user(conn, "chen", "long enough password", "leader")
             auth.create_user(conn, "zhou", "long enough password", "leader")
         start = now_utc()
-        for i in range(auth.MAX_FAILURES_PER_USER):
+        for i in range(auth.MAX_FAILURES_PER_ADDRESS):
             with engine.begin() as conn, pytest.raises(auth.AuthError):
                 auth.authenticate(conn, "chen", f"guess number {i}", ip="10.0.0.9", now=start + timedelta(seconds=i))
         with engine.begin() as conn, pytest.raises(auth.Throttled):  # even the right password, for a while
@@ -78,7 +86,7 @@ class TestAccounts:
         with engine.begin() as conn:
             assert auth.authenticate(conn, "chen", "long enough password", ip="10.0.0.9", now=later).name == "chen"
         failed = _actions(engine, "login_failed")
-        assert len(failed) == auth.MAX_FAILURES_PER_USER and {e.detail for e in failed} == {"wrong password"}
+        assert len(failed) == auth.MAX_FAILURES_PER_ADDRESS and {e.detail for e in failed} == {"wrong password"}
         assert all(e.actor == "chen" and e.ip == "10.0.0.9" for e in failed)
         assert len(_actions(engine, "login_throttled")) == 1 and len(_actions(engine, "login")) == 2
 
@@ -149,6 +157,52 @@ class TestConfig:
         config = load_config(environ={"EQIAN_ENV": "production", "EQIAN_SECRET_KEY": "s3cret-from-vault"})
         assert config["SESSION_COOKIE_SECURE"] is True and config["SECRET_KEY"] == "s3cret-from-vault"
 
+    @pytest.mark.parametrize("value", ["Production", "PRODUCTION", "prod", "production ", " production", "dev",
+                                       "staging", "test", ""])
+    def test_auth011_an_unknown_environment_is_an_error_naming_the_allowed_ones(self, value):
+        with pytest.raises(ConfigError, match=re.escape(f"EQIAN_ENV={value!r} is not an environment: use one of "
+                                                        "development, production")):
+            load_config(environ={"EQIAN_ENV": value, "EQIAN_SECRET_KEY": "s3cret-from-vault"})
+        assert load_config(environ={"EQIAN_ENV": "development"})["EQIAN_ENV"] == "development"
+
+    @pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.20.0.11", "cockpit.zhili.internal", "", "[::]"])
+    def test_auth012_the_development_key_is_refused_beyond_loopback(self, host):
+        with pytest.raises(ConfigError, match=re.escape(f"EQIAN_SECRET_KEY must be set when EQIAN_HOST={host!r} "
+                                                        "listens beyond this machine")):
+            load_config(environ={"EQIAN_HOST": host})
+        with pytest.raises(ConfigError, match="beyond this machine"):  # the key spelled out is the same key
+            load_config(environ={"EQIAN_HOST": host, "EQIAN_SECRET_KEY": DEV_SECRET_KEY})
+        assert load_config(environ={"EQIAN_HOST": host, "EQIAN_SECRET_KEY": "s3cret"})["EQIAN_HOST"] == host
+
+    @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+    def test_auth013_the_development_key_serves_loopback_but_not_gunicorn(self, host):
+        assert load_config(environ={"EQIAN_HOST": host})["SECRET_KEY"] == DEV_SECRET_KEY
+        under_gunicorn = {"EQIAN_HOST": host, "SERVER_SOFTWARE": "gunicorn/27.0.1"}
+        with pytest.raises(ConfigError, match="EQIAN_SECRET_KEY must be set under gunicorn"):
+            load_config(environ=under_gunicorn)
+        assert load_config(environ={**under_gunicorn, "EQIAN_SECRET_KEY": "s3cret"})["SECRET_KEY"] == "s3cret"
+
+    @pytest.mark.faults
+    def test_auth014_gunicorn_with_the_development_key_refuses_to_start(self, tmp_path):
+        """Started as production starts it (deploy/gunicorn.conf.py, preloaded, on loopback), without a key."""
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EQIAN_", "GUNICORN_", "SERVER_SOFTWARE"))}
+        env.update(EQIAN_DATABASE_URL=f"sqlite:///{tmp_path / 'g.db'}", EQIAN_DEMO="0", EQIAN_SIMULATE="0",
+                   WEB_CONCURRENCY="1")
+        env.pop("RUNTIME_DIRECTORY", None)
+        log = tmp_path / "gunicorn.log"
+        with open(log, "wb") as out:
+            master = subprocess.Popen([str(gunicorn), "-c", "deploy/gunicorn.conf.py", "-b",
+                                       f"127.0.0.1:{free_port()}", "app:server"], cwd=Path(app_module.__file__).parent,
+                                      env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            returncode = master.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            os.killpg(master.pid, signal.SIGKILL)  # its own process group: the master and any worker
+            master.wait()
+            pytest.fail(f"gunicorn started with the development key:\n{log.read_text()[-2000:]}")
+        assert returncode != 0 and "EQIAN_SECRET_KEY must be set under gunicorn" in log.read_text()
+
 
 # --- the app over HTTP (scale-1 demo on SQLite) --------------------------------------------------------------
 
@@ -165,6 +219,30 @@ def server(demo_databases):
 @pytest.fixture
 def engine_of(server):
     return db.engine_of(server)
+
+
+@pytest.fixture
+def bare_app(tmp_path):
+    """``make(**config)``: an app with the demo accounts and no data, on this test's own SQLite file; every app it
+    makes shares that file, as gunicorn workers share the database."""
+    made = []
+    url = f"sqlite:///{tmp_path / 'bare.db'}"
+
+    def make(**config):
+        server = app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_DEMO": False, "EQIAN_SIMULATE": False,
+                                        **config})
+        ensure_accounts(server)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        db.engine_of(server).dispose()
+
+
+def _errors_logged(caplog) -> list[str]:
+    """What was logged at ERROR or with a traceback."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 def _client(server, role: str | None = None):
@@ -186,6 +264,18 @@ def _post_callback(client, server, key: str, **headers):
     return client.post("/_dash-update-component", data=json.dumps(_callback_body(server, key)),
                        content_type="application/json", headers=headers)
 
+
+# "next" values that must not send anyone off the site: browsers drop tabs and line breaks and read a backslash as a
+# slash, so "/\t/evil.example" is "//evil.example" to them; a line break also broke the Location header (a 500).
+HOSTILE_NEXT = ["//evil.example", "///evil.example", "/\t/evil.example", "/\n/evil.example", "/\r/evil.example",
+                "/x\r\nSet-Cookie: stolen=1", "/\\evil.example", "\\\\evil.example", "/\\/evil.example",
+                "/%2F/evil.example", "/%2f%2fevil.example", "%2F%2Fevil.example", "/%252F/evil.example",
+                "/%5Cevil.example", "/%09/evil.example", "/%0a/evil.example", "https:evil.example",
+                "https://evil.example", "http:/evil.example", "javascript:alert(1)", "evil.example",
+                "/\uff0f/evil.example", "\uff0f\uff0fevil.example", "/\u2215/evil.example", "/\u2044/evil.example",
+                "/\uff3cevil.example", " //evil.example", "/\x00/evil.example", "/\x0b/evil.example",
+                "/\u2028/evil.example", "/\u00a0/evil.example", "/\u200b/evil.example", "/" + "a" * 5000]
+NEXT_FIELD = re.compile(r'name="next" type="hidden" value="([^"]*)"')
 
 PAGES = {  # path -> roles allowed
     "/": {"wall", "leader", "analyst", "admin"},
@@ -231,6 +321,20 @@ class TestGate:
         assert client.get("/assets/auth.css").status_code == 200
         dash_js = re.search(r'src="(/_dash-component-suites/[^"]+)"', _client(server, "leader").get("/review").text)
         assert client.get(dash_js.group(1)).status_code == 200
+
+    @pytest.mark.parametrize("path", ["/_dash-component-suites/nothing/x.js", "/_dash-component-suites/dash/nothing.js",
+                                      "/_dash-component-suites/dash/deps/react@0.0.1.min.js",
+                                      "/_dash-component-suites/os/path.py",
+                                      "/_dash-component-suites/dash/..%2F..%2Fsetup.py",
+                                      "/_dash-component-suites/plotly/package_data/plotly.v9_9_9m1.min.js.map"])
+    def test_auth028_an_unknown_bundle_is_a_quiet_404_for_everyone(self, bare_app, path, caplog):
+        server = bare_app()
+        anonymous, leader = server.test_client(), server.test_client()
+        login_client(leader, "leader")
+        with caplog.at_level(logging.INFO):
+            statuses = [client.get(path).status_code for client in (anonymous, leader)]
+        assert statuses == [404, 404]
+        assert _errors_logged(caplog) == []
 
     @pytest.mark.parametrize("role", ROLES)
     def test_auth023_each_role_opens_exactly_its_pages(self, server, role):
@@ -361,17 +465,41 @@ class TestSessions:
 
     def test_auth036_throttled_login_page_says_so(self, server, engine_of):
         client = _client(server)
+        client.environ_base["REMOTE_ADDR"] = "10.36.0.1"  # its own address: the lock must not reach other tests
         with engine_of.begin() as conn:
             auth.create_user(conn, f"victim{time.time_ns()}", "long enough password", "leader")
             name = conn.execute(select(User.username).order_by(User.id.desc())).first()[0]
         statuses = []
-        for _ in range(auth.MAX_FAILURES_PER_USER + 1):
+        for _ in range(auth.MAX_FAILURES_PER_ADDRESS + 1):
             statuses.append(client.post("/login", data={"csrf_token": csrf_token(client), "username": name,
                                                         "password": "not the password"}).status_code)
-        assert statuses == [401] * auth.MAX_FAILURES_PER_USER + [429]
+        assert statuses == [401] * auth.MAX_FAILURES_PER_ADDRESS + [429]
         last = client.post("/login", data={"csrf_token": csrf_token(client), "username": name,
                                            "password": "long enough password"})
         assert last.status_code == 429 and "分钟后再试" in last.get_data(as_text=True)
+
+    def test_auth037_login_sends_no_one_to_another_site_however_next_is_spelled(self, bare_app):
+        client = bare_app().test_client()
+        username, password = credentials("leader")
+        for target in HOSTILE_NEXT:
+            page = client.get("/login", query_string={"next": target})
+            assert page.status_code == 200 and NEXT_FIELD.search(page.text).group(1) == "/", repr(target)
+            response = client.post("/login", data={"csrf_token": csrf_token(client), "username": username,
+                                                   "password": password, "next": target})
+            assert (response.status_code, response.headers.get("Location")) == (302, "/"), repr(target)
+        kept = client.post("/login", data={"csrf_token": csrf_token(client), "username": username,
+                                           "password": password, "next": "/review?period=28d&category=刑事"})
+        assert kept.headers["Location"] == "/review?period=28d&category=%E5%88%91%E4%BA%8B"
+
+    def test_auth038_a_wall_is_sent_to_no_other_site_however_next_is_spelled(self, bare_app):
+        client = bare_app().test_client()
+        for target in HOSTILE_NEXT:
+            response = client.post("/device", data={"csrf_token": csrf_token(client, "/device"),
+                                                    "token": auth.DEMO_WALL_TOKEN[1], "next": target})
+            assert (response.status_code, response.headers.get("Location")) == (302, "/?kiosk=1"), repr(target)
+        kept = client.post("/device", data={"csrf_token": csrf_token(client, "/device"),
+                                            "token": auth.DEMO_WALL_TOKEN[1], "next": "/wall?kiosk=1"})
+        assert kept.headers["Location"] == "/wall?kiosk=1"
 
 
 class TestHeaders:
@@ -450,6 +578,20 @@ class TestAdmin:
         assert response.status_code == 302 and response.headers["Location"] == "/?kiosk=1"
         assert wall.get("/session").get_json() == {"name": "织南所大屏", "kind": "device", "role": "wall",
                                                     "label": "大屏"}
+
+    @pytest.mark.parametrize("value", [2**63, 2**64, 10**30, 2**31, 0, -1, "1e9", "0x10", "１２"])
+    def test_auth053_ids_no_column_holds_get_a_4xx_and_no_traceback(self, bare_app, value, caplog):
+        admin = bare_app().test_client()
+        login_client(admin, "admin")
+        token = csrf_token(admin, "/admin/tokens")
+        with caplog.at_level(logging.INFO):
+            revoke = admin.post(f"/admin/tokens/{value}/revoke", data={"csrf_token": token})
+            audit_page = admin.get("/admin/audit", query_string={"before": value})
+            days = admin.get("/admin/audit", query_string={"days": value})
+        assert 400 <= revoke.status_code < 500 and audit_page.status_code == 400 and days.status_code == 200
+        assert "is not an id" in audit_page.text
+        assert _errors_logged(caplog) == []
+        assert admin.get("/admin/audit?before=2147483647").status_code == 200
 
     def test_auth052_the_audit_page_lists_and_filters(self, server):
         admin = _client(server, "admin")
@@ -589,3 +731,176 @@ def test_auth090_every_download_refuses_the_anonymous_and_the_wall(server):
     for url in urls:
         assert anonymous.get(url + "?enterprise=1").status_code == 401, url
         assert wall.get(url + "?enterprise=1").status_code == 403, url
+
+
+# --- throttling: the guessing address is locked out, not the account (both backends) -------------------------
+
+ATTACKER = "203.0.113.9"
+
+
+def _guess(engine, username: str, ip: str, at, password: str = "a wrong guess"):
+    """One login attempt; the exception it raised (every attempt here fails)."""
+    with engine.begin() as conn, pytest.raises(auth.AuthError) as refused:
+        auth.authenticate(conn, username, password, ip=ip, now=at)
+    return refused.value
+
+
+class TestThrottling:
+    def test_auth091_guesses_lock_out_the_guessing_address_not_the_account(self, engine):
+        with engine.begin() as conn:
+            auth.create_user(conn, "boss", "long enough password", "admin")
+        start = now_utc()
+        for i in range(auth.MAX_FAILURES_PER_ADDRESS):
+            refused = _guess(engine, "boss", ATTACKER, start + timedelta(seconds=i))
+            assert not isinstance(refused, auth.Throttled)
+        soon = start + timedelta(seconds=10)
+        assert isinstance(_guess(engine, "boss", ATTACKER, soon, "long enough password"), auth.Throttled)
+        with engine.begin() as conn:  # the owner, from their own desk, while the attacker waits
+            assert auth.authenticate(conn, "boss", "long enough password", ip="10.20.1.5", now=soon).name == "boss"
+        assert isinstance(_guess(engine, "someone", ATTACKER, soon), auth.Throttled)  # any name, from there
+
+    def test_auth092_each_further_lock_of_an_address_lasts_twice_as_long(self, engine):
+        at = now_utc()
+        for level in (1, 2, 3):
+            for i in range(auth.MAX_FAILURES_PER_ADDRESS):
+                assert not isinstance(_guess(engine, f"name{i}", ATTACKER, at), auth.Throttled)
+                at += timedelta(seconds=1)
+            locked_at, seconds = at - timedelta(seconds=1), auth.LOCK_SECONDS * 2 ** (level - 1)
+            throttled = _guess(engine, "name", ATTACKER, locked_at + timedelta(seconds=seconds - 1))
+            assert isinstance(throttled, auth.Throttled) and throttled.retry_after == 1
+            at = locked_at + timedelta(seconds=seconds)  # over: the next guess is counted again
+        details = [e.detail for e in reversed(_actions(engine, "login_throttled"))]
+        assert details == [f"address locked for {60 * 2 ** k} s after 5 failed attempts (lock {k + 1} within 24 h)"
+                           for k in range(3)]
+        assert auth.lock_seconds(40) == auth.MAX_LOCK_SECONDS
+        quiet = at + timedelta(hours=auth.BACKOFF_HOURS, seconds=1)  # a day without a lock: back to the first
+        for i in range(auth.MAX_FAILURES_PER_ADDRESS):
+            _guess(engine, "name", ATTACKER, quiet)
+        with engine.connect() as conn:
+            assert auth.last_lock(conn, ATTACKER, quiet).level == 1
+
+    def test_auth093_a_locked_address_writes_no_more_audit_rows(self, engine):
+        at = now_utc()
+        for i in range(150):
+            _guess(engine, "admin", ATTACKER, at + timedelta(milliseconds=i))
+        assert len(_actions(engine, "login_failed")) == auth.MAX_FAILURES_PER_ADDRESS
+        assert len(_actions(engine, "login_throttled")) == 1
+
+    def test_auth094_guessed_device_tokens_lock_the_address_a_revoked_wall_does_not(self, engine):
+        with engine.begin() as conn:
+            token_id, token = auth.issue_token(conn, "织南所大屏", "admin")
+            auth.revoke_token(conn, token_id, "admin")
+        at = now_utc()
+        for _ in range(auth.MAX_FAILURES_PER_ADDRESS + 2):  # a real wall whose token was revoked, retrying
+            with engine.begin() as conn, pytest.raises(auth.AuthError) as refused:
+                auth.token_login(conn, token, ip="10.20.3.3", now=at)
+            assert not isinstance(refused.value, auth.Throttled)
+        for i in range(auth.MAX_FAILURES_PER_ADDRESS):
+            with engine.begin() as conn, pytest.raises(auth.AuthError):
+                auth.token_login(conn, f"guessed-token-{i}", ip=ATTACKER, now=at)
+        with engine.begin() as conn, pytest.raises(auth.Throttled):
+            auth.token_login(conn, token, ip=ATTACKER, now=at)
+        assert isinstance(_guess(engine, "leader", ATTACKER, at), auth.Throttled)
+
+    def test_auth095_over_http_behind_nginx_the_attacker_waits_and_the_admin_logs_in(self, bare_app):
+        server = bare_app(EQIAN_PROXY_HOPS=1)
+        attacker, owner = server.test_client(), server.test_client()
+        attacker.environ_base["HTTP_X_FORWARDED_FOR"] = ATTACKER
+        owner.environ_base["HTTP_X_FORWARDED_FOR"] = "10.20.1.7"
+        username, password = credentials("admin")
+
+        def attempt(client, guess):
+            return client.post("/login", data={"csrf_token": csrf_token(client), "username": username,
+                                               "password": guess, "next": "/session"})
+
+        statuses = [attempt(attacker, f"guess {i}").status_code for i in range(auth.MAX_FAILURES_PER_ADDRESS + 20)]
+        assert statuses == [401] * auth.MAX_FAILURES_PER_ADDRESS + [429] * 20
+        locked = attempt(attacker, password)
+        assert locked.status_code == 429 and 0 < int(locked.headers["Retry-After"]) <= auth.LOCK_SECONDS
+        assert "请 1 分钟后再试" in locked.text
+        assert attempt(owner, password).status_code == 302 and owner.get("/session").get_json()["role"] == "admin"
+        with db.engine_of(server).connect() as conn:
+            rows = [(e.action, e.actor, e.ip) for e in audit.entries(conn, limit=100) if e.action.startswith("login")]
+        assert rows == [("login", "admin", "10.20.1.7"), ("login_throttled", "admin", ATTACKER),
+                        *[("login_failed", "admin", ATTACKER)] * auth.MAX_FAILURES_PER_ADDRESS]
+
+
+# --- a logout ends every copy of the session cookie, whatever the cache does ----------------------------------
+
+def _cookie(client) -> str:
+    return client.get_cookie("eqian_session").value
+
+
+def _presenting(server, cookie: str):
+    """A new client of ``server`` (another worker, another browser) presenting a copied session cookie."""
+    client = server.test_client()
+    client.set_cookie("eqian_session", cookie)
+    return client
+
+
+def _log_out(client) -> None:
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")}).status_code == 302
+
+
+def _refused(response) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+class TestLogoutEverywhere:
+    @pytest.mark.parametrize("role", ["leader", "wall"])
+    @pytest.mark.parametrize("cache_url", ["null", "simple"])
+    def test_auth100_a_copied_cookie_dies_with_the_logout_on_every_worker(self, bare_app, cache_url, role):
+        first, second = bare_app(EQIAN_CACHE_URL=cache_url), bare_app(EQIAN_CACHE_URL=cache_url)
+        owner = first.test_client()
+        login_client(owner, role)
+        copy = _cookie(owner)
+        assert _presenting(second, copy).get("/session").status_code == 200
+        _log_out(owner)
+        for worker in (first, second):
+            assert _refused(_presenting(worker, copy).get("/session"))
+        with db.engine_of(first).connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM ended_sessions")).scalar_one() == 1
+
+    def test_auth101_with_redis_unreachable_the_database_ends_the_copy(self, bare_app):
+        nowhere = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+        first, second = bare_app(EQIAN_CACHE_URL=nowhere), bare_app(EQIAN_CACHE_URL=nowhere)
+        owner = first.test_client()
+        login_client(owner, "leader")
+        copy = _cookie(owner)
+        assert _presenting(second, copy).get("/session").status_code == 200
+        _log_out(owner)
+        assert _refused(_presenting(second, copy).get("/session"))
+
+    @pytest.mark.faults
+    def test_auth102_a_logout_while_redis_is_away_holds_when_it_is_back(self, bare_app, private_redis):
+        first, second = bare_app(EQIAN_CACHE_URL=private_redis.url), bare_app(EQIAN_CACHE_URL=private_redis.url)
+        for worker in (first, second):
+            cache_module.backend(worker).retry_seconds = 0.0  # ask Redis again at every call
+        owner = first.test_client()
+        login_client(owner, "leader")
+        copy = _cookie(owner)
+        assert _presenting(second, copy).get("/session").status_code == 200
+        private_redis.stop()
+        _log_out(owner)  # Redis hears nothing of it
+        assert _refused(_presenting(second, copy).get("/session"))
+        private_redis.start()  # the same port, empty
+        for worker in (first, second):
+            assert _refused(_presenting(worker, copy).get("/session"))
+
+    @pytest.mark.faults
+    def test_auth103_with_redis_a_live_session_costs_no_query_and_a_logout_counts_at_once(self, bare_app,
+                                                                                         private_redis):
+        from sqlalchemy import event
+
+        first, second = bare_app(EQIAN_CACHE_URL=private_redis.url), bare_app(EQIAN_CACHE_URL=private_redis.url)
+        owner = first.test_client()
+        login_client(owner, "leader")
+        copy = _cookie(owner)
+        thief = _presenting(second, copy)
+        assert thief.get("/session").status_code == 200  # who it is and "not logged out" are now in Redis
+        statements = []
+        event.listen(db.engine_of(second), "before_cursor_execute", lambda *args: statements.append(args[2]))
+        assert thief.get("/session").status_code == 200 and statements == []
+        _log_out(owner)
+        assert _refused(_presenting(second, copy).get("/session"))
+        assert private_redis.client().keys("eqian:session-live:*") == []

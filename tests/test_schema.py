@@ -235,7 +235,7 @@ class TestCreateSchema:
         indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("incidents")}
         assert indexes["ix_incident_enterprise_covering"] == ["enterprise_id", "received_at", "park_id", "category"]
         assert "ix_incident_enterprise_received" not in indexes
-        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION == "9"
+        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION
         with engine.connect() as conn:
             assert conn.execute(select(Incident.source_id)).scalars().all() == ["kept"]
         db.create_schema(engine)  # and again: nothing left to do
@@ -256,7 +256,7 @@ class TestCreateSchema:
             conn.execute(text("DROP TABLE ru_hzd_rect_month"))
         db.set_meta(engine, "schema_version", "8")
         db.create_schema(engine)
-        assert db.get_meta(engine, "schema_version") == "9"
+        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION
         with engine.connect() as conn:
             days = dict(conn.execute(text("SELECT rectify_days, n FROM ru_hzd_rect_day")).all())
             months = dict(conn.execute(text("SELECT rectify_days, n FROM ru_hzd_rect_month")).all())
@@ -267,6 +267,19 @@ class TestCreateSchema:
             session.commit()
         with engine.connect() as conn:
             assert dict(conn.execute(text("SELECT rectify_days, n FROM ru_hzd_rect_day")).all())[5] == 2
+
+
+    def test_sch036_a_version_9_database_gains_ended_sessions_and_keeps_its_data(self, engine):
+        """Version 10 adds ended_sessions (logouts every worker sees, issue 17); 9 is upgraded in place."""
+        _store(engine, _incident(source_id="kept"))
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE ended_sessions"))
+        db.set_meta(engine, "schema_version", "9")
+        db.create_schema(engine)
+        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION == "10"
+        assert "ended_sessions" in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            assert conn.execute(select(Incident.source_id)).scalars().all() == ["kept"]
 
 
 class TestMeta:

@@ -8,17 +8,21 @@
 - ``/admin/quarantine/<id>``: correct a row's cells and re-submit it; discard it.
 
 A million rows take 65-95 s to import, past gunicorn's 60 s and nginx's proxy timeout, so the upload is saved
-to disk and imported by a daemon thread of the worker that took it; the request answers at once with a
-redirect to the run page. The run's state (phase, bytes or rows done, the report when done) is written every
-``HEARTBEAT_SECONDS`` to a JSON file in the run folder (every worker of this host reads it) and to the shared
-cache (every host, when the cache is Redis). A run whose state stops being written (its worker was restarted
-or killed) shows as interrupted: an import is one transaction, so nothing of it was stored, and it can simply
-be run again. One run at a time per database.
+to disk and imported by a child process of its own (data/intake/runner.py: ``python -m data.intake.runner``,
+with a memory limit), never in the web worker: CPU- or memory-bound work of an import cannot stall the walls
+(issue 17). The request answers at once with a redirect to the run page. The child writes the run's state
+(phase, bytes or rows done, the report when done) every ``HEARTBEAT_SECONDS`` to a JSON file in the run folder
+(every worker of this host reads it) and to the shared cache (every host, when the cache is Redis), and the
+audit entry at the end. A run whose state stops being written (its child was killed) shows as interrupted:
+an import is one transaction, so nothing of it was stored, and it can simply be run again. One run at a time
+per database.
 
 Every import (dry runs and failures too), correction, re-submission and discard is written to the audit log
-as action ``import``. Quarantined cells that feed personal fields (caller name and phone, address, dispute
-parties) are shown masked, since the admin role has no ``unmasked`` permission (data/access.py); a new value
-for such a cell can still be typed in. Columns the mapping does not read are named but not shown.
+as action ``import``. The admin role has no ``unmasked`` permission (data/access.py), so a quarantined row is
+shown masked: cells that feed personal fields (caller name and phone, address, dispute parties) through their
+masks, every other cell and every reason through the free-text scrubber (``data.masking.scrub_text``: phones,
+身份证号, bank cards, plates, the caller's name). A masked cell can still be replaced by typing a new value.
+Columns the mapping does not read are named but not shown.
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ import json
 import logging
 import os
 import re
+import subprocess
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -52,9 +57,9 @@ from callbacks.admin import _form_error, _local
 from callbacks.auth import ConfirmForm, request_lang, client_ip, current_principal, role_label
 from data import audit, db
 from data import import_runs as intake_runs
+from data.access import reveal
 from data.cache import cache
-from data.enterprise import mask_parties
-from data.masking import mask_address, mask_name, mask_phone
+from data.masking import mask_address, mask_name, mask_parties, mask_phone, scrub_text
 from data.timeutil import to_local
 
 log = logging.getLogger(__name__)
@@ -66,15 +71,23 @@ KINDS = ("incidents", "disputes", "hazards")  # = data.intake.KINDS, without imp
 KIND_LABELS = {"incidents": "警情", "disputes": "矛盾纠纷", "hazards": "安全隐患"}
 REPORT_LINES = 200  # rejected and flagged rows a run keeps and shows
 PAGE_SIZE = 50
-HEARTBEAT_SECONDS = 1.0
-STALE_SECONDS = 60  # a running state not written for this long: its worker is gone
+HEARTBEAT_SECONDS = 1.0  # how often the import child writes the run's state
+MEMORY_MB = 3072  # the import child's address space (RLIMIT_AS) unless the app sets EQIAN_IMPORT_MEMORY_MB
+MAX_ID = 2**63 - 1  # ids are BIGINT: larger numbers name nothing (and the drivers refuse them)
+STALE_SECONDS = 60  # a running state not written for this long: its import process is gone
 KEEP_SECONDS = 7 * 24 * 3600  # run states
 KEEP_UPLOAD_SECONDS = 24 * 3600  # uploads an interrupted run left behind
 RECENT_RUNS = 20
 MAX_CELL = 10_000
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 RUNNING = ("queued", "running")
-PERSONAL = {"caller_name": mask_name, "caller_phone": mask_phone, "address": mask_address, "parties": mask_parties}
+# Every free-text field of the three kinds (data/schema.py): the fields that name people through their masks,
+# the rest through the scrubber. The masked cells of a row are also the ones whose reasons lose their quoted value.
+PERSONAL: dict[str, Callable[[str | None], str | None]] = {
+    "caller_name": mask_name, "caller_phone": mask_phone, "address": mask_address, "parties": mask_parties,
+    "summary": scrub_text, "description": scrub_text,
+}
+NAME_FIELDS = ("caller_name",)  # whose values are masked wherever they appear in the row's other text
 STORE_KEY = "eqian_admin_intake_store"
 
 
@@ -91,6 +104,7 @@ class RunStore:
 
     def __init__(self, folder: Path, prefix: str):
         self.folder, self.prefix = folder, prefix  # made at the first upload
+        self.children: dict[str, subprocess.Popen] = {}  # this worker's import children, by run
 
     def _ensure_folder(self) -> None:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -104,21 +118,16 @@ class RunStore:
         return self.folder / f"{run_id}{suffix}"
 
     def save(self, state: dict) -> None:
-        state["updated"] = time.time()
-        self._ensure_folder()
-        path = self.folder / f"{state['run']}.json"
-        part = path.with_suffix(".part")
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(state, f, ensure_ascii=False)
-        os.replace(part, path)
-        try:
-            cache.set(self._key(state["run"]), state, timeout=KEEP_SECONDS)
-            if state["status"] == "queued":
+        """Write a state as the import child does (data.intake.runner.write_state); list a new run."""
+        from data.intake import runner  # noqa: PLC0415 - loads the importer: only when an upload starts
+
+        runner.write_state(self.folder, self.prefix, state, cache)
+        if state["status"] == "queued":
+            try:
                 ids = [state["run"], *[i for i in (cache.get(f"{self.prefix}:runs") or []) if i != state["run"]]]
                 cache.set(f"{self.prefix}:runs", ids[:50], timeout=KEEP_SECONDS)
-        except Exception as exc:  # noqa: BLE001 - the file is enough on this host
-            log.warning("import run %s: state not cached: %s", state["run"], exc)
+            except Exception as exc:  # noqa: BLE001 - the file is enough on this host
+                log.warning("import run %s: not listed in the cache: %s", state["run"], exc)
 
     def load(self, run_id: str) -> dict | None:
         try:
@@ -148,7 +157,7 @@ class RunStore:
 
 
 def status_of(state: dict) -> str:
-    """queued, running, done, failed (the file as a whole), error (a bug) or interrupted (its worker is gone)."""
+    """queued, running, done, failed (the file as a whole), error (a bug, a crash) or interrupted (no news)."""
     status = state.get("status", "error")
     if status in RUNNING and time.time() - state.get("updated", 0) > STALE_SECONDS:
         return "interrupted"
@@ -167,79 +176,44 @@ def _default_folder(server) -> Path:
 
 # -- running an import ----------------------------------------------------------------------------------------
 
-def start_run(server, store: RunStore, state: dict, upload: Path, mapping, who) -> threading.Thread:
-    """Import ``upload`` in a daemon thread; its state goes to ``store`` every second until it is done."""
-    thread = threading.Thread(target=_run, args=(server, store, state, upload, mapping, who),
-                              name=f"import {state['run'][:8]}", daemon=True)
-    thread.start()
-    return thread
+def start_run(server, store: RunStore, state: dict, upload: Path, mapping, who) -> subprocess.Popen:
+    """Import ``upload`` in a child process (data.intake.runner); a thread here waits for it to end."""
+    from data.intake import runner  # noqa: PLC0415
+
+    memory_mb = int(server.config.get("EQIAN_IMPORT_MEMORY_MB", MEMORY_MB) or 0)
+    job = {"database_url": server.config["EQIAN_DATABASE_URL"], "cache_url": server.config.get("EQIAN_CACHE_URL"),
+           "cache_timeout": server.config.get("EQIAN_CACHE_TIMEOUT"), "folder": str(store.folder),
+           "prefix": store.prefix, "state": state, "upload": str(upload), "who": asdict(who),
+           "user": who.audit_name, "mapping": None if mapping is None else json.loads(mapping.to_json()),
+           "memory_mb": memory_mb, "heartbeat": HEARTBEAT_SECONDS, "report_lines": REPORT_LINES,
+           "entry": server.config.get("EQIAN_IMPORT_ENTRY") or runner.DEFAULT_ENTRY}
+    child = runner.spawn(job)
+    store.children[state["run"]] = child
+    threading.Thread(target=_watch, args=(server, store, job, child), name=f"import {state['run'][:8]} watch",
+                     daemon=True).start()
+    return child
 
 
-def _run(server, store: RunStore, state: dict, upload: Path, mapping, who) -> None:
-    intake = _intake()
-    lock = threading.Lock()
-    batch = intake.importer.BATCH_SIZE
-    outcome: dict = {}
+def _watch(server, store: RunStore, job: dict, child: subprocess.Popen) -> None:
+    """Wait for an import child; if it ended without its report (killed, crashed), write the error and audit it."""
+    from data.intake import runner  # noqa: PLC0415
 
-    def progress(done: int, total: int) -> None:
-        with lock:
-            state.update(status="running", done=done, total=total)
-            if done < total:
-                state["rows"] = state.get("rows", 0) + batch  # every call but the last follows a full batch
-
-    def work() -> None:
-        try:
-            outcome["report"] = intake.import_file(
-                db.engine_of(server), state["kind"], upload, mapping, filename=state["filename"],
-                progress=progress, user=who.audit_name[:64], dry_run=state["dry_run"], batch_size=batch,
-                max_details=REPORT_LINES)
-        except Exception as exc:  # noqa: BLE001 - a bug in the importer: the page says so, the log has it
-            log.exception("import run %s failed", state["run"])
-            outcome["error"] = f"{type(exc).__name__}: {exc}"
-
+    code = child.wait()
+    run_id = job["state"]["run"]
+    Path(job["upload"]).unlink(missing_ok=True)
+    final = runner.read_state(store.folder, run_id) or dict(job["state"])
+    if final.get("status") not in RUNNING:
+        store.children.pop(run_id, None)
+        return
+    final.update(status="error", finished=time.time(),
+                 summary=f"import failed, nothing stored: {runner.exit_reason(code, job['memory_mb'])}")
     with server.app_context():
+        runner.record_audit(db.engine_of(server), job["who"], final, None)
         try:
-            _follow(store, state, lock, work, outcome, who)
-        finally:
-            upload.unlink(missing_ok=True)
-
-
-def _save_quietly(store: RunStore, state: dict) -> None:
-    try:
-        store.save(state)
-    except OSError as exc:  # a full disk must not stop the import; the page then shows the last state written
-        log.warning("import run %s: state not written: %s", state["run"], exc)
-
-
-def _follow(store: RunStore, state: dict, lock: threading.Lock, work: Callable[[], None], outcome: dict,
-            who) -> None:
-    """Run ``work`` in its own thread, write the state every second meanwhile, then the report and the audit."""
-    worker = threading.Thread(target=work, name=f"import {state['run'][:8]} work", daemon=True)
-    with lock:
-        state["status"] = "running"
-    worker.start()
-    while worker.is_alive():
-        worker.join(HEARTBEAT_SECONDS)
-        with lock:
-            snapshot = dict(state)
-        _save_quietly(store, snapshot)
-    report = outcome.get("report")
-    with lock:
-        if report is not None:
-            state.update(status="done" if report.ok else "failed", report=report.to_dict(),
-                         summary=report.summary())
-        else:
-            state.update(status="error", summary=f"internal error, nothing stored: {outcome.get('error')}")
-        state["finished"] = time.time()
-    try:
-        with db.current_engine().begin() as conn:
-            target = f"{state['filename']} · run {state['run']}"
-            if report is not None and report.import_id:
-                target += f" · import #{report.import_id}"
-            audit.record(conn, who, "import", target=target, detail=state["summary"], ip=state.get("ip", ""))
-    except Exception:  # noqa: BLE001 - the run's own result must still be shown
-        log.exception("import run %s: audit entry not written", state["run"])
-    _save_quietly(store, state)
+            store.save(final)
+        except OSError as exc:
+            log.warning("import run %s: state not written: %s", run_id, exc)
+    store.children.pop(run_id, None)
 
 
 # -- forms ----------------------------------------------------------------------------------------------------
@@ -292,8 +266,11 @@ def imports_page():
         else:
             message, status = _form_error(form), 400
     store = _store()
-    return _render("admin_imports.html", status, form=form, message=message, runs=store.recent(),
-                   imports=imports, status_of=status_of, busy=store.busy(),
+    runs = [_scrubbed(r, "summary", "filename") for r in store.recent()]  # an error may quote a cell
+    busy = store.busy()
+    return _render("admin_imports.html", status, form=form, message=message, runs=runs,
+                   imports=[_scrubbed(i, "filename", "source") for i in imports], status_of=status_of,
+                   busy=busy and _scrubbed(busy, "filename"),
                    limit_mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
 
 
@@ -352,15 +329,30 @@ def run_page(run_id: str):
     if state is None:
         return _message(404, "没有这次导入的记录（运行记录保留 7 天）。")
     status = status_of(state)
-    report = state.get("report") or {}
-    for item in report.get("rejections", []):
-        item["reasons"] = [mask_reason(r) for r in item["reasons"]]
+    state, report = _masked_run(state)
     body, code = _render("admin_import_run.html", state=state, run_status=status, report=report,
                          percent=_percent(state), progress_text=_progress_text(state))
     response = current_app.make_response((body, code))
     if status in RUNNING:
         response.headers["Refresh"] = "2"
     return response
+
+
+def _scrubbed(row: dict, *fields: str) -> dict:
+    """``row`` with these free-text fields through the scrubber (a file name, an error, a summary)."""
+    return dict(row, **{name: scrub_text(row.get(name)) for name in fields})
+
+
+def _masked_run(state: dict) -> tuple[dict, dict]:
+    """A run's state and report as a masked role sees them: reasons, errors, summaries and file names scrubbed."""
+    state = _scrubbed(state, "summary", "filename")
+    report = dict(state.get("report") or {})
+    if report:
+        report["error"] = scrub_text(report.get("error"))
+        report["rejections"] = [dict(item, reasons=[mask_reason(r) for r in item["reasons"]],
+                                     source_id=scrub_text(item.get("source_id")))
+                                for item in report.get("rejections", [])]
+    return state, report
 
 
 def _percent(state: dict) -> int:
@@ -405,6 +397,8 @@ class RowView:
     cells: list[tuple[int, str, str, bool]] = field(default_factory=list)  # (index, column, shown text, masked)
     unused: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    filename: str = ""  # the upload's file name and the row's source id: people name files after people
+    source_id: str = ""
 
 
 def cell_text(value) -> str:
@@ -417,54 +411,131 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def mask_reason(reason: str) -> str:
-    """A reason about a personal field without the value it quotes."""
-    name = reason.split(":", 1)[0]
-    return re.sub(r"'[^']*'", "'***'", reason) if name in PERSONAL else reason
+def _quoted_end(text: str, start: int) -> int:
+    """Where the Python literal opening at ``start`` ends (``values.clip`` writes them), never too early.
+
+    The literal ends at its first unescaped closing quote; a literal ``clip`` cut short ends with "…'" instead,
+    so when no closing quote follows, the last "…'" ends it, else the end of the text (starring too much is safe).
+    """
+    quote = text[start]
+    i = start + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == quote:
+            return i + 1
+        i += 1
+    cut = text.rfind("…'", start + 1)
+    return cut + 2 if cut >= 0 else len(text)
 
 
-def _readers(conn, items) -> dict[int, tuple[set[str] | None, dict[str, Callable]]]:
-    """Per import: the columns its mapping reads (None: unknown) and the personal ones with their masks."""
+def _star_quoted(text: str) -> str:
+    """``text`` with every quoted value in it (either quote) replaced by '***'."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] in "'\"":
+            end = _quoted_end(text, i)
+            out.append("'***'")
+            i = end
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def mask_reason(reason: str, names: Iterable[str | None] = ()) -> str:
+    """A rejection reason fit for a masked role: a personal field's quoted value starred, whatever its quotes
+    (O'Brien's value is quoted with "), and personal numbers and ``names`` scrubbed from the whole reason."""
+    field_name, sep, rest = str(reason).partition(":")
+    if sep and field_name in PERSONAL:
+        rest = _star_quoted(rest)
+    return scrub_text(field_name + sep + rest, names) or ""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What the pages show of an import's rows: the columns its mapping reads (None: the mapping cannot be
+    read, show nothing), the masks of the personal ones, and the columns holding the names of its people."""
+
+    used: set[str] | None
+    masks: dict[str, Callable[[str | None], str | None]] = field(default_factory=dict)
+    names: tuple[str, ...] = ()
+
+
+def _readers(conn, items) -> dict[int, Reader]:
+    """Per import of ``items``: its ``Reader``."""
     intake = _intake()
     found = intake_runs.mappings_of(conn, (i.import_id for i in items))
-    out: dict[int, tuple[set[str] | None, dict[str, Callable]]] = {}
+    out: dict[int, Reader] = {}
     for r in found:
         try:
             mapping = intake.load_mapping(json.loads(r["mapping_json"]), r["kind"])
         except (intake.MappingError, ValueError):
-            out[r["id"]] = (None, {})
+            out[r["id"]] = Reader(None)
             continue
         if mapping.identity:
-            used = set(intake.TARGETS[r["kind"]])
-            personal = {name: mask for name, mask in PERSONAL.items()}
-        else:
-            used = mapping.referenced_columns()
-            personal = {c: mask for name, mask in PERSONAL.items() if name in mapping.fields
-                        for c in mapping.fields[name].columns}
-        out[r["id"]] = (used, personal)
+            targets = intake.TARGETS[r["kind"]]
+            out[r["id"]] = Reader(set(targets), {n: m for n, m in PERSONAL.items() if n in targets},
+                                  tuple(n for n in NAME_FIELDS if n in targets))
+            continue
+        columns = {name: spec.columns for name, spec in mapping.fields.items()}
+        masks = {c: mask for name, mask in PERSONAL.items() for c in columns.get(name, ())}
+        names = tuple(c for name in NAME_FIELDS for c in columns.get(name, ()))
+        out[r["id"]] = Reader(mapping.referenced_columns(), masks, names)
     return out
 
 
-def _view(item, readers) -> RowView:
-    used, personal = readers.get(item.import_id, (None, {}))
-    view = RowView(item, reasons=[mask_reason(r) for r in item.reasons])
+def _view(item, readers: dict[int, Reader], plain: bool = False) -> RowView:
+    """The row as the page shows it: masked and scrubbed unless ``plain`` (a role that may see it unmasked)."""
+    reader = readers.get(item.import_id, Reader(None))
+    names = [cell_text(item.raw.get(c)) for c in reader.names]
+    shown_text = (lambda value: value or "") if plain else (lambda value: scrub_text(value or "", names) or "")
+    view = RowView(item, reasons=list(item.reasons) if plain else [mask_reason(r, names) for r in item.reasons],
+                   filename=shown_text(item.filename), source_id=shown_text(item.source_id))
     for index, (column, value) in enumerate(item.raw.items()):
-        if used is None:  # the mapping cannot be read: show nothing of the row
-            view.unused.append(column)
-        elif column in personal:
-            view.cells.append((index, column, personal[column](cell_text(value)) or "", True))
-        elif column in used:
-            view.cells.append((index, column, cell_text(value), False))
-        else:
-            view.unused.append(column)
+        if reader.used is None or (column not in reader.used and column not in reader.masks):
+            view.unused.append(column)  # a column the mapping does not read is named, never shown
+            continue
+        text = cell_text(value)
+        shown = text if plain else _masked_cell(text, reader.masks.get(column), names)
+        view.cells.append((index, column, shown, shown != text))
     return view
 
 
+def _masked_cell(text: str, mask: Callable[[str | None], str | None] | None, names: list[str]) -> str:
+    """A cell as a masked role sees it: through its field's mask, then the free-text scrubber."""
+    shown = mask(text) if mask is not None else text
+    return scrub_text(shown or "", names) or ""
+
+
+def _plain(conn, what: str, target: str) -> bool:
+    """Whether the current user sees quarantined cells unmasked (only the ``unmasked`` permission; audited)."""
+    who = current_principal()
+    return who is not None and who.may("unmasked") and reveal(conn, who, what, target)
+
+
+class BadNumber(ValueError):
+    """A number in a query or form that names nothing: not a whole number from 1 to ``MAX_ID``."""
+
+
+def _positive_id(text: str | None, what: str) -> int:
+    """``text`` as a positive id that fits the database's BIGINT, or ``BadNumber`` naming ``what``."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise BadNumber(f"{what}须为正整数，收到 {str(text)[:20]!r}。") from None
+    if not 1 <= value <= MAX_ID:
+        raise BadNumber(f"{what}须为 1 到 {MAX_ID} 之间的整数，收到 {str(text)[:25]}。")
+    return value
+
+
 def _quarantine_args() -> tuple[str | None, int | None, int]:
+    """The list's kind, import and page from the query (or the form of a POST); ``BadNumber`` if malformed."""
     source = request.form if request.method == "POST" else request.args
     kind = source.get("kind") if source.get("kind") in KINDS else None
-    import_id = source.get("import", type=int)
-    page = max(1, source.get("page", default=1, type=int) or 1)
+    import_id = _positive_id(source["import"], "导入编号") if source.get("import") else None
+    page = _positive_id(source["page"], "页码") if source.get("page") else 1
     return kind, import_id, page
 
 
@@ -475,15 +546,20 @@ def quarantine_page():
 
 def _quarantine_list(status: int = 200, message: str = "", results: list | None = None):
     intake = _intake()
-    kind, import_id, page = _quarantine_args()
+    try:
+        kind, import_id, page = _quarantine_args()
+    except BadNumber as exc:
+        (kind, import_id, page), status, message = (None, None, 1), 400, str(exc)
     with db.current_engine().connect() as conn:
         total = intake.count_quarantine(conn, kind=kind, import_id=import_id)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(page, pages)  # past the last page: the last page
         items = intake.list_quarantine(conn, kind=kind, import_id=import_id, limit=PAGE_SIZE,
                                        offset=(page - 1) * PAGE_SIZE)
         readers = _readers(conn, items)
         counts = {k: intake.count_quarantine(conn, kind=k) for k in KINDS}
-    pages = max(1, -(-total // PAGE_SIZE))
-    return _render("admin_quarantine.html", status, rows=[_view(i, readers) for i in items], total=total,
+        plain = bool(items) and _plain(conn, "quarantine rows", f"quarantine page {page}")
+    return _render("admin_quarantine.html", status, rows=[_view(i, readers, plain) for i in items], total=total,
                    kind=kind or "", import_id=import_id, page=page, pages=pages, counts=counts, message=message,
                    results=results or [], form=ConfirmForm(), done=request.args.get("done", ""))
 
@@ -494,7 +570,11 @@ def resubmit_selected():
     if not form.validate_on_submit():
         return _message(400, _form_error(form), back="/admin/quarantine")
     field_name = "page_ids" if request.form.get("scope") == "page" else "ids"
-    ids = [i for i in request.form.getlist(field_name, type=int)][:PAGE_SIZE * 4]
+    try:
+        _quarantine_args()  # the list shown afterwards: a bad number there refuses the whole form, before any work
+        ids = [_positive_id(i, "待修正数据编号") for i in request.form.getlist(field_name)][:PAGE_SIZE * 4]
+    except BadNumber as exc:
+        return _quarantine_list(400, str(exc))
     if not ids:
         return _quarantine_list(400, "未选择任何行。")
     who = current_principal()
@@ -520,19 +600,24 @@ def _resubmit_one(conn, entry_id: int, who, changed: list[str] | None = None) ->
     """Re-submit one entry on ``conn`` and audit it (the caller commits both)."""
     intake = _intake()
     try:
-        kind = intake.get_quarantine_row(conn, entry_id).kind
+        item = intake.get_quarantine_row(conn, entry_id)
         (result,) = intake.resubmit(conn, [entry_id], user=who.audit_name[:64])
     except intake.QuarantineError as exc:
         return Outcome(entry_id, False, [str(exc)])
-    outcome = Outcome(entry_id, result.ok, [mask_reason(r) for r in result.reasons], result.row_id, kind)
+    reader = _readers(conn, [item]).get(item.import_id, Reader(None))
+    names = [cell_text(item.raw.get(c)) for c in reader.names]
+    outcome = Outcome(entry_id, result.ok, [mask_reason(r, names) for r in result.reasons], result.row_id, item.kind)
     detail = f"corrected {', '.join(changed)}; " if changed else ""
-    detail += (f"resubmitted: stored as {kind} #{result.row_id}" if result.ok
+    detail += (f"resubmitted: stored as {item.kind} #{result.row_id}" if result.ok
                else "resubmitted: still rejected: " + "; ".join(outcome.reasons))
     audit.record(conn, who, "import", target=f"quarantine #{entry_id}", detail=detail, ip=client_ip())
     return outcome
 
 
-@bp.route("/quarantine/<int:entry_id>", methods=["GET", "POST"])
+ENTRY = f"<int(signed=True, min=1, max={MAX_ID}):entry_id>"  # -1 or past BIGINT: 404, not a driver's overflow
+
+
+@bp.route(f"/quarantine/{ENTRY}", methods=["GET", "POST"])
 def quarantine_row(entry_id: int):
     intake = _intake()
     engine = db.current_engine()
@@ -540,9 +625,10 @@ def quarantine_row(entry_id: int):
         with engine.connect() as conn:
             item = intake.get_quarantine_row(conn, entry_id)
             readers = _readers(conn, [item])
+            plain = _plain(conn, "quarantine row", f"quarantine #{entry_id}")
     except intake.QuarantineError:
         return _message(404, f"没有待修正数据 #{entry_id}。", back="/admin/quarantine")
-    view = _view(item, readers)
+    view = _view(item, readers, plain)
     form, message, status, outcome = ConfirmForm(), "", 200, None
     if request.method == "POST":
         if not form.validate_on_submit():
@@ -556,7 +642,7 @@ def quarantine_row(entry_id: int):
             else:
                 outcome, message, status = _save(engine, entry_id, changes, request.form.get("action"))
         item = intake.get_quarantine_row(engine, entry_id)
-        view = _view(item, readers)
+        view = _view(item, readers, plain)
     return _render("admin_quarantine.html", status, row=view, form=form, message=message, outcome=outcome,
                    discard_form=ConfirmForm())
 
@@ -594,7 +680,7 @@ def _save(engine, entry_id: int, changes: dict[str, str], action: str | None):
     return outcome, "重新提交后仍被拒绝，原因见下。修改已保存。", 200
 
 
-@bp.post("/quarantine/<int:entry_id>/discard")
+@bp.post(f"/quarantine/{ENTRY}/discard")
 def discard_row(entry_id: int):
     intake = _intake()
     form = ConfirmForm()

@@ -8,6 +8,7 @@ import getpass
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from intake_support import (
@@ -695,3 +696,184 @@ class TestCli:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM import_quarantine")).scalar_one() == 0
             assert "import_flags" in [c["name"] for c in db.inspect(engine).get_columns("incidents")]
+
+
+# --- limits (issue 17, finding 7): nothing in a file or a mapping can stall or swamp the process ---------------
+
+TIMED_IMPORT = """
+import json, sys, time
+sys.path.insert(0, sys.argv[3])
+from intake_support import csv_bytes, make_town, row
+from data import db, intake
+engine = db.make_engine(sys.argv[1])
+db.create_schema(engine)
+make_town(engine)
+data = csv_bytes([row("R1", summary="a" * 40 + "b"), row("R2", category="a" * 40 + "b", summary="aa"),
+                  row("R3", summary="aa")])
+started = time.perf_counter()
+report = intake.import_file(engine, "incidents", data, json.loads(sys.argv[2]))
+print(json.dumps({"seconds": time.perf_counter() - started, "accepted": report.accepted,
+                  "reasons": {r.line: r.reasons for r in report.rejections}}, ensure_ascii=False))
+"""
+
+
+def _run_bounded(code: str, *args: str, timeout: float = 30) -> dict:
+    """Run ``code`` in a fresh interpreter, killed after ``timeout`` s (a backtracking regex holds the GIL: no
+    thread or signal of this process could stop it), and return the JSON it prints."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        done = subprocess.run([sys.executable, "-c", code, *args], cwd=root, capture_output=True, text=True,
+                              timeout=timeout, check=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {timeout} s")
+    return json.loads(done.stdout)
+
+
+SHARED_STRINGS_TYPE = (b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                       b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')
+
+
+class TestLimits:
+    def test_imp110_a_catastrophic_pattern_returns_at_once_with_a_clear_rejection(self, tmp_path):
+        # (a+)+$ on 'a' * 40 + 'b': about 2**40 steps for a backtracking engine; RE2 takes microseconds.
+        m = _mapping(field_summary={"column": "摘要", "pattern": "(a+)+$"},
+                     field_category={"column": "类别", "map": {"盗窃": "刑事"},
+                                     "rules": [{"pattern": "(a|aa)+$", "value": "治安"}]})
+        out = _run_bounded(TIMED_IMPORT, f"sqlite:///{tmp_path / 'redos.db'}", json.dumps(m, ensure_ascii=False),
+                           str(Path(__file__).resolve().parent))
+        assert out["seconds"] < 1.0 and out["accepted"] == 1
+        assert out["reasons"] == {
+            "2": ["summary: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab' does not match the pattern '(a+)+$'"],
+            "3": ["category: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab' is not in the mapping (no map entry, rule or "
+                  "default)"],
+        }
+
+    @pytest.mark.parametrize(("rule", "message"), [
+        ("x" * 1001, r"fields\.category\.rules\[1\]\.pattern: the pattern has 1,001 characters, at most 1,000"),
+        ("(", r"fields\.category\.rules\[1\]\.pattern: bad regular expression '\(': missing \)"),
+        ("(a{1000}){1000}", r"fields\.category\.rules\[1\]\.pattern: bad regular expression .*invalid repetition size"),
+        ("(?<=a)b", r"fields\.category\.rules\[1\]\.pattern: lookbehind \(\?<=…\) is not supported: patterns run "
+                    "on RE2"),
+        (r"(a)\1", r"fields\.category\.rules\[1\]\.pattern: \\1 is a backreference, which is not supported"),
+        (5, r"fields\.category\.rules\[1\]\.pattern: a regular expression must be text, got 5"),
+    ])
+    def test_imp111_patterns_too_long_or_unusable_are_refused_at_load_naming_field_and_rule(self, rule, message):
+        m = _mapping(field_category={"column": "类别", "rules": [{"pattern": "盗", "value": "刑事"},
+                                                                 {"pattern": rule, "value": "治安"}]})
+        with pytest.raises(intake.MappingError, match=rf"^mapping: {message}"):
+            intake.load_mapping(m, "incidents")
+        with pytest.raises(intake.MappingError,
+                           match=r"fields\.summary\.pattern: '\(a\)\(b\)' has 2 groups; use at most 1"):
+            intake.load_mapping(_mapping(field_summary={"column": "摘要", "pattern": "(a)(b)"}), "incidents")
+
+    def test_imp112_patterns_keep_pythons_unicode_classes(self, town):
+        m = _mapping(field_summary={"column": "摘要", "pattern": r"损失(\d+)元", "default": None},
+                     field_category={"column": "类别", "map": {"盗窃": "刑事"},
+                                     "rules": [{"pattern": r"^\w+斗殴$", "value": "治安"},
+                                               {"pattern": r"^[\u4e00-\u9fa5]{2}事故\Z", "value": "交通事故"},
+                                               {"pattern": r"HELP\s求助", "value": "群众求助"}], "ignore_case": True})
+        data = csv_bytes([row("U1", category="酒后斗殴", summary="损失３０００元"), row("U2", category="车辆事故"),
+                          row("U3", category="help\u3000求助")])
+        report = intake.import_file(town, "incidents", data, m)
+        assert report.accepted == 3, report.lines()
+        rows = _incidents(town)
+        assert (rows["U1"].category, rows["U1"].summary) == ("治安", "３０００")  # \d is any decimal digit, as in re
+        assert rows["U2"].category == "交通事故" and rows["U3"].category == "群众求助"
+
+    @staticmethod
+    def _bomb(tmp_path, size: int = 64 << 20):
+        """A real workbook whose shared-strings table (declared, so openpyxl reads it whole) holds one string of
+        ``size`` 'A's, which deflate packs 1000:1."""
+        openpyxl = pytest.importorskip("openpyxl")
+        import zipfile
+
+        book = openpyxl.Workbook()
+        book.active.append(HEADER)
+        book.active.append(["Z1", "2025-03-02 10:00:00", "斗殴", 1, "电话", "ZD", None, None, "利济路", "打架", None])
+        plain = tmp_path / "plain.xlsx"
+        book.save(plain)
+        path = tmp_path / "bomb.xlsx"
+        with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in src.infolist():
+                body = src.read(info.filename)
+                if info.filename == "[Content_Types].xml":
+                    body = body.replace(b"</Types>", SHARED_STRINGS_TYPE + b"</Types>")
+                if info.filename != "xl/sharedStrings.xml":
+                    out.writestr(info, body)
+            out.writestr("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                         b'main" count="1" uniqueCount="1"><si><t>' + b"A" * size + b"</t></si></sst>")
+        return path
+
+    def test_imp113_a_zip_bomb_workbook_is_refused_before_it_is_expanded(self, town, tmp_path, monkeypatch):
+        import tracemalloc
+
+        import openpyxl
+
+        path = self._bomb(tmp_path)
+        assert path.stat().st_size < 400_000
+
+        def never(*_args, **_kw):
+            raise AssertionError("openpyxl was given the workbook")
+
+        monkeypatch.setattr(openpyxl, "load_workbook", never)
+        tracemalloc.start()
+        report = intake.import_file(town, "incidents", path, MAPPING)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert not report.ok and report.error.startswith(
+            "the XLSX file's xl/sharedStrings.xml would expand ") and "at most 100 times" in report.error
+        assert "a workbook that packs this tightly is a zip bomb" in report.error
+        assert peak < 16 << 20  # the zip's directory was read, not its members
+        assert _incidents(town) == {}
+
+    def test_imp113b_workbooks_past_the_size_limits_are_refused(self, town, tmp_path, monkeypatch):
+        from data.intake import reader
+
+        path = self._bomb(tmp_path, size=100_000)  # small enough for its ratio
+        monkeypatch.setattr(reader, "XLSX_MAX_HELD", 50_000)
+        report = intake.import_file(town, "incidents", path, MAPPING)
+        assert not report.ok and "xl/sharedStrings.xml would expand to 98 KB in memory" in report.error
+        monkeypatch.setattr(reader, "XLSX_MAX_EXPANDED", 60_000)
+        report = intake.import_file(town, "incidents", path, MAPPING)
+        assert not report.ok and "the XLSX file would expand to " in report.error
+        assert "more than the 59 KB an import reads: split it by period" in report.error
+
+    @pytest.mark.parametrize("form", ["yaml", "json", "dict"])
+    def test_imp114_a_mapping_nested_10000_deep_is_refused_naming_the_limit(self, tmp_path, form):
+        if form == "dict":
+            deep: list = []
+            for _ in range(10_000):
+                deep = [deep]
+            spec = dict(_mapping(), description=deep)
+        else:
+            path = tmp_path / f"deep.{form}"
+            deep = "[" * 10_000 + "]" * 10_000
+            body = json.dumps(_mapping(), ensure_ascii=False)[:-1] + ', "description": ' + deep + "}"
+            path.write_text(body, encoding="utf-8")  # JSON is YAML's flow style too
+            spec = path
+        with pytest.raises(intake.MappingError, match=r"nested more than 16 levels deep \(the limit is 16\)"):
+            intake.load_mapping(spec, "incidents")
+
+    def test_imp115_a_yaml_alias_bomb_is_refused(self, tmp_path):
+        lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
+                  f"*a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
+        path = tmp_path / "laughs.yaml"
+        body = json.dumps(_mapping(), ensure_ascii=False)[:-1] + ', "description": {' + ", ".join(
+            f'"{line.split(":")[0]}": {line.split(": ", 1)[1]}' for line in lines) + "}}"
+        path.write_text(body, encoding="utf-8")
+        with pytest.raises(intake.MappingError, match=r"holds more than 100,000 keys and values \(aliases expanded\)"):
+            intake.load_mapping(path, "incidents")
+
+    def test_imp116_a_long_cell_that_starts_like_a_formula_is_checked_in_linear_time(self):
+        import time
+
+        from data.intake.values import is_formula
+
+        started = time.perf_counter()
+        assert is_formula("-" + "1" * 20_000 + "x") and not is_formula("-" + "1" * 20_000)
+        assert time.perf_counter() - started < 0.5  # the old single pattern backtracked: about 11 s

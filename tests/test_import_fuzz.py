@@ -186,3 +186,31 @@ class TestTimeFormatFuzz:
         assert isinstance(value, datetime) and value.tzinfo is None
         assert offset is None or abs(offset) <= timedelta(hours=15)
         assert date(1, 1, 1) <= value.date()
+
+
+class TestPatternFuzz:
+    @FUZZ
+    @given(pattern=st.text(alphabet="ab盗()[]{}|*+?.^$\\wdsWDSZbu0-9,:=!<>P#", max_size=16),
+           text=st.text(alphabet="ab盗1２ \u3000-:", max_size=40))
+    def test_fuz040_any_pattern_compiles_or_says_why_and_matches_like_python(self, pattern, text):
+        import re
+        import warnings
+
+        from data.intake.patterns import PatternError, compile_pattern
+
+        try:
+            compiled = compile_pattern(pattern)
+        except PatternError as exc:
+            assert str(exc)
+            return
+        found = compiled.search(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nested-set warnings of re
+            try:
+                python = re.compile(pattern)
+            except re.error:
+                return  # RE2 reads some texts that re refuses (e.g. [[:alpha:]]): no twin to compare
+        if "[[" in pattern or r"\B" in pattern or r"\b" in pattern:
+            return  # POSIX classes and word boundaries are RE2's (docs/import.md)
+        twin = python.search(text)
+        assert (found and found.group(0)) == (twin and twin.group(0)), (pattern, text)

@@ -9,6 +9,9 @@ The public API, for the CLI (``flask --app app import``) and the admin upload pa
   ``update_quarantine_row``, ``resubmit``, ``discard_quarantine_row`` (see ``quarantine``).
 - ``gcj02_to_wgs84`` / ``wgs84_to_gcj02`` (see ``coords``).
 
+A mapping's regular expressions run on RE2, in linear time (``patterns``); the upload page imports in a child
+process of its own, never in a web worker (``runner``: ``python -m data.intake.runner``).
+
 Formats, encodings, validation rules and the mapping format: docs/import.md.
 """
 

@@ -6,7 +6,9 @@ column (or several joined), a constant, a regex to cut a part out, a table of fo
 ordered regex rules and a default. The format is documented with examples in docs/import.md.
 
 ``load_mapping`` checks the whole mapping before any row is read and raises ``MappingError`` naming the
-key at fault, so a bad mapping never leaves half an import behind.
+key at fault, so a bad mapping never leaves half an import behind. Its regular expressions run on RE2
+(``patterns``: linear time, whatever the pattern), and a mapping nested deeper than ``MAX_DEPTH`` levels or
+holding more than ``MAX_VALUES`` values (YAML aliases expanded) is refused before it is used.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from data import vocab
+from data.intake.patterns import PatternError, SafePattern, compile_pattern
 from data.schema import IMPORT_KINDS
 
 KINDS = IMPORT_KINDS
@@ -34,6 +37,8 @@ DEFAULT_TIME_FORMATS = ("iso", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d 
 DEFAULT_DATE_FORMATS = ("iso", "%Y/%m/%d", "%Y-%m-%d", "%Y年%m月%d日", "%Y%m%d")
 TRUE_WORDS = ("1", "true", "t", "yes", "y", "是", "涉企", "√")
 FALSE_WORDS = ("0", "false", "f", "no", "n", "否", "非涉企", "×")
+MAX_DEPTH = 16  # levels of tables and lists; a real mapping has 6 (fields > category > rules > [i] > pattern)
+MAX_VALUES = 100_000  # keys, values and list items, YAML aliases counted each time they are used
 
 
 class MappingError(ValueError):
@@ -125,9 +130,9 @@ class FieldSpec:
     has_value: bool = False
     hash_id: bool = False  # source_id only: a hash of the whole raw row
     join: str = " "
-    pattern: re.Pattern | None = None
+    pattern: SafePattern | None = None
     map: dict | None = None
-    rules: tuple[tuple[re.Pattern, Any], ...] = ()
+    rules: tuple[tuple[SafePattern, Any], ...] = ()
     ignore_case: bool = False
     default: Any = _NO_DEFAULT
     formats: tuple[str, ...] = ()
@@ -194,16 +199,12 @@ def _zone(value, where: str) -> ZoneInfo:
         raise _fail(where, f"unknown time zone {value!r}") from exc
 
 
-def _regex(value, where: str) -> re.Pattern:
-    if not isinstance(value, str):
-        raise _fail(where, f"a regular expression must be text, got {value!r}")
+def _regex(value, where: str, ignore_case: bool = False, max_groups: int | None = None) -> SafePattern:
+    """A mapping's regular expression compiled by RE2, or a ``MappingError`` naming ``where`` and the reason."""
     try:
-        compiled = re.compile(value)
-    except re.error as exc:
-        raise _fail(where, f"bad regular expression {value!r}: {exc}") from exc
-    if compiled.groups > 1:
-        raise _fail(where, f"{value!r} has {compiled.groups} groups; use at most one")
-    return compiled
+        return compile_pattern(value, ignore_case=ignore_case, max_groups=max_groups)
+    except PatternError as exc:
+        raise _fail(where, str(exc)) from None
 
 
 def _check_format(fmt, where: str) -> str:
@@ -266,7 +267,7 @@ def _field_spec(kind: str, name: str, spec, mapping_zone: ZoneInfo) -> FieldSpec
             raise _fail(where, f"join must be text, got {spec['join']!r}")
         kw["join"] = spec["join"]
     if "pattern" in spec:
-        kw["pattern"] = _regex(spec["pattern"], f"{where}.pattern")
+        kw["pattern"] = _regex(spec["pattern"], f"{where}.pattern", max_groups=1)
     ignore_case = spec.get("ignore_case", False)
     if not isinstance(ignore_case, bool):
         raise _fail(where, f"ignore_case must be true or false, got {ignore_case!r}")
@@ -288,11 +289,7 @@ def _field_spec(kind: str, name: str, spec, mapping_zone: ZoneInfo) -> FieldSpec
         for i, rule in enumerate(rules):
             if not isinstance(rule, dict) or set(rule) != {"pattern", "value"}:
                 raise _fail(f"{where}.rules[{i}]", "each rule is {pattern: <regex>, value: <our value>}")
-            flags = re.IGNORECASE if ignore_case else 0
-            try:
-                compiled.append((re.compile(rule["pattern"], flags), rule["value"]))
-            except (re.error, TypeError) as exc:
-                raise _fail(f"{where}.rules[{i}]", f"bad regular expression {rule['pattern']!r}: {exc}") from exc
+            compiled.append((_regex(rule["pattern"], f"{where}.rules[{i}].pattern", ignore_case), rule["value"]))
         kw["rules"] = tuple(compiled)
     if "default" in spec:
         if isinstance(spec["default"], (dict, list)):
@@ -383,6 +380,55 @@ _YamlLoader.yaml_implicit_resolvers = {
 _YamlLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
+class TooDeep(ValueError):
+    """A mapping file nested deeper than ``MAX_DEPTH`` levels."""
+
+
+def _compose_bounded(self, parent, index):
+    """PyYAML's composer recurses once per level: stop at ``MAX_DEPTH`` instead of at Python's recursion limit."""
+    self.eqian_depth = getattr(self, "eqian_depth", 0) + 1
+    try:
+        if self.eqian_depth > MAX_DEPTH:
+            raise TooDeep(f"nested more than {MAX_DEPTH} levels deep (the limit is {MAX_DEPTH})")
+        return yaml.SafeLoader.compose_node(self, parent, index)
+    finally:
+        self.eqian_depth -= 1
+
+
+_YamlLoader.compose_node = _compose_bounded
+_JSON_TOKEN = re.compile(r'\\.|["\[\]{}]', re.S)  # one character or an escape: no backtracking
+
+
+def _json_depth(text: str) -> int:
+    """How deep a JSON text's arrays and objects nest, read without parsing (json.loads recurses)."""
+    depth = deepest = 0
+    in_string = False
+    for token in _JSON_TOKEN.findall(text):
+        if token == '"':
+            in_string = not in_string
+        elif not in_string and len(token) == 1:
+            depth += 1 if token in "[{" else -1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def check_shape(data, where: str = "mapping") -> None:
+    """Refuse a parsed mapping nested deeper than ``MAX_DEPTH`` or holding more than ``MAX_VALUES`` values."""
+    stack = [(data, 1)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise MappingError(f"{where}: holds more than {MAX_VALUES:,} keys and values (aliases expanded); "
+                               f"the limit is {MAX_VALUES:,}")
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise MappingError(f"{where}: nested more than {MAX_DEPTH} levels deep (the limit is {MAX_DEPTH})")
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+
+
 def _read_file(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -392,13 +438,20 @@ def _read_file(path: Path) -> dict:
         raise MappingError(f"mapping: {path} is not UTF-8 text") from exc
     try:
         if path.suffix.lower() == ".json":
+            if _json_depth(text) > MAX_DEPTH:
+                raise TooDeep(f"nested more than {MAX_DEPTH} levels deep (the limit is {MAX_DEPTH})")
             data = json.loads(text)
         else:
             data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
+    except TooDeep as exc:
+        raise MappingError(f"mapping: {path} is {exc}") from None
+    except RecursionError:  # a structure deeper than the checks above foresaw
+        raise MappingError(f"mapping: {path} is nested too deep (the limit is {MAX_DEPTH} levels)") from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise MappingError(f"mapping: {path} does not parse: {exc}") from exc
     if not isinstance(data, dict):
         raise MappingError(f"mapping: {path} must hold a table of options at the top")
+    check_shape(data, f"mapping: {path}")
     return data
 
 
@@ -420,6 +473,7 @@ def load_mapping(spec, kind: str, source: str | None = None) -> Mapping:
         data = _read_file(Path(spec))
         identity = False
     elif isinstance(spec, dict):
+        check_shape(spec)
         data = dict(spec)
         identity = bool(data.pop("_identity", False))
     else:

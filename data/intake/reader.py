@@ -14,6 +14,14 @@ a wrong encoding is a clear ``FileError`` naming the line, never garbled Chinese
 Rows come out as (line, cells): the line where the record starts (CSV) or the sheet row (XLSX), counting
 the header. A file that ends inside a quoted field, or whose last line has no line break and fewer
 fields than the header, is taken as truncated and the whole import fails.
+
+An XLSX is a zip of XML files, and deflate packs a repeated string a thousandfold: a 300 KB workbook with a
+bloated shared-strings table took the server from 287 to 889 MB (issue 17). Before openpyxl opens one,
+``check_xlsx_expansion`` reads the members' sizes from the zip's central directory (nothing is
+decompressed) and refuses a workbook that would expand past ``XLSX_MAX_EXPANDED`` in all, whose members read
+whole into memory (all but the worksheets, which are streamed) exceed ``XLSX_MAX_HELD``, or one of whose
+members expands more than ``XLSX_MAX_RATIO`` times. Python's zipfile never inflates a member beyond the size
+its directory declares, so the declared sizes are a bound, not a hint.
 """
 
 from __future__ import annotations
@@ -33,6 +41,12 @@ from data.intake.mapping import Mapping
 from data.intake.values import cell_text
 
 CHUNK = 1 << 20
+XLSX_MAX_EXPANDED = 2 << 30  # all members, uncompressed; a million rows of 11 columns take about 0.7 GB
+XLSX_MAX_HELD = 256 << 20  # members openpyxl reads whole (shared strings, styles), uncompressed
+XLSX_MAX_RATIO = 100  # uncompressed / compressed of any member over XLSX_RATIO_FROM; real sheets: 5-20
+XLSX_RATIO_FROM = 1 << 20  # smaller members may pack as tightly as they like: they cannot cost much
+XLSX_MAX_MEMBERS = 10_000  # a workbook has a dozen or so
+XLSX_MAX_DIRECTORY = 16 << 20  # bytes of zip central directory (about 100 per member)
 GBK_FAMILY = ("gbk", "gb2312", "gb18030", "cp936", "hz")
 PLAUSIBLE_CHINESE = 0.9
 
@@ -359,6 +373,57 @@ class CsvTable(Table):
             pass
 
 
+def _mb(n: int) -> str:
+    return f"{n / 1048576:,.0f} MB" if n >= 1048576 else f"{n / 1024:,.0f} KB"
+
+
+def _streamed(name: str) -> bool:
+    """Worksheets are read row by row (read-only mode); every other member is read whole."""
+    return name.startswith("xl/worksheets/") and name.endswith(".xml")
+
+
+def _directory_size(file: BinaryIO) -> tuple[int, int] | None:
+    """(members, bytes) of the zip's central directory from its end record, or None if it has none."""
+    end = zipfile._EndRecData(file)  # noqa: SLF001 - zipfile's own reader of the end record (zip64 too)
+    if not end:
+        return None
+    return end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # noqa: SLF001
+
+
+def check_xlsx_expansion(file: BinaryIO) -> None:
+    """Refuse a workbook that would expand past the limits (module docstring), from its zip directory alone."""
+    directory = _directory_size(file)
+    if directory is not None:
+        members, size = directory
+        if members > XLSX_MAX_MEMBERS or size > XLSX_MAX_DIRECTORY:
+            raise FileError(f"the XLSX file lists {members:,} members in a {_mb(size)} directory; a workbook has a "
+                            f"few dozen (at most {XLSX_MAX_MEMBERS:,} are read)")
+    file.seek(0)
+    try:
+        with zipfile.ZipFile(file) as book:
+            infos = book.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise FileError(f"not a readable XLSX file (damaged or truncated?): {exc}") from None
+    finally:
+        file.seek(0)
+    total = sum(i.file_size for i in infos)
+    if total > XLSX_MAX_EXPANDED:
+        raise FileError(f"the XLSX file would expand to {_mb(total)}, more than the {_mb(XLSX_MAX_EXPANDED)} an "
+                        "import reads: split it by period (rows already stored are skipped), or save it as CSV")
+    held = [i for i in infos if not _streamed(i.filename)]
+    held_size = sum(i.file_size for i in held)
+    if held_size > XLSX_MAX_HELD:
+        biggest = max(held, key=lambda i: i.file_size)
+        raise FileError(f"the XLSX file's {biggest.filename} would expand to {_mb(biggest.file_size)} in memory "
+                        f"(all such parts: {_mb(held_size)}, at most {_mb(XLSX_MAX_HELD)}); save it as CSV")
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > XLSX_RATIO_FROM and ratio > XLSX_MAX_RATIO:
+            raise FileError(f"the XLSX file's {info.filename} would expand {ratio:,.0f} times "
+                            f"({_mb(info.compress_size)} to {_mb(info.file_size)}; at most {XLSX_MAX_RATIO} times): "
+                            "a workbook that packs this tightly is a zip bomb, not an export")
+
+
 class XlsxTable(Table):
     def __init__(self, source: Input, mapping: Mapping):
         import openpyxl  # noqa: PLC0415 - only XLSX imports need it
@@ -369,6 +434,11 @@ class XlsxTable(Table):
         # A file object, never a path: given a path openpyxl refuses any name not ending in .xlsx/.xlsm, and an
         # upload is stored under a name of ours; the format was sniffed from the content (a ZIP) already.
         self._file = source.open()
+        try:
+            check_xlsx_expansion(self._file)
+        except FileError:
+            self._file.close()
+            raise
         try:
             self._book = openpyxl.load_workbook(self._file, read_only=True, data_only=False)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError) as exc:

@@ -17,7 +17,10 @@ from zoneinfo import ZoneInfo
 
 UTC = UTC
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER_LIKE = re.compile(r"[+-]?[\d\s().,/-]*\d[\d\s().,/-]*")  # numbers and phone numbers: inert
+# Numbers and phone numbers are inert: only these characters, and a digit among them. Two checks, not one
+# pattern: "[...]*\d[...]*" backtracks quadratically on a long cell ("-111…1x": 25 s for 32,000 characters).
+_NUMBER_CHARS = re.compile(r"[+-]?[\d\s().,/-]*")
+_DIGIT = re.compile(r"\d")
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
                                        "dec"), start=1)}
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
@@ -35,7 +38,9 @@ def clip(value, limit: int = 60) -> str:
 
 def is_formula(text: str) -> bool:
     """Whether a spreadsheet would evaluate this text as a formula (OWASP CSV injection)."""
-    return text.startswith(FORMULA_PREFIXES) and not _NUMBER_LIKE.fullmatch(text)
+    if not text.startswith(FORMULA_PREFIXES):
+        return False
+    return not (_NUMBER_CHARS.fullmatch(text) and _DIGIT.search(text))
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -8,7 +8,6 @@ names). No Dash in this module.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,7 +17,7 @@ from sqlalchemy import Connection, case, func, select
 from data import safety_index
 from data.vocab import DISPUTE_STATUSES
 from data.access import MASKED, Principal, reveal
-from data.masking import mask_address, mask_name, mask_phone
+from data.masking import mask_address, mask_name, mask_parties, mask_phone, scrub_text  # noqa: F401 - mask_parties
 from data.metrics import Change
 from data.periods import Window, period_window, year_earlier
 from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station, Team
@@ -35,30 +34,6 @@ HAZARD_OPEN = "待整改"
 HAZARD_OVERDUE = "已逾期"
 HAZARD_RECTIFIED = "已整改"
 HAZARD_DISPLAY_STATUSES = (HAZARD_OVERDUE, HAZARD_OPEN, HAZARD_RECTIFIED)
-
-# A party whose text contains one of these is an organisation and keeps its name.
-_ORGANISATION = re.compile(r"公司|有限|厂|店|园区|中心|合作社|工作室|协会|集团|商行|市场|学校|医院|物业|银行|门市")
-_PARTY_SPLIT = re.compile(r"([；;、，,/])")
-_PERSON_GROUP = re.compile(r"^(?P<name>.+?)(?P<rest>等\s*\d+\s*人)?$")
-
-
-def mask_parties(parties: str | None) -> str | None:
-    """A dispute's parties with each person's name masked: 王建国等3人；湖州某某有限公司 -> 王**等3人；湖州某某有限公司."""
-    if not parties:
-        return parties
-    out = []
-    for piece in _PARTY_SPLIT.split(parties):
-        if not piece or _PARTY_SPLIT.fullmatch(piece):
-            out.append(piece)
-            continue
-        text = piece.strip()
-        if _ORGANISATION.search(text):
-            out.append(text)
-            continue
-        match = _PERSON_GROUP.match(text)
-        out.append(mask_name(match.group("name")) + (match.group("rest") or ""))
-    return "".join(out)
-
 
 # --- the profile ---------------------------------------------------------------------------------------
 
@@ -187,13 +162,15 @@ def profile(conn: Connection, enterprise_id: int, today: date, viewer: Principal
     callers, dispute parties) is masked unless the viewer may see it, and then the view is audited."""
     if identity(conn, enterprise_id) is None:
         return None
-    unmasked = reveal(conn, viewer, "enterprise profile: address, callers, dispute parties", f"enterprise {enterprise_id}")
+    unmasked = reveal(conn, viewer, "enterprise profile: address, callers, dispute parties, hazard descriptions",
+                      f"enterprise {enterprise_id}")
     ident = identity(conn, enterprise_id, unmasked=unmasked)
     hist = history(conn, enterprise_id)
     return EnterpriseProfile(
         identity=ident, history=hist, receipt=latest_receipt(conn, enterprise_id, hist, today),
         incidents=incidents(conn, enterprise_id, unmasked=unmasked), disputes=disputes(conn, enterprise_id, unmasked=unmasked),
-        hazards=hazards(conn, enterprise_id, today), summary=summary(conn, enterprise_id, today), today=today,
+        hazards=hazards(conn, enterprise_id, today, unmasked=unmasked), summary=summary(conn, enterprise_id, today),
+        today=today,
         unmasked=unmasked)
 
 
@@ -243,14 +220,14 @@ def latest_receipt(conn: Connection, enterprise_id: int, hist: tuple[IndexPoint,
 def _people(unmasked: bool, address, name, phone) -> tuple:
     if unmasked:
         return address, name, phone
-    return mask_address(address), mask_name(name), mask_phone(phone)
+    return scrub_text(mask_address(address), [name]), mask_name(name), mask_phone(phone)
 
 
 def _incident_status(closed_at) -> str:
     return INCIDENT_CLOSED if closed_at is not None else INCIDENT_OPEN
 
 
-def incidents(conn: Connection, enterprise_id: int, limit: int = EVENT_LIMIT, unmasked: bool = False) -> EventList:
+def incidents(conn: Connection, enterprise_id: int, limit: int | None = EVENT_LIMIT, *, unmasked: bool) -> EventList:
     rows = conn.execute(
         select(Incident.id, Incident.received_at, Incident.category, Incident.subcategory, Incident.priority,
                Incident.channel, Incident.address, Incident.caller_name, Incident.caller_phone,
@@ -268,7 +245,7 @@ def incidents(conn: Connection, enterprise_id: int, limit: int = EVENT_LIMIT, un
     return EventList(items, total, {INCIDENT_OPEN: total - n_closed, INCIDENT_CLOSED: n_closed})
 
 
-def disputes(conn: Connection, enterprise_id: int, limit: int = EVENT_LIMIT, unmasked: bool = False) -> EventList:
+def disputes(conn: Connection, enterprise_id: int, limit: int | None = EVENT_LIMIT, *, unmasked: bool) -> EventList:
     rows = conn.execute(
         select(Dispute.id, Dispute.reported_at, Dispute.dispute_type, Dispute.parties, Dispute.party_count,
                Dispute.amount, Dispute.settled_level, Dispute.mediator, Dispute.status, Dispute.settled_at)
@@ -290,13 +267,16 @@ def hazard_status(status: str, deadline: date, today: date) -> str:
     return HAZARD_OVERDUE if deadline < today else HAZARD_OPEN
 
 
-def hazards(conn: Connection, enterprise_id: int, today: date, limit: int = EVENT_LIMIT) -> EventList:
+def hazards(conn: Connection, enterprise_id: int, today: date, limit: int | None = EVENT_LIMIT, *,
+            unmasked: bool) -> EventList:
+    """The enterprise's hazards, newest first; a description is free text, scrubbed unless ``unmasked``."""
     rows = conn.execute(
         select(Hazard.id, Hazard.found_at, Hazard.hazard_type, Hazard.severity, Hazard.description, Hazard.deadline,
                Hazard.rectified_at, Hazard.status)
         .where(Hazard.enterprise_id == enterprise_id)
         .order_by(Hazard.found_at.desc(), Hazard.id.desc()).limit(limit)).all()
-    items = tuple(HazardItem(r.id, to_local(r.found_at), r.hazard_type, r.severity, r.description,
+    items = tuple(HazardItem(r.id, to_local(r.found_at), r.hazard_type, r.severity,
+                             r.description if unmasked else scrub_text(r.description),
                              _as_date(r.deadline), to_local(r.rectified_at) if r.rectified_at else None,
                              hazard_status(r.status, _as_date(r.deadline), today)) for r in rows)
     open_, overdue = _open_hazards(conn, enterprise_id, today)

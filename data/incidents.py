@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from data.access import MASKED, Principal, reveal
-from data.masking import mask_address, mask_name, mask_phone
+from data.masking import mask_address, mask_name, mask_phone, scrub_text
 from data.schema import Incident, Station
 from data.timeutil import local_midnight, local_today, to_local
 
@@ -55,7 +55,7 @@ def _calls(conn: Connection, conditions: list, order, limit: int, viewer: Princi
     for r in found:
         place, name, phone = r.address, r.caller_name, r.caller_phone
         if not unmasked:
-            place, name, phone = mask_address(place), mask_name(name), mask_phone(phone)
+            place, name, phone = scrub_text(mask_address(place), [name]), mask_name(name), mask_phone(phone)
         rows.append(CallRow(r.id, to_local(r.received_at), r.category, r.subcategory, r.priority, r.name,
                             place, name, phone, r.disposition, bool(r.enterprise_related)))
     return rows

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -29,6 +30,11 @@ from data.demo.generator import seed_demo  # noqa: E402
 from seed_support import SeedError, SeedJob  # noqa: E402
 
 from data import timeutil  # noqa: E402
+
+# Property tests draw the same examples on every run (and keep no example database between runs): a failure
+# one run finds, every run finds; a new property is explored afresh by changing its examples, not by luck.
+hypothesis_settings.register_profile("eqian", derandomize=True, database=None)
+hypothesis_settings.load_profile("eqian")
 
 PG_URL = os.environ.get("EQIAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

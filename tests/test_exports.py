@@ -191,6 +191,19 @@ def small_app(small_demo_town):
     db.engine_of(server).dispose()
 
 
+class TestContentType:
+    def test_exp047_each_download_names_its_charset_once(self, small_app):
+        http = export_client(small_app)
+        csv = http.get("/export/table/overdue.csv")
+        assert csv.status_code == 200 and csv.headers["Content-Type"] == "text/csv; charset=utf-8"
+        xlsx = http.get("/export/table/overdue.xlsx")
+        assert xlsx.headers["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        refused = http.get("/export/table/book.csv?period=fortnight")  # the plain-text answers too
+        assert refused.status_code == 400 and refused.headers["Content-Type"] == "text/plain; charset=utf-8"
+        anonymous = small_app.test_client().get("/export/table/overdue.csv")
+        assert anonymous.status_code == 401 and anonymous.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
 class TestRequirementsReachTheUser:
     def test_exp038_downloads_answer_503_with_the_reason(self, unchecked, small_app):
         unchecked.setattr(figures_export, "chinese_fonts", lambda: [])

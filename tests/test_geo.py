@@ -157,6 +157,14 @@ class TestIncidentsToday:
         text = json.dumps(points, ensure_ascii=False)
         assert not [value for value in PERSONAL.values() if value in text]
 
+    def test_geo011a_points_go_out_at_the_precision_of_the_map(self, stations):
+        """Beside the feed (time, category, station), a point to six decimals would place a call at a door."""
+        with stations.begin() as conn:
+            _add_incident(conn, self.NOW - timedelta(minutes=5), 30.8412345, 120.2618765)
+        with stations.connect() as conn:
+            (point,) = geo.incidents_today(conn, self.NOW)
+        assert (point["lat"], point["lon"]) == (30.841, 120.262)  # ≈100 m
+
     def test_geo012_station_unit(self, today_rows):
         with today_rows.connect() as conn:
             assert [p["station_id"] for p in geo.incidents_today(conn, self.NOW, Unit("station", 2))] == [2]

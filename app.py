@@ -16,23 +16,31 @@ from sqlalchemy.exc import OperationalError
 
 import commands
 from callbacks import admin, admin_intake, auth, downloads, errors
-from callbacks import first_screen as first_screen_callbacks
 from callbacks import review as review_callbacks
 from callbacks import router
 from callbacks import wall as wall_callbacks
 from data import auth as accounts
-from data import cache, db, jobs
+from data import cache, db, jobs, safety_index
 from data.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from data.demo import generator
-from layouts import first_screen, pages, review, wall
-from layouts.strings import t
+from layouts import pages, review, wall
+from layouts.strings import check_labels, t
 
 log = logging.getLogger("eqian")
+
+
+def check_vocabulary() -> None:
+    """Refuse to start when a vocabulary value lacks what the app needs of it: an incident category its harm
+    weight, a settlement level its escalation step (data/safety_index.toml), a displayed value or index band
+    its English label (layouts/strings.py). Raises IndexConfigError or LabelError naming what is missing."""
+    index_config = safety_index.load_config()
+    check_labels(tuple(name for name, _lower in index_config.bands))
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Flask server with the Dash app mounted at /; ``config`` overrides EQIAN_* settings."""
     settings = load_config(config)
+    check_vocabulary()
     server = Flask(__name__, instance_path=str(INSTANCE_DIR), template_folder=str(PROJECT_ROOT / "layouts" / "templates"))
     server.config.update(settings)
     server.jinja_env.globals["t"] = t
@@ -55,8 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
         serve_locally=True,
     )
     dash_app.layout = _root_layout
-    dash_app.validation_layout = html.Div([pages.root(), wall.layout(), first_screen.layout(),
-                                           review.layout("zh", [], [], False)])
+    dash_app.validation_layout = html.Div([pages.root(), wall.layout(), review.layout("zh", [], [], False)])
     auth.register(server)  # first: the gate runs before any other handler
     errors.register(server)  # malformed callback requests: 400 JSON (after the gate, so the anonymous get 401)
     with auth.callbacks_need(dash_app, None):  # the router checks each page's permission itself
@@ -65,7 +72,6 @@ def create_app(config: dict | None = None) -> Flask:
         wall_callbacks.register_callbacks(dash_app)
     with auth.callbacks_need(dash_app, "review"):
         review_callbacks.register_callbacks(dash_app)
-        first_screen_callbacks.register_callbacks(dash_app)
     server.extensions["dash_app"] = dash_app
     downloads.register(server)
     admin.register(server)

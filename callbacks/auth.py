@@ -57,7 +57,6 @@ PAGE_PERMISSIONS = (  # (path prefix, permission); the first match wins
     ("/export/", "export"),
     ("/review", "review"),
     ("/enterprise/", "review"),
-    ("/first", "review"),
     ("/wall", "wall"),
 )
 PRINCIPAL_SECONDS = 30

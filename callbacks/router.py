@@ -12,7 +12,7 @@ from callbacks import auth, inputs
 from callbacks.enterprise import enterprise_page
 from data import db, units
 from data.demo.generator import is_demo
-from layouts import first_screen, ids, pages, review, wall
+from layouts import ids, pages, review, wall
 from layouts.strings import lang_from_search, t
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,6 @@ def page_for(pathname, search):
         return review_page(lang)
     if pathname and pathname.startswith("/enterprise/"):
         return enterprise_page(pathname.rsplit("/", 1)[-1], lang)
-    if pathname == "/first":
-        return first_screen.layout(current_app.config["EQIAN_REFRESH_SECONDS"])
     return pages.not_found(pathname, lang)
 
 

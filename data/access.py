@@ -20,7 +20,7 @@ ROLE_LABELS_EN = {WALL: "Wall screen", LEADER: "Leader", ANALYST: "Analyst", ADM
 
 # permission -> what it opens
 #   wall      the wall cockpit (/, /wall)
-#   review    the leadership review, enterprise profiles, the first screen
+#   review    the leadership review, enterprise profiles
 #   export    downloads: tables, charts, reports
 #   unmasked  callers' names, phones and exact addresses in plain text
 #   admin     users, device tokens, the audit log, data intake

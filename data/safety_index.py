@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, case, func, or_, select
 
-from data import bulk, db, rollups
+from data import bulk, db, rollups, vocab
 from data.periods import Window
 from data.programme import programme_start
 from data.schema import Enterprise, Hazard, Team
@@ -95,6 +95,8 @@ def load_config(path: Path = CONFIG_PATH) -> IndexConfig:
     for pillar in PILLARS:
         if not any(i.pillar == pillar for i in indicators):
             raise IndexConfigError(f"pillar {pillar} has no indicator")
+    _check_covers("harm_weights", raw["harm_weights"], vocab.INCIDENT_CATEGORIES, "incident category")
+    _check_covers("escalation_levels", raw["escalation_levels"], vocab.SETTLED_LEVELS, "settlement level")
     return IndexConfig(
         window_months=int(raw["window_months"]), min_peer_group=int(raw["min_peer_group"]),
         base_year=raw["base_year"], bands=tuple(bands), last_band="红",
@@ -103,6 +105,16 @@ def load_config(path: Path = CONFIG_PATH) -> IndexConfig:
         pillar_weights=pillar_weights, pillar_labels={p: v["label"] for p, v in raw["pillars"].items()},
         indicators=tuple(indicators),
     )
+
+
+def _check_covers(table: str, given: dict, values: tuple[str, ...], what: str) -> None:
+    """A table of the configuration names every value of its vocabulary, and nothing else."""
+    missing, unknown = [v for v in values if v not in given], sorted(set(given) - set(values))
+    if missing:
+        raise IndexConfigError(f"[{table}] has no entry for the {what} {', '.join(missing)} (data/vocab.py): "
+                               f"add one to data/safety_index.toml")
+    if unknown:
+        raise IndexConfigError(f"[{table}] names {', '.join(unknown)}, which is no {what} of data/vocab.py")
 
 
 @lru_cache(maxsize=4)
@@ -434,7 +446,7 @@ def month_inputs(conn: Connection, month: date, today: date, config: IndexConfig
 
     inc = grouped(rollups.counts(conn, "enterprise_incidents", whole_months, group_by=("enterprise_id", "category")),
                   ("category",))
-    harm = inc["category"].map(config.harm_weights).fillna(1.0) if len(inc) else pd.Series(dtype=float)
+    harm = inc["category"].map(config.harm_weights) if len(inc) else pd.Series(dtype=float)  # all categories
     per_enterprise(inc, incidents=inc["n"], harm_events=harm * inc["n"], harm_sq=harm**2 * inc["n"])
 
     dsp = grouped(rollups.counts(conn, "enterprise_disputes", whole_months,

@@ -30,17 +30,6 @@ def kpi_tile(tile_id: str, label: str, value: str, detail: str = "", tone: str =
     )
 
 
-def data_table(columns: list[str], rows: list[list], table_id: str | None = None, row_classes=None) -> html.Table:
-    """A plain HTML table (the first screen's call list)."""
-    row_classes = row_classes or [""] * len(rows)
-    kwargs = {"id": table_id} if table_id else {}
-    return html.Table(
-        [html.Thead(html.Tr([html.Th(c) for c in columns])),
-         html.Tbody([html.Tr([html.Td(v) for v in row], className=cls) for row, cls in zip(rows, row_classes)])],
-        className="data-table", **kwargs,
-    )
-
-
 def change_tone(pct: float | None, now: int | None) -> str:
     """Colour of a change: down is good (green), up is bad (red) for incident counts; no data is neutral."""
     if pct is None:

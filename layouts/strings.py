@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from data import vocab
 from layouts.strings_auth import AUTH_STRINGS
 
 STRINGS = {
@@ -423,7 +424,32 @@ VALUES_EN = {
     "三合一住人": "Living on premises", "特种设备": "Special equipment",
     "一般": "Minor", "较大": "Serious", "重大": "Major", "待整改": "Open", "已整改": "Rectified",
     "蓝": "Blue", "黄": "Yellow", "橙": "Orange", "红": "Red",
+    "童装生产": "Children's garments", "面辅料": "Fabrics and trimmings", "电商直播": "Live-stream e-commerce",
+    "物流仓储": "Logistics and storage", "印花绣花": "Printing and embroidery", "缝纫加工": "Sewing workshops",
+    "商贸服务": "Trade and services", "物业服务": "Property services",
+    "小区物业": "Residential property", "商场市场": "Malls and markets", "危化单位": "Hazardous-chemical sites",
+    "宾馆旅馆": "Hotels", "金融网点": "Bank branches", "加油站": "Filling stations", "快递物流": "Couriers",
+    "娱乐场所": "Entertainment venues", "医疗机构": "Medical facilities", "学校幼儿园": "Schools and kindergartens",
+    "出租房中介": "Rental agencies",
 }
+# The vocabularies the pages and files show through ``tv``: each value needs its English label, checked when
+# the app starts (check_labels), so a value added to data/vocab.py fails loudly until it has one.
+DISPLAYED_VOCABULARIES = ("INCIDENT_CATEGORIES", "DISPOSITIONS", "DISPUTE_TYPES", "SETTLED_LEVELS",
+                          "DISPUTE_STATUSES", "HAZARD_TYPES", "HAZARD_SEVERITIES", "HAZARD_STATUSES", "SECTORS",
+                          "NETWORK_UNIT_CLASSES")
+
+
+class LabelError(ValueError):
+    """A displayed value without its English label."""
+
+
+def check_labels(bands: tuple[str, ...] = ()) -> None:
+    """Raise LabelError naming every displayed vocabulary value (and index band) without an English label."""
+    missing = [f"{name}: {value}" for name in DISPLAYED_VOCABULARIES for value in getattr(vocab, name)
+               if value not in VALUES_EN]
+    missing += [f"index band: {band}" for band in bands if band not in VALUES_EN]
+    if missing:
+        raise LabelError("no English label in layouts/strings.py VALUES_EN for " + "; ".join(missing))
 
 STRINGS.update(AUTH_STRINGS)
 

@@ -1,32 +1,21 @@
-"""The app factory, configuration, CLI commands and the first screen's callback."""
+"""The app factory, configuration and CLI commands."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from dash import no_update
-from sqlalchemy import func, select
 
 import app as app_module
 from auth_support import ensure_accounts, login_client
-from callbacks import first_screen as first_screen_callbacks
-from data import db
+from data import db, safety_index, vocab
 from data.config import DEFAULT_DATABASE_URL, ConfigError, load_config
 from data.demo.generator import DemoSettings
-from data.programme import FIGURE_ORDER
 from data.schema import SCHEMA_VERSION
-from data.schema import Incident
-
-
-def _text_of(component) -> str:
-    """All text inside a Dash component tree."""
-    payload = json.dumps(component, default=lambda c: c.to_plotly_json(), ensure_ascii=False)
-    return payload
+from layouts.strings import LabelError, check_labels
 
 
 class TestConfig:
@@ -202,52 +191,31 @@ class TestMake:
         assert "install -y -qq chromium chromium-driver fonts-wqy-microhei redis-server postgresql nodejs" in listed
 
 
-@pytest.fixture
-def demo_server(demo_engine):
-    """An app on the session's demo database (both backends)."""
-    server = app_module.create_app({"EQIAN_DATABASE_URL": demo_engine.url.render_as_string(hide_password=False),
-                                    "EQIAN_SIMULATE": False})
-    yield server
-    db.engine_of(server).dispose()
+class TestVocabularyAtStartUp:
+    """A vocabulary value the app cannot show or weigh stops it at start-up, naming what is missing."""
 
+    def test_app040_a_new_incident_category_without_a_harm_weight_stops_the_app(self, monkeypatch, tmp_path):
+        monkeypatch.setattr(vocab, "INCIDENT_CATEGORIES", (*vocab.INCIDENT_CATEGORIES, "走私"))
+        with pytest.raises(safety_index.IndexConfigError, match=r"\[harm_weights\] has no entry for the incident "
+                                                                 r"category 走私"):
+            app_module.create_app({"EQIAN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "EQIAN_DEMO": False})
 
-class TestFirstScreenCallback:
-    def test_app030_refresh_shows_figures_count_and_masked_calls(self, demo_server, demo_engine):
-        with demo_server.app_context():
-            body, status, status_class, stamp = first_screen_callbacks.refresh(1, "", None)
-        text = _text_of(body)
-        for expected in ("-11.2%", "-25.2%", "-13.5%", "-9.5%", "-6.6%", "演示数据"):
-            assert expected in text
-        with demo_engine.connect() as conn:
-            newest_phone = conn.execute(select(Incident.caller_phone).order_by(Incident.received_at.desc())
-                                        .limit(1)).scalar_one()
-        assert newest_phone not in text
-        assert f"{newest_phone[:3]}****{newest_phone[-4:]}" in text
-        assert status_class == "status-badge status-ok" and stamp in status
+    def test_app041_a_harm_weight_for_no_category_or_a_missing_level_is_refused(self, tmp_path):
+        shipped = safety_index.CONFIG_PATH.read_text(encoding="utf-8")
+        for change, message in ((('"火灾" = 5.0', '"火警" = 5.0'), "incident category 火灾"),
+                                (('"调解中心" = 3', ''), "settlement level 调解中心")):
+            path = tmp_path / "index.toml"
+            path.write_text(shipped.replace(*change), encoding="utf-8")
+            with pytest.raises(safety_index.IndexConfigError, match=message):
+                safety_index.load_config(path)
+        path.write_text(shipped.replace('"其他" = 0.5', '"其他" = 0.5\n"走私" = 1.0', 1), encoding="utf-8")
+        with pytest.raises(safety_index.IndexConfigError, match="names 走私, which is no incident category"):
+            safety_index.load_config(path)
 
-    def test_app031_english_switch(self, demo_server):
-        with demo_server.app_context():
-            body, status, _cls, _stamp = first_screen_callbacks.refresh(1, "?lang=en", None)
-        text = _text_of(body)
-        assert "Enterprise-related incidents" in text and "Updated" in status
-
-    def test_app032_database_down_keeps_last_frame(self, tmp_path):
-        server = app_module.create_app({"EQIAN_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
-                                        "EQIAN_SIMULATE": False})
-        with server.app_context():
-            body, status, status_class, stamp = first_screen_callbacks.refresh(5, "", "12:00:01")
-        assert body is no_update and stamp is no_update
-        assert status == "连接中断 · 最后更新 12:00:01" and "stale" in status_class
-
-    def test_app033_today_count_is_an_independent_count(self, demo_server, demo_engine):
-        from zoneinfo import ZoneInfo
-
-        now = datetime.now(timezone.utc)
-        midnight = now.astimezone(ZoneInfo("Asia/Shanghai")).replace(hour=0, minute=0, second=0, microsecond=0)
-        with demo_engine.connect() as conn:
-            expected = conn.execute(select(func.count()).select_from(Incident).where(
-                Incident.received_at >= midnight, Incident.received_at <= now)).scalar_one()
-        with demo_server.app_context():
-            body, *_ = first_screen_callbacks.refresh(1, "", None)
-        assert f'"children": "{expected:,}"' in _text_of(body) or f'"{expected:,}"' in _text_of(body)
-        assert FIGURE_ORDER[0] == "incidents"
+    def test_app042_a_displayed_value_without_an_english_label_stops_the_app(self, monkeypatch, tmp_path):
+        app_module.check_vocabulary()  # the shipped vocabulary is complete
+        monkeypatch.setattr(vocab, "SECTORS", (*vocab.SECTORS, "羊毛衫"))
+        with pytest.raises(LabelError, match="SECTORS: 羊毛衫"):
+            app_module.create_app({"EQIAN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "EQIAN_DEMO": False})
+        with pytest.raises(LabelError, match="index band: 紫"):
+            check_labels(("蓝", "紫"))

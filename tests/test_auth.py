@@ -283,7 +283,6 @@ PAGES = {  # path -> roles allowed
     "/review": {"leader", "analyst", "admin"},
     "/review?period=month&station=2": {"leader", "analyst", "admin"},
     "/enterprise/1": {"leader", "analyst", "admin"},
-    "/first": {"leader", "analyst", "admin"},
     "/admin/users": {"admin"},
     "/admin/tokens": {"admin"},
     "/admin/audit": {"admin"},

@@ -34,7 +34,7 @@ FUZZ = settings(max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 
 # Every server-side callback, by module.function, with the role that calls it (the gate's permission:
-# the wall's callbacks need "wall", the review's and the first screen's "review", the router only a login).
+# the wall's callbacks need "wall", the review's "review", the router only a login).
 ROLE_OF = {
     "router.render": "admin",
     "wall.frame": "wall",
@@ -43,7 +43,6 @@ ROLE_OF = {
     "review.render_index": "leader",
     "review.sync_controls": "leader",
     "review.drill": "leader",
-    "first_screen.refresh": "leader",
 }
 # run in the browser only: the wall's scheduleFrame, scheduleFeed and tick, the review's writeUrl and openEnterprise
 # (tests/test_review_js.py runs those two in node)
@@ -346,7 +345,6 @@ NAMED = [
     ("review.drill", [{"points": [{"customdata": ["station", "x"]}]}, None, "", "zh"], 400, "error", "customdata[1]"),
     ("wall.frame", [1, {"kind": "station", "id": 2**70}, {"lang": "zh"}, None], 400, "error", "view.id"),
     ("wall.feed", [1, {"last_id": "x"}, None, None], 400, "error", "last_id"),
-    ("first_screen.refresh", [1, 12, None], 400, "error", "search: expected text"),
     # and well-formed input still works
     ("review.drill", [{"points": [{"curveNumber": 0, "customdata": ["station", 2]}]}, None, "?period=month", "zh"], 200,
      "page-location", "?period=month&station=2"),

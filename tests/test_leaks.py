@@ -213,7 +213,7 @@ def _calls(ids) -> dict[str, list[list]]:
     enterprise, park = ids["enterprise"], ids["park"]
     wall = {"lang": "zh", "poll_ms": 2000, "feed_ms": 1000}
     return {
-        "router.render": [[path, "", None] for path in ("/", "/review", f"/enterprise/{enterprise}", "/first")],
+        "router.render": [[path, "", None] for path in ("/", "/review", f"/enterprise/{enterprise}")],
         "wall.frame": [[1, view, wall, None] for view in ({"kind": "town", "id": None}, {"kind": "station", "id": 2})],
         "wall.feed": [[1, {"last_id": None}, view, wall]
                       for view in ({"kind": "town", "id": None}, {"kind": "station", "id": 2})],
@@ -222,7 +222,6 @@ def _calls(ids) -> dict[str, list[list]]:
         "review.render_index": [[f"?station=2&park={park}", f"?station=2&park={park}", "/review", None, "zh"]],
         "review.sync_controls": [[f"?park={park}", "/review"] + [None] * 8],
         "review.drill": [[{"points": [{"customdata": ["enterprise", enterprise]}]}, None, f"?park={park}", "zh"]],
-        "first_screen.refresh": [[1, "", None]],
     }
 
 
@@ -256,7 +255,7 @@ def _pages(server, town_ids, engine) -> list[str]:
             pattern = re.compile(r"<(?:[^>:]+:)?" + re.escape(hole) + ">")
             paths = [pattern.sub(value, p) for p in paths for value in fills[hole]]
         out += paths
-    return out + ["/", "/review", f"/enterprise/{town_ids['enterprise']}", "/first"]
+    return out + ["/", "/review", f"/enterprise/{town_ids['enterprise']}"]
 
 
 class TestNothingLeaks:

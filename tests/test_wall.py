@@ -290,6 +290,7 @@ class TestRouter:
         playlist = json.loads(_json(page))
         assert "织东派出所" in _json(page)
         assert "页面不存在" in _json(router.page_for("/nowhere", ""))
+        assert "页面不存在" in _json(router.page_for("/first", ""))  # the old first screen is gone
         assert "无权访问" in _json(router.page_for("/review", ""))  # a wall screen may not open the review
         assert router.render("/review", "?period=week", "/review|zh") == (no_update, no_update)
         assert playlist

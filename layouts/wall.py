@@ -9,6 +9,7 @@ the callbacks fill the panels.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dash import dcc, html
@@ -48,8 +49,6 @@ PANELS: tuple[PanelSpec, ...] = (
     PanelSpec(ids.wall_panel("lowest"), "list", "panel_lowest", "lowest"),
 )
 CHART_PANELS = tuple(p for p in PANELS if p.kind == "chart")
-KPI_NAMES = ("today_total", "today_enterprise", "ytd_incidents", "ytd_enterprise", "ytd_traffic",
-             "ytd_labour", "ytd_economic", "in_house", "hazards", "index")
 
 
 def _graph(panel_id: str) -> dcc.Graph:
@@ -62,8 +61,8 @@ def _graph(panel_id: str) -> dcc.Graph:
 def panel_component(spec: PanelSpec, lang: str) -> html.Section:
     """Any panel kind, framed the same way."""
     if spec.kind == "kpis":
-        return html.Section(id=spec.id, className="wall-kpis", style={"gridArea": spec.area},
-                            children=kpi_placeholders(lang))
+        return html.Section(id=spec.id, className="wall-kpis", children=kpi_placeholders(lang),
+                            style={"gridArea": spec.area, "gridTemplateColumns": f"repeat({len(KPI_TILES)}, 1fr)"})
     if spec.kind == "feed":
         body = html.Div(id=spec.id, className="wall-feed-list")
     elif spec.kind == "list":
@@ -77,7 +76,7 @@ def panel_component(spec: PanelSpec, lang: str) -> html.Section:
 
 def kpi_placeholders(lang: str) -> list:
     """Empty tiles, so the layout stands before the first frame arrives."""
-    return [kpi_tile(name, t(f"kpi_{name}", lang), "—", "") for name in KPI_NAMES]
+    return [kpi_tile(spec.name, t(f"kpi_{spec.name}", lang), "—", "") for spec in KPI_TILES]
 
 
 def kpi_tile(name: str, label: str, value: str, detail: str, tone: str = "neutral", mark: str | None = None,
@@ -97,22 +96,23 @@ def _ytd_words(numbers: CockpitNumbers, lang: str) -> str:
     return t(f"kpi_period_{periods.period_name('ytd', numbers.ytd_window)}", lang)
 
 
-def _change_tile(name: str, label: str, change: Change, lang: str, period: str) -> html.Div:
+def _change_tile(name: str, change: Change, lang: str, period: str) -> html.Div:
     text = t("no_data", lang) if change.missing else format_pct(change.pct, change.now)
     if text == "新增" and lang == "en":
         text = t("pct_new", lang)
-    return kpi_tile(name, label, text, t("kpi_detail_ytd", lang, period=period, now=count_text(change.now, lang),
-                                         before=count_text(change.before, lang)),
+    return kpi_tile(name, t(f"kpi_{name}", lang), text,
+                    t("kpi_detail_ytd", lang, period=period, now=count_text(change.now, lang),
+                      before=count_text(change.before, lang)),
                     change_tone(change.pct, change.now), SIGNIFICANCE_MARKS[change.significance],
                     t(f"sig_{change.significance}", lang))
 
 
-def _against_average(name: str, label: str, now: int, average: float, lang: str) -> html.Div:
+def _against_average(name: str, now: int, average: float, lang: str) -> html.Div:
     pct = None if average == 0 else 100.0 * (now - average) / average
     sig = significance(poisson_z(now, average))
     detail = t("kpi_detail_weekday", lang, avg=f"{average:,.1f}", pct=format_pct(pct, now))
-    return kpi_tile(name, label, f"{now:,}", detail, change_tone(pct, now), SIGNIFICANCE_MARKS[sig],
-                    t(f"sig_{sig}", lang))
+    return kpi_tile(name, t(f"kpi_{name}", lang), f"{now:,}", detail, change_tone(pct, now),
+                    SIGNIFICANCE_MARKS[sig], t(f"sig_{sig}", lang))
 
 
 def _share(value: float | None, lang: str) -> str:
@@ -120,27 +120,46 @@ def _share(value: float | None, lang: str) -> str:
     return t("no_data", lang) if value is None else f"{100 * value:.1f}%"
 
 
+def _share_tile(name: str, value: float | None, detail: str, lang: str) -> html.Div:
+    return kpi_tile(name, t(f"kpi_{name}", lang), _share(value, lang), detail)
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """One KPI tile of the wall: its name (component id ``ids.wall_kpi(name)``, label ``kpi_<name>`` in
+    layouts/strings.py) and how it is drawn from a frame's numbers, the language and the year-to-date words."""
+
+    name: str
+    draw: Callable[[CockpitNumbers, str, str], html.Div]
+
+
+# The wall's KPI row, left to right. A new tile is one entry here (and its label in layouts/strings.py): the
+# placeholders, the grid's columns (panel_component) and the tests follow from this tuple.
+KPI_TILES: tuple[KpiSpec, ...] = (
+    KpiSpec("today_total", lambda n, lang, _p: _against_average("today_total", n.today_total,
+                                                                 n.weekday_avg_total, lang)),
+    KpiSpec("today_enterprise", lambda n, lang, _p: _against_average("today_enterprise", n.today_enterprise,
+                                                                      n.weekday_avg_enterprise, lang)),
+    KpiSpec("ytd_incidents", lambda n, lang, p: _change_tile("ytd_incidents", n.ytd["incidents"], lang, p)),
+    KpiSpec("ytd_enterprise", lambda n, lang, p: _change_tile("ytd_enterprise", n.ytd["enterprise_incidents"],
+                                                              lang, p)),
+    KpiSpec("ytd_traffic", lambda n, lang, p: _change_tile("ytd_traffic", n.ytd["traffic_accidents"], lang, p)),
+    KpiSpec("ytd_labour", lambda n, lang, p: _change_tile("ytd_labour", n.ytd["labour_disputes"], lang, p)),
+    KpiSpec("ytd_economic", lambda n, lang, p: _change_tile("ytd_economic", n.ytd["economic_disputes"], lang, p)),
+    KpiSpec("in_house", lambda n, lang, p: _share_tile("in_house", n.in_house_share,
+                                                       t("kpi_detail_in_house", lang, period=p), lang)),
+    KpiSpec("hazards", lambda n, lang, p: _share_tile("hazards", n.rectification_rate,
+                                                      t("kpi_detail_overdue", lang, period=p,
+                                                        n=f"{n.overdue_hazards:,}"), lang)),
+    KpiSpec("index", lambda n, lang, _p: _index_tile(n, lang)),
+)
+KPI_NAMES = tuple(spec.name for spec in KPI_TILES)
+
+
 def kpi_tiles(numbers: CockpitNumbers, lang: str) -> list:
     """The KPI row of one frame."""
-    ytd = numbers.ytd
     period = _ytd_words(numbers, lang)
-    tiles = [
-        _against_average("today_total", t("kpi_today_total", lang), numbers.today_total, numbers.weekday_avg_total,
-                         lang),
-        _against_average("today_enterprise", t("kpi_today_enterprise", lang), numbers.today_enterprise,
-                         numbers.weekday_avg_enterprise, lang),
-        _change_tile("ytd_incidents", t("kpi_ytd_incidents", lang), ytd["incidents"], lang, period),
-        _change_tile("ytd_enterprise", t("kpi_ytd_enterprise", lang), ytd["enterprise_incidents"], lang, period),
-        _change_tile("ytd_traffic", t("kpi_ytd_traffic", lang), ytd["traffic_accidents"], lang, period),
-        _change_tile("ytd_labour", t("kpi_ytd_labour", lang), ytd["labour_disputes"], lang, period),
-        _change_tile("ytd_economic", t("kpi_ytd_economic", lang), ytd["economic_disputes"], lang, period),
-        kpi_tile("in_house", t("kpi_in_house", lang), _share(numbers.in_house_share, lang),
-                 t("kpi_detail_in_house", lang, period=period)),
-        kpi_tile("hazards", t("kpi_hazards", lang), _share(numbers.rectification_rate, lang),
-                 t("kpi_detail_overdue", lang, period=period, n=f"{numbers.overdue_hazards:,}")),
-    ]
-    tiles.append(_index_tile(numbers, lang))
-    return tiles
+    return [spec.draw(numbers, lang, period) for spec in KPI_TILES]
 
 
 def _index_tile(numbers: CockpitNumbers, lang: str) -> html.Div:

@@ -16,6 +16,7 @@ from conftest import create_pg_database, drop_pg_database, pg_unreachable
 from sqlalchemy import text
 
 import app as app_module
+from layouts import wall as wall_layout
 from data import db, service
 from data.demo.generator import seed_demo
 from data.schema import Incident
@@ -60,12 +61,12 @@ def _serve(page, live_server_factory, url, **config):
 
 def _wait_drawn(page):
     page.wait_for_selector(".wall-feed-row", timeout=30_000)
-    page.wait_for_function("""() => {
+    page.wait_for_function("""(tileCount) => {
         const tiles = Array.from(document.querySelectorAll('.wall-kpi-value-text'));
         const graphs = Array.from(document.querySelectorAll('#wall-canvas .js-plotly-plot'));
-        return tiles.length === 10 && document.querySelectorAll(".wall-list-row").length >= 10 && tiles.every(t => t.textContent.trim() !== '—') &&
+        return tiles.length === tileCount && document.querySelectorAll(".wall-list-row").length >= 10 && tiles.every(t => t.textContent.trim() !== '—') &&
                graphs.length >= 6 && graphs.every(g => g.data && g.data.length > 0);
-    }""", timeout=30_000)
+    }""", arg=len(wall_layout.KPI_TILES), timeout=30_000)
 
 
 class TestDrawn:
@@ -81,6 +82,9 @@ class TestDrawn:
         heights = page.evaluate("() => Array.from(document.querySelectorAll('.wall-kpi-value-text'))"
                                 ".map(e => e.getBoundingClientRect().height)")
         assert min(heights) >= 48 * scale
+        rows = page.evaluate("() => new Set(Array.from(document.querySelectorAll('.wall-kpi'))"
+                             ".map(e => Math.round(e.getBoundingClientRect().top))).size")
+        assert rows == 1, "the KPI tiles are not one row: the grid has a column per tile (KPI_TILES)"
         map_has_canvas = page.evaluate("() => !!document.querySelector('#wall-map canvas')")
         assert map_has_canvas
         assert page.locator(".wall-feed-row").count() >= 5

@@ -11,13 +11,12 @@ import threading
 
 from dash import Dash, html
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.exc import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import commands
-from callbacks import admin, admin_intake, auth, downloads, errors
+from callbacks import admin, admin_intake, auth, downloads, errors, router
 from callbacks import review as review_callbacks
-from callbacks import router
 from callbacks import wall as wall_callbacks
 from data import auth as accounts
 from data import cache, db, jobs, safety_index

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def demo_database(url: str | None, name: str, scale: float = 1.0) -> str:
     url = f"sqlite:///{Path(tempfile.mkdtemp(prefix=f'eqian-{name}-')) / f'{name}.db'}"
     print(f"seeding a demo at scale {scale} …", flush=True)
     started = time.monotonic()
-    seed_demo(db.make_engine(url), scale=scale, now=datetime.now(timezone.utc))
+    seed_demo(db.make_engine(url), scale=scale, now=datetime.now(UTC))
     print(f"  seeded in {time.monotonic() - started:.1f}s", flush=True)
     return url
 
@@ -158,7 +158,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_private_postgres(settings: dict[str, str] | None = None) -> tuple[str, "callable"]:
+def start_private_postgres(settings: dict[str, str] | None = None) -> tuple[str, callable]:
     """A throwaway PostgreSQL cluster (initdb/pg_ctl of the newest /usr/lib/postgresql/*/bin, trust auth, run as
     the ``postgres`` OS user when we are root) on a free port with extra server ``settings`` (e.g.
     ``shared_preload_libraries``). Returns its admin URL (database ``postgres``) and a function that stops

@@ -70,8 +70,15 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._app import (CHROMIUM_ARGS, child_pids, chromium_path, cpu_seconds, start_gunicorn,  # noqa: E402
-                             start_private_postgres, stop_gunicorn)
+from benchmarks._app import (  # noqa: E402
+    CHROMIUM_ARGS,
+    child_pids,
+    chromium_path,
+    cpu_seconds,
+    start_gunicorn,
+    start_private_postgres,
+    stop_gunicorn,
+)
 from data.review import ReviewFilters  # noqa: E402
 from layouts.review import review_href  # noqa: E402
 
@@ -775,10 +782,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the created database")
     args = parser.parse_args()
 
+    import redis
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
-
-    import redis
 
     stop = threading.Event()
 

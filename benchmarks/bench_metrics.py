@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,7 +179,7 @@ def measure(url: str, n: int, with_pandas: bool) -> dict:
     server = app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_SIMULATE": False, "EQIAN_CACHE_URL": "simple"})
     engine = db.engine_of(server)
     today = local_today()
-    now = datetime.now(timezone.utc)  # one instant for both, so the time-of-day comparisons agree
+    now = datetime.now(UTC)  # one instant for both, so the time-of-day comparisons agree
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
         figures["cold_ms"], rolled = _timed(lambda: cockpit_numbers(conn, today, now=now), repeat=1)
@@ -207,7 +207,7 @@ def freshness(engine) -> dict:
     Also one ORM-style executemany, where psycopg sends one statement per row."""
     from data.schema import Incident
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def columns(tag: str, n: int = 1000) -> dict:
         return {"source": [tag] * n, "source_id": [f"{now.timestamp()}-{i}" for i in range(n)],

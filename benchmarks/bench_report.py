@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks._app import demo_database  # noqa: E402
+
 TARGET_SECONDS = 20.0
 
 

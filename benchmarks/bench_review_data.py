@@ -21,11 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._app import demo_database  # noqa: E402
-
 from flask import Flask  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from benchmarks._app import demo_database  # noqa: E402
 from data import cache, db, geo, service  # noqa: E402
 from data import review as rv  # noqa: E402
 from data.compstat import Unit  # noqa: E402

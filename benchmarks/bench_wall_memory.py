@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,7 @@ def _feed_latency(page, url: str) -> float:
     shown = page.inner_text("#wall-feed")
     first = next(c for c in RARE_SURNAMES if f"{c}**" not in shown)  # masked on the wall as 欧**
     marker = first + "阳" + uuid.uuid4().hex[:3]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     view = page.inner_text("#wall-view-name").strip()
     with db.make_engine(url).begin() as conn:
         stations = dict(conn.execute(select(Station.name, Station.id)).all())

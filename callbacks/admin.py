@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from callbacks.auth import ConfirmForm, request_lang, current_principal, forget_principal, role_label
+from callbacks.auth import ConfirmForm, current_principal, forget_principal, request_lang, role_label
 from callbacks.inputs import MAX_ID
 from data import audit, auth, db
 from data.access import ADMIN, ANALYST, LEADER

@@ -54,7 +54,7 @@ except ImportError:  # WTForms before 3.3 takes (value, label) pairs
         return value, label
 
 from callbacks.admin import _form_error, _local
-from callbacks.auth import ConfirmForm, request_lang, client_ip, current_principal, role_label
+from callbacks.auth import ConfirmForm, client_ip, current_principal, request_lang, role_label
 from data import audit, db
 from data import import_runs as intake_runs
 from data.access import reveal

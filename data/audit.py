@@ -39,7 +39,7 @@ class Entry:
     ip: str
 
 
-def record(conn: Connection, who: "Principal | str", action: str, target: str = "", detail: str = "",
+def record(conn: Connection, who: Principal | str, action: str, target: str = "", detail: str = "",
            ip: str = "", role: str = "", at: datetime | None = None) -> None:
     """Append one entry. ``who`` is a Principal or, before anyone is known (a failed login), a name."""
     if action not in ACTIONS:

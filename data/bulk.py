@@ -8,9 +8,9 @@ types would store (UTC text timestamps on SQLite, ``timestamptz`` on PostgreSQL)
 from __future__ import annotations
 
 import io
-from datetime import date, timezone
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date
 from decimal import Decimal
-from typing import Mapping, Sequence
 
 import numpy as np
 from sqlalchemy import Connection, Table, text
@@ -33,7 +33,7 @@ def _times(values, dialect: str) -> list:
             else:
                 if v.tzinfo is None:
                     raise ValueError(f"naive datetime {v!r}: times must carry a zone")
-                out.append(v.astimezone(timezone.utc).replace(tzinfo=None))
+                out.append(v.astimezone(UTC).replace(tzinfo=None))
         arr = np.array([np.datetime64(v, "us") if v is not None else np.datetime64("NaT") for v in out],
                        dtype="datetime64[us]")
     text_values = np.datetime_as_string(arr.astype("datetime64[us]"), unit="us")

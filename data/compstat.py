@@ -8,9 +8,9 @@ the baseline year and, on request, the Spring-Festival-aligned year earlier.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Mapping
 
 from sqlalchemy import Connection
 

@@ -15,7 +15,6 @@ from decimal import Decimal
 from sqlalchemy import Connection, case, func, select
 
 from data import safety_index
-from data.vocab import DISPUTE_STATUSES
 from data.access import MASKED, Principal, reveal
 from data.masking import mask_address, mask_name, mask_parties, mask_phone, scrub_text  # noqa: F401 - mask_parties
 from data.metrics import Change
@@ -23,6 +22,7 @@ from data.periods import Window, period_window, year_earlier
 from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station, Team
 from data.schema import safety_index_table as index_table
 from data.timeutil import local_day_range, to_local
+from data.vocab import DISPUTE_STATUSES
 
 EVENT_LIMIT = 50
 

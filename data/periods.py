@@ -49,11 +49,11 @@ class Window:
     def days(self) -> int:
         return (self.last - self.first).days + 1
 
-    def shift_days(self, days: int) -> "Window":
+    def shift_days(self, days: int) -> Window:
         delta = timedelta(days=days)
         return Window(self.first + delta, self.last + delta)
 
-    def shift_years(self, years: int) -> "Window":
+    def shift_years(self, years: int) -> Window:
         return Window(shift_year(self.first, years), shift_year(self.last, years))
 
     def key(self) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from data.metrics import Change
 from data.schema import Dispute, Hazard, Incident
 from data.timeutil import local_date, local_day_range, local_midnight
 
+
 def programme_start(conn) -> date | None:
     """The programme start recorded in the database (by seed-demo or init-db), if any."""
     raw = db.get_meta(conn, "programme_start")

@@ -17,9 +17,9 @@ once and unchanged data costs one tiny query.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Callable, Iterable, Mapping
+from datetime import UTC, date, timedelta
 
 from sqlalchemy import BigInteger, Boolean, Column, Connection, Date, Integer, Select, String, Table, func, select, text
 from sqlalchemy.sql import and_
@@ -536,10 +536,10 @@ def counts_raw(conn: Connection, family: str, window: Window, filters: Filters |
 
 
 def _sqlite_param(value):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     return value
 
 

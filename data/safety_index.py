@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -161,7 +161,7 @@ class PeerGroups:
     depths: tuple[tuple[np.ndarray, np.ndarray, int, dict[int, np.ndarray]], ...]  # (rows, codes, n_groups, members)
 
     @classmethod
-    def build(cls, levels: list[pd.Series], min_size: int) -> "PeerGroups":
+    def build(cls, levels: list[pd.Series], min_size: int) -> PeerGroups:
         choice, labels = chosen_groups(levels, min_size)
         depths = []
         for depth, level in enumerate(levels):

@@ -7,9 +7,8 @@ Documented column by column in docs/schema.md.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Optional
 
 from sqlalchemy import (
     Boolean,
@@ -30,7 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
-
 from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
@@ -58,7 +56,7 @@ class UTCDateTime(TypeDecorator):
             raise TypeError(f"expected datetime, got {type(value).__name__}")
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: times must carry a zone")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         # SQLite stores text; keep it naive UTC so that string comparison orders correctly.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -66,8 +64,8 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class InvalidCreditCode(ValueError):
@@ -136,14 +134,14 @@ class Enterprise(Base):
     name: Mapped[str] = mapped_column(String(100))
     credit_code: Mapped[str] = mapped_column(String(18), unique=True, doc="统一社会信用代码, GB 32100")
     sector: Mapped[str] = mapped_column(String(16))
-    workers: Mapped[Optional[int]] = mapped_column(Integer, doc="NULL when not recorded")
-    park_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parks.id"), index=True)
+    workers: Mapped[int | None] = mapped_column(Integer, doc="NULL when not recorded")
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"), index=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     address: Mapped[str] = mapped_column(String(120))
-    network_unit_class: Mapped[Optional[str]] = mapped_column(String(16), doc="平安织里自家人 class, or NULL")
-    registered_on: Mapped[Optional[date]] = mapped_column(Date)
+    network_unit_class: Mapped[str | None] = mapped_column(String(16), doc="平安织里自家人 class, or NULL")
+    registered_on: Mapped[date | None] = mapped_column(Date)
 
     @validates("credit_code")
     def _check_credit_code(self, _key, value: str) -> str:
@@ -186,13 +184,13 @@ class ImportRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(32))
-    filename: Mapped[Optional[str]] = mapped_column(String(200))
+    filename: Mapped[str | None] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64), doc="of the file's bytes")
     mapping_json: Mapped[str] = mapped_column(Text, doc="the mapping used, as JSON (quarantine resubmission uses it)")
-    encoding: Mapped[Optional[str]] = mapped_column(String(32))
-    imported_by: Mapped[Optional[str]] = mapped_column(String(64))
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    imported_by: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime]
-    finished_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[datetime | None]
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0, doc="rows already stored (same source id)")
@@ -217,17 +215,17 @@ class QuarantineRow(Base):
     import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(32))
-    source_id: Mapped[Optional[str]] = mapped_column(String(64))
+    source_id: Mapped[str | None] = mapped_column(String(64))
     line: Mapped[int] = mapped_column(Integer, doc="line (CSV) or row (XLSX) number in the file")
     fingerprint: Mapped[str] = mapped_column(String(40))
     raw_json: Mapped[str] = mapped_column(Text, doc="JSON object: column name -> value as read (text, never a cell)")
     reasons_json: Mapped[str] = mapped_column(Text, doc="JSON list of the reasons of the last validation")
     status: Mapped[str] = mapped_column(String(12), default="open")
-    row_id: Mapped[Optional[int]] = mapped_column(Integer, doc="id of the stored row once resubmitted")
+    row_id: Mapped[int | None] = mapped_column(Integer, doc="id of the stored row once resubmitted")
     created_at: Mapped[datetime]
-    updated_at: Mapped[Optional[datetime]]
-    updated_by: Mapped[Optional[str]] = mapped_column(String(64))
-    resolved_at: Mapped[Optional[datetime]]
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None]
 
     __table_args__ = (
         UniqueConstraint("kind", "source", "fingerprint", name="uq_quarantine_fingerprint"),
@@ -247,12 +245,12 @@ class _SourceMixin:
     """
 
     source: Mapped[str] = mapped_column(String(32), default=vocab.SOURCES_LOCAL)
-    source_id: Mapped[Optional[str]] = mapped_column(String(64))
+    source_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(doc="when this system stored the row")
     # Not a declared foreign key: the check would cost a lookup per row of a million-row import, and
     # imports rows are never deleted.
-    import_id: Mapped[Optional[int]] = mapped_column(Integer, doc="imports.id of the import that wrote the row")
-    import_flags: Mapped[Optional[str]] = mapped_column(String(64))
+    import_id: Mapped[int | None] = mapped_column(Integer, doc="imports.id of the import that wrote the row")
+    import_flags: Mapped[str | None] = mapped_column(String(64))
 
 
 class Incident(_SourceMixin, Base):
@@ -262,25 +260,25 @@ class Incident(_SourceMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     received_at: Mapped[datetime]
     category: Mapped[str] = mapped_column(String(16))
-    subcategory: Mapped[Optional[str]] = mapped_column(String(32))
+    subcategory: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(SmallInteger)
     enterprise_related: Mapped[bool] = mapped_column(Boolean)
-    enterprise_id: Mapped[Optional[int]] = mapped_column(ForeignKey("enterprises.id"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
-    park_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parks.id"))
-    lat: Mapped[Optional[float]] = mapped_column(Float)
-    lon: Mapped[Optional[float]] = mapped_column(Float)
-    address: Mapped[Optional[str]] = mapped_column(String(200), doc="personal data: exact address")
-    caller_name: Mapped[Optional[str]] = mapped_column(String(64), doc="personal data")
-    caller_phone: Mapped[Optional[str]] = mapped_column(String(32), doc="personal data")
-    summary: Mapped[Optional[str]] = mapped_column(Text)
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(String(200), doc="personal data: exact address")
+    caller_name: Mapped[str | None] = mapped_column(String(64), doc="personal data")
+    caller_phone: Mapped[str | None] = mapped_column(String(32), doc="personal data")
+    summary: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16))
-    disposition: Mapped[Optional[str]] = mapped_column(String(16))
-    dispatched_at: Mapped[Optional[datetime]]
-    arrived_at: Mapped[Optional[datetime]]
-    closed_at: Mapped[Optional[datetime]]
-    loss_amount: Mapped[Optional[Decimal]]
-    recovered_amount: Mapped[Optional[Decimal]]
+    disposition: Mapped[str | None] = mapped_column(String(16))
+    dispatched_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    loss_amount: Mapped[Decimal | None]
+    recovered_amount: Mapped[Decimal | None]
 
     __table_args__ = (
         CheckConstraint(_in("category", vocab.INCIDENT_CATEGORIES), name="ck_incident_category"),
@@ -306,16 +304,16 @@ class Dispute(_SourceMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reported_at: Mapped[datetime]
     dispute_type: Mapped[str] = mapped_column(String(16))
-    enterprise_id: Mapped[Optional[int]] = mapped_column(ForeignKey("enterprises.id"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
-    park_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parks.id"))
-    parties: Mapped[Optional[str]] = mapped_column(String(200), doc="personal data: the parties' names")
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"))
+    parties: Mapped[str | None] = mapped_column(String(200), doc="personal data: the parties' names")
     party_count: Mapped[int] = mapped_column(Integer, default=2)
-    amount: Mapped[Optional[Decimal]]
-    settled_level: Mapped[Optional[str]] = mapped_column(String(16))
-    mediator: Mapped[Optional[str]] = mapped_column(String(32))
+    amount: Mapped[Decimal | None]
+    settled_level: Mapped[str | None] = mapped_column(String(16))
+    mediator: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
-    settled_at: Mapped[Optional[datetime]]
+    settled_at: Mapped[datetime | None]
 
     __table_args__ = (
         CheckConstraint(_in("dispute_type", vocab.DISPUTE_TYPES), name="ck_dispute_type"),
@@ -339,12 +337,12 @@ class Hazard(_SourceMixin, Base):
     found_at: Mapped[datetime]
     hazard_type: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(8))
-    enterprise_id: Mapped[Optional[int]] = mapped_column(ForeignKey("enterprises.id"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
-    park_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parks.id"))
-    description: Mapped[Optional[str]] = mapped_column(String(200))
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"))
+    description: Mapped[str | None] = mapped_column(String(200))
     deadline: Mapped[date] = mapped_column(Date, doc="Shanghai date by which it must be rectified")
-    rectified_at: Mapped[Optional[datetime]]
+    rectified_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(8))
 
     __table_args__ = (
@@ -374,7 +372,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
-    last_login_at: Mapped[Optional[datetime]]
+    last_login_at: Mapped[datetime | None]
 
 
 class DeviceToken(Base):
@@ -386,8 +384,8 @@ class DeviceToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
-    revoked_at: Mapped[Optional[datetime]]
-    last_used_at: Mapped[Optional[datetime]]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):

@@ -18,9 +18,9 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
-from typing import Callable
 
 from data import db, rollups
 from data.cache import cache

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date
@@ -17,7 +17,7 @@ from sqlalchemy.sql.functions import GenericFunction
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 LOCAL_TZ_NAME = "Asia/Shanghai"
-UTC = timezone.utc
+UTC = UTC
 
 # The product's clock: the real time plus an offset, or a fixed instant. Only tests (and a demo run at a fixed
 # instant) move it, through ``frozen_clock`` / ``shift_clock``; every "now" of the data layer reads it.

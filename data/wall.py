@@ -15,7 +15,6 @@ from data.incidents import newest_receipt
 from data.safety_index import month_start
 from data.timeutil import to_local
 
-
 STALE_PROBABILITY = 0.01  # the newest call is "late" when a gap this long without one has under 1% chance
 MIN_STALE_MINUTES = 10.0
 MAX_USUAL_GAP = timedelta(hours=24)  # no usual hour profile makes a gap of a day or more unremarkable

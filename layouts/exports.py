@@ -34,16 +34,24 @@ import pandas as pd
 from data import safety_index
 from data.compstat import comparison_windows
 from data.metrics import Change
-from data.report import OverdueRow
 from data.periods import last_complete_day
+from data.report import OverdueRow
 from data.review import BookRow, DrillItem, FestivalView, ReviewBundle, Trend, book_periods
 from data.timeutil import local_stamp, now_utc, to_local
 from layouts import theme
-from layouts.review import (book_row_label, drill_figure, festival_figure, measure_label, period_title, row_label,
-                             trend_figure, window_words)
-from layouts.wall_charts import week_words
+from layouts.review import (
+    book_row_label,
+    drill_figure,
+    festival_figure,
+    measure_label,
+    period_title,
+    row_label,
+    trend_figure,
+    window_words,
+)
 from layouts.strings import t
 from layouts.theme import LIGHT_TEMPLATE_NAME
+from layouts.wall_charts import week_words
 
 SIGNIFICANCE_WORDS = {"significant": "显著", "notable": "值得关注", "noise": "正常波动", "none": "无数据"}
 CHART_SIZE = (1000, 450)  # CSS px; PNG at scale 2 is 2000 px wide

@@ -29,9 +29,9 @@ import plotly.graph_objects as go
 from data import figures_export
 from data.metrics import Change, format_change
 from data.periods import last_complete_day
-from data.timeutil import local_stamp
 from data.report import BOOK_KEY, OVERDUE_SHOWN, ReportData
 from data.review import BookRow
+from data.timeutil import local_stamp
 from layouts.components import SIGNIFICANCE_MARKS, count_text
 from layouts.review import drill_figure, measure_change, measure_label, measure_value, trend_figure
 from layouts.strings import t

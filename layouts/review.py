@@ -13,11 +13,20 @@ from data import periods, vocab
 from data.compstat import Comparison
 from data.metrics import Change, format_change, format_pct
 from data.periods import Window
-from data.review import (BOOK_PERIODS, DEFAULT_ROW, PRESETS, BookRow, DrillItem, FestivalView, ReviewFilters, Trend,
-                         drill_filters)
+from data.review import (
+    BOOK_PERIODS,
+    DEFAULT_ROW,
+    PRESETS,
+    BookRow,
+    DrillItem,
+    FestivalView,
+    ReviewFilters,
+    Trend,
+    drill_filters,
+)
 from layouts import ids
-from layouts.markup import Node, block, el, link
 from layouts.components import SIGNIFICANCE_MARKS, count_text
+from layouts.markup import Node, block, el, link
 from layouts.strings import t, tv
 from layouts.theme import GRAPH_CONFIG
 

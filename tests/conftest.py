@@ -13,7 +13,7 @@ import tempfile
 import threading
 import uuid
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,11 +25,10 @@ from sqlalchemy.engine import make_url
 _SCRATCH = Path(tempfile.mkdtemp(prefix="eqian-tests-"))
 os.environ.setdefault("EQIAN_DATABASE_URL", f"sqlite:///{_SCRATCH / 'import-guard.db'}")
 
-from data import db  # noqa: E402
-from data.demo.generator import seed_demo  # noqa: E402
 from seed_support import SeedError, SeedJob  # noqa: E402
 
-from data import timeutil  # noqa: E402
+from data import db, timeutil  # noqa: E402
+from data.demo.generator import seed_demo  # noqa: E402
 
 # Property tests draw the same examples on every run (and keep no example database between runs): a failure
 # one run finds, every run finds; a new property is explored afresh by changing its examples, not by luck.
@@ -52,7 +51,7 @@ def _test_now() -> datetime | None:
     moment = datetime.fromisoformat(raw)
     if moment.tzinfo is None:
         raise pytest.UsageError(f"EQIAN_TEST_NOW={raw!r} needs a zone, e.g. 2027-03-01T00:05:00+08:00")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 TEST_NOW = _test_now()

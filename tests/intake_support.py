@@ -16,6 +16,7 @@ from data import rollups
 from data.demo import geo
 from data.schema import Dispute, Enterprise, Hazard, ImportRun, Incident, Park, QuarantineRow, Station
 
+
 def _shared_datasets() -> Path:
     """../shared/datasets beside the clone, or where EQIAN_SHARED_DIR (or the workplace's /work/shared) says."""
     candidates = [Path(__file__).resolve().parents[2] / "shared"]

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from auth_support import ensure_accounts, login_client
 
 import app as app_module
-from auth_support import ensure_accounts, login_client
 from data import db, safety_index, vocab
 from data.config import DEFAULT_DATABASE_URL, ConfigError, load_config
 from data.demo.generator import DemoSettings
@@ -194,13 +194,13 @@ class TestMake:
 class TestVocabularyAtStartUp:
     """A vocabulary value the app cannot show or weigh stops it at start-up, naming what is missing."""
 
-    def test_app040_a_new_incident_category_without_a_harm_weight_stops_the_app(self, monkeypatch, tmp_path):
+    def test_app050_a_new_incident_category_without_a_harm_weight_stops_the_app(self, monkeypatch, tmp_path):
         monkeypatch.setattr(vocab, "INCIDENT_CATEGORIES", (*vocab.INCIDENT_CATEGORIES, "走私"))
         with pytest.raises(safety_index.IndexConfigError, match=r"\[harm_weights\] has no entry for the incident "
                                                                  r"category 走私"):
             app_module.create_app({"EQIAN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "EQIAN_DEMO": False})
 
-    def test_app041_a_harm_weight_for_no_category_or_a_missing_level_is_refused(self, tmp_path):
+    def test_app051_a_harm_weight_for_no_category_or_a_missing_level_is_refused(self, tmp_path):
         shipped = safety_index.CONFIG_PATH.read_text(encoding="utf-8")
         for change, message in ((('"火灾" = 5.0', '"火警" = 5.0'), "incident category 火灾"),
                                 (('"调解中心" = 3', ''), "settlement level 调解中心")):
@@ -212,7 +212,7 @@ class TestVocabularyAtStartUp:
         with pytest.raises(safety_index.IndexConfigError, match="names 走私, which is no incident category"):
             safety_index.load_config(path)
 
-    def test_app042_a_displayed_value_without_an_english_label_stops_the_app(self, monkeypatch, tmp_path):
+    def test_app052_a_displayed_value_without_an_english_label_stops_the_app(self, monkeypatch, tmp_path):
         app_module.check_vocabulary()  # the shipped vocabulary is complete
         monkeypatch.setattr(vocab, "SECTORS", (*vocab.SECTORS, "羊毛衫"))
         with pytest.raises(LabelError, match="SECTORS: 羊毛衫"):

@@ -18,14 +18,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from auth_support import ROLES, callback_body, credentials, csrf_token, ensure_accounts, login_client
+from fault_support import free_port, private_redis  # noqa: F401 - a fixture
 from sqlalchemy import select, text
 
 import app as app_module
-from auth_support import ROLES, callback_body, credentials, csrf_token, ensure_accounts, login_client
 from data import access, audit, auth, db
 from data import cache as cache_module
 from data.config import DEV_SECRET_KEY, ConfigError, load_config
-from fault_support import free_port, private_redis  # noqa: F401 - a fixture
 from data.enterprise import profile
 from data.incidents import latest_calls
 from data.schema import SCHEMA_VERSION, AuditEntry, DeviceToken, User

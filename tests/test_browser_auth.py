@@ -4,9 +4,9 @@ logging in with its device link, and a wall whose token is revoked while it runs
 from __future__ import annotations
 
 import pytest
+from auth_support import credentials, ensure_accounts
 
 import app as app_module
-from auth_support import credentials, ensure_accounts
 from callbacks.auth import forget_principal
 from data import auth, db, service
 

@@ -26,8 +26,7 @@ from data import geo
 from data.demo.geo import station_rows
 from data.schema import Station
 from data.timeutil import local_today
-from layouts import theme
-from layouts import wall_map
+from layouts import theme, wall_map
 from layouts.strings import t, tv
 from layouts.wall_map import empty_map_figure, map_figure
 
@@ -490,9 +489,9 @@ class TestMapInBrowser:
     def test_map023_the_wall_fits_its_real_map_panel_on_each_canvas(self, page, live_server_factory, tmp_path, shape):
         """On the real wall (app, login, CSS grid): #wall-map measures PANEL_SIZES on the 1920×1080 and the 32:9
         canvas, and a jurisdiction of an awkward shape is drawn wholly inside it, filling it in one direction."""
-        import app as app_module
         from sqlalchemy.orm import Session
 
+        import app as app_module
         from data import db
 
         url = f"sqlite:///{tmp_path / 'shape.db'}"

@@ -7,7 +7,7 @@ import os
 import re
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,10 +16,10 @@ from conftest import create_pg_database, drop_pg_database, pg_unreachable
 from sqlalchemy import text
 
 import app as app_module
-from layouts import wall as wall_layout
 from data import db, service
 from data.demo.generator import seed_demo
 from data.schema import Incident
+from layouts import wall as wall_layout
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,7 @@ class TestLive:
         page.wait_for_selector(".wall-feed-row", timeout=30_000)  # the feed's first full list is in
         page.wait_for_timeout(1_500)  # and it has polled since, so the next call comes as new
         marker = "司马" + uuid.uuid4().hex[:2]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         engine = db.make_engine(wall_db)
         with engine.begin() as conn:
             conn.execute(Incident.__table__.insert().values(
@@ -145,7 +145,7 @@ class TestLive:
         page.goto(site.url + "/")
         _wait_drawn(page)
         assert page.inner_text("#wall-view-name") == "全镇"
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with db.make_engine(wall_db).begin() as conn:
             for k in range(3):
                 conn.execute(Incident.__table__.insert().values(
@@ -169,7 +169,7 @@ def pg_wall_db():
         admin, url, name = create_pg_database("eqian_wall")
     except Exception as exc:  # noqa: BLE001
         pg_unreachable(exc)
-    seed_demo(db.make_engine(url), scale=0.05, now=datetime.now(timezone.utc))
+    seed_demo(db.make_engine(url), scale=0.05, now=datetime.now(UTC))
     yield url, name, admin
     with admin.connect() as conn:
         conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))

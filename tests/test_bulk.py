@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import numpy as np
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from data import bulk
 from data.schema import DemoPending, Enterprise, Hazard, Incident, Park, Station
 
-UTC = timezone.utc
+UTC = UTC
 PLUS8 = timezone(timedelta(hours=8))
 TRICKY = "a\tb\nc\\d"  # tab, newline and backslash: all special in COPY text format
 

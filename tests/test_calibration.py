@@ -6,7 +6,7 @@ Seeds a full-scale (scale 1) demo per backend once per session (about 20 s each)
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -84,7 +84,7 @@ class TestPublishedFigures:
 
     def test_cal003_programme_totals_since_start(self, demo_engine):
         start = DemoSettings.load(demo_engine).programme_start
-        start_utc = datetime(start.year, start.month, start.day, tzinfo=SHANGHAI).astimezone(timezone.utc)
+        start_utc = datetime(start.year, start.month, start.day, tzinfo=SHANGHAI).astimezone(UTC)
         bound = start_utc.strftime("%Y-%m-%d %H:%M:%S") if demo_engine.dialect.name == "sqlite" else start_utc
         with demo_engine.connect() as conn:
             rectified = conn.execute(text("SELECT COUNT(*) FROM hazards WHERE rectified_at >= :s"), {"s": bound}).scalar()
@@ -140,7 +140,7 @@ def _dump_digest(engine) -> str:
     return digest.hexdigest()
 
 
-DETERMINISM_NOW = datetime(2026, 11, 29, 4, 0, tzinfo=timezone.utc)
+DETERMINISM_NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
 
 
 def _seeded(tmp_path, name, seed):

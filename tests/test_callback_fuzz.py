@@ -19,12 +19,12 @@ import json
 from urllib.parse import quote
 
 import pytest
+from auth_support import callback_body, ensure_accounts, login_client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
 import app as app_module
-from auth_support import callback_body, ensure_accounts, login_client
 from callbacks import errors
 from data import db, vocab
 from data.review import PRESETS

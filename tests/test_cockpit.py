@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -11,10 +11,10 @@ from sqlalchemy import event, text
 
 import app as app_module
 from data import db, service
-from data.periods import Window
 from data.cockpit import SAME_WEEKDAYS, cockpit_numbers
 from data.compstat import Unit
 from data.demo.generator import DemoSettings
+from data.periods import Window
 from data.schema import Incident
 
 pytestmark = pytest.mark.slow
@@ -243,7 +243,7 @@ class TestCache:
                 versions.append(service.data_version())
         assert len(set(versions)) == 1
         assert [c["n"] for c in counters] == [1, 0, 0]  # the first read the database, the others Redis
-        _add_incident(engine, datetime.now(timezone.utc))
+        _add_incident(engine, datetime.now(UTC))
         time.sleep(service.SHARED_VERSION_MS / 1000 + service.VERSION_TTL_SECONDS + 0.05)
         with servers[2].app_context():
             assert service.data_version() > versions[0]

@@ -10,7 +10,7 @@ the right windows were asked for.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -26,7 +26,7 @@ from data.demo.generator import DemoSettings
 from data.periods import Window
 from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
 
-UTC = timezone.utc
+UTC = UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 BASELINE = 2024

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from data.demo.generator import DemoSettings
 from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station, Team
 from layouts import ids
 
-UTC = timezone.utc
+UTC = UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 TODAY = date(2026, 6, 15)
@@ -419,7 +419,6 @@ class TestEnterprisePage:
     def test_ent012_malformed_unknown_and_known_ids(self, tmp_path):
         from callbacks.enterprise import enterprise_page
         from data import service
-        from layouts import enterprise as page
 
         url = f"sqlite:///{tmp_path / 'one.db'}"
         server = self._app(url)
@@ -442,7 +441,6 @@ class TestEnterprisePage:
     def test_ent013_database_down_gives_a_friendly_message(self):
         from callbacks.enterprise import enterprise_page
         from data import service
-        from layouts import enterprise as page
 
         server = self._app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
         service.forget_version()

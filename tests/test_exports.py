@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from export_support import client as export_client
+from export_support import disposition_name as _disposition_name
 from sqlalchemy import text
 
 from app import create_app
 from data import db, exports, figures_export
 from data.timeutil import local_today
-from export_support import client as export_client
-from export_support import disposition_name as _disposition_name
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FILTERS = [("单位", "织南派出所"), ("期间", "2026-10-01 至 2026-10-31"), ("警情类别", "全部")]
@@ -228,7 +228,7 @@ class TestRequirementsReachTheUser:
 # --- the download routes (scale-1 demo on SQLite) ---------------------------------------------------
 
 def _bound(day: date):
-    return datetime.combine(day, time(0), SHANGHAI).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.combine(day, time(0), SHANGHAI).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @pytest.fixture

@@ -14,21 +14,21 @@ import io
 import json
 import math
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from export_support import client as export_client
+from export_support import disposition_name, svg_texts
 from sqlalchemy import text
 
 from app import create_app
 from data import db, figures_export, service
 from data.periods import shift_year
 from data.timeutil import local_today
-from export_support import client as export_client
-from export_support import disposition_name, svg_texts
 from layouts import exports as registry
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -43,12 +43,12 @@ CSV_TYPE, XLSX_TYPE = "text/csv", "application/vnd.openxmlformats-officedocument
 
 def _bound(day: date) -> str:
     """Shanghai midnight of ``day`` as the UTC text SQLite stores."""
-    return datetime.combine(day, time(0), SHANGHAI).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.combine(day, time(0), SHANGHAI).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _local(stored) -> datetime:
     moment = datetime.fromisoformat(stored) if isinstance(stored, str) else stored
-    return moment.replace(tzinfo=timezone.utc).astimezone(SHANGHAI)
+    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI)
 
 
 def _get(site, url: str, mimetype: str):

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fault_support import gunicorn_factory, pg, private_postgres, private_redis, seed_town, wait_until  # noqa: F401
@@ -26,7 +26,7 @@ from data.schema import Incident
 
 pytestmark = pytest.mark.faults
 
-NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 MINUTE = (NOW - timedelta(minutes=1)).isoformat()  # the wall's frame for the minute just before the seed's end
 
 

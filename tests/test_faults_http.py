@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from fault_support import (  # noqa: F401 - fixtures
@@ -37,7 +37,7 @@ from data.schema import Incident
 
 pytestmark = pytest.mark.faults
 
-NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 STALE = "wall-status status-stale"
 OK = "wall-status status-ok"
 
@@ -56,7 +56,7 @@ def serve(gunicorn_factory, town: str, cache_url: str, workers: int = 2):
 
 def add_incident(engine, source_id: str) -> int:
     """A new call, received now; returns its id."""
-    when = datetime.now(timezone.utc)
+    when = datetime.now(UTC)
     with engine.begin() as conn:
         return conn.execute(Incident.__table__.insert().values(
             received_at=when, created_at=when, category="治安", priority=2, enterprise_related=False,

@@ -4,7 +4,7 @@ town against independent pandas computations from the raw rows."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
 import numpy as np
@@ -128,7 +128,7 @@ class TestStationAreas:
 # ---------------------------------------------------------------- today's incidents
 
 class TestIncidentsToday:
-    NOW = datetime(2026, 3, 10, 9, 30, tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+    NOW = datetime(2026, 3, 10, 9, 30, tzinfo=LOCAL_TZ).astimezone(UTC)
 
     @pytest.fixture
     def today_rows(self, stations):

@@ -9,17 +9,17 @@ import json
 import math
 from datetime import date
 
+import js_support
 import numpy as np
 import pandas as pd
 import pytest
+from js_support import NO_UPDATE
 from sqlalchemy import text
 
-import js_support
 from data import index_views as iv
 from data import safety_index as si
 from data.demo.generator import DemoSettings
 from data.review import ReviewFilters
-from js_support import NO_UPDATE
 from layouts import index_views as lv
 
 # --- an independent Poisson: math.lgamma and math.fsum, one term at a time ------------------------------

@@ -28,11 +28,11 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+from auth_support import callback_body, csrf_token, ensure_accounts, login_client
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import app as app_module
-from auth_support import callback_body, csrf_token, ensure_accounts, login_client
 from data import db, intake
 from data.masking import id_check_digit, luhn_valid
 from data.schema import Dispute, Enterprise, Hazard, Incident

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import statistics
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -41,7 +41,7 @@ from data.measures import (
 from data.periods import Window, period_window
 from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
 
-UTC = timezone.utc
+UTC = UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 D = date.fromisoformat

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -127,7 +127,7 @@ class TestPhrases:
 # --- numbers against independent SQL (scale-1 demo, both backends) ----------------------------------
 
 def _bound(day: date, dialect: str):
-    moment = datetime.combine(day, time(0), SHANGHAI).astimezone(timezone.utc)
+    moment = datetime.combine(day, time(0), SHANGHAI).astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S") if dialect == "sqlite" else moment
 
 

@@ -13,9 +13,10 @@ import random
 from urllib.parse import parse_qs, urlencode
 
 import js_support
+from js_support import NO_UPDATE
+
 from data import vocab
 from data.review import DEFAULT_ROW, PRESETS, FilterError, ReviewFilters, from_query
-from js_support import NO_UPDATE
 from layouts.review import review_href
 
 

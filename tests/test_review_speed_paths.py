@@ -15,7 +15,7 @@ through a SELECT of ids); ``test_index_views`` checks them against plain SQL and
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -30,7 +30,7 @@ from data.review import ReviewFilters, baseline_year_of, drill_items, park_enter
 from data.schema import Enterprise, Incident, Park, Station
 from data.timeutil import local_day_range
 
-UTC = timezone.utc
+UTC = UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D = date.fromisoformat
 EVERYONE = 10_000  # a drill limit above any park's number of enterprises

@@ -10,7 +10,7 @@ the rollup read (``counts``) must equal the plain GROUP BY (``counts_raw``) and 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from data import rollups, vocab
 from data.periods import Window
 from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
 
-UTC = timezone.utc
+UTC = UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2020, 1, 1, tzinfo=UTC)  # created_at of every crafted row (irrelevant to the rollups)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -299,14 +299,14 @@ class TestEmpty:
     def test_six041_history_of_disputes_and_hazards_only_gets_every_month(self, engine):
         """A database whose history has disputes and hazards but no incidents: --all computes every month with a
         full window, counted from the first month of any event family (here 2024-03), not only this month."""
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from sqlalchemy.orm import Session
         from stdnum.cn import uscc
 
         from data.schema import Dispute, Enterprise, Hazard, Station
 
-        utc = timezone.utc
+        utc = UTC
         today = date(2026, 6, 15)
         with Session(engine) as s:
             s.add(Station(id=1, code="ZD", name="织东派出所", polygon_geojson="{}", centre_lat=30.84, centre_lon=120.27))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +14,7 @@ from data import db
 from data.schema import SCHEMA_VERSION, Base, Hazard, Incident, Meta, Station
 from data.timeutil import local_date, local_day_range, local_midnight, local_today, to_local
 
-UTC = timezone.utc
+UTC = UTC
 PLUS8 = timezone(timedelta(hours=8))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CREATED = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from data.demo.plan import CELLS
 from data.schema import DemoPending, Dispute, Hazard, Incident
 from data.timeutil import to_local
 
-UTC = timezone.utc
+UTC = UTC
 SEED = 20_151_101
 SCALE = 0.05
 T = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)

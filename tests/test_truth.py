@@ -10,14 +10,14 @@ whole days. Expected counts come from plain SQL over the base table with the win
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import BACKENDS, create_pg_database, drop_pg_database, pg_unreachable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from conftest import BACKENDS, create_pg_database, drop_pg_database, pg_unreachable
 from data import bulk, cockpit, db, periods, report, review, rollups
 from data.periods import Window
 from data.schema import Dispute, Hazard, Incident, Station
@@ -28,7 +28,7 @@ from layouts import report as report_layout
 from layouts import review as review_layout
 from layouts import wall as wall_layout
 
-UTC = timezone.utc
+UTC = UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIRST, LAST = date(2023, 1, 1), date(2028, 3, 31)
 PER_DAY = 48  # two stations, one incident an hour each

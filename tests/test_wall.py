@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dash import no_update
 from sqlalchemy import text
 
 import app as app_module
-from callbacks import router, wall as wall_callbacks
+from callbacks import router
+from callbacks import wall as wall_callbacks
 from data import db, service
 from data import wall as data_wall
 from data.compstat import Unit
-from data.timeutil import frozen_clock
 from data.schema import Incident
+from data.timeutil import frozen_clock
 from layouts import ids
 from layouts import wall as wall_layout
 
@@ -90,20 +91,20 @@ class TestDataAge:
     PROFILE = [2.0] * 24  # two calls an hour, every hour
 
     def test_wal005_expected_calls_over_a_gap(self):
-        start = datetime(2026, 12, 6, 22, 30, tzinfo=timezone.utc)  # 06:30 Shanghai
+        start = datetime(2026, 12, 6, 22, 30, tzinfo=UTC)  # 06:30 Shanghai
         profile = [float(h) for h in range(24)]  # h calls in hour h
         assert data_wall.expected_calls(profile, start, start + timedelta(minutes=30)) == pytest.approx(3.0)
         assert data_wall.expected_calls(profile, start, start + timedelta(hours=2)) == pytest.approx(
             0.5 * 6 + 7 + 0.5 * 8)
         assert data_wall.expected_calls(profile, start, start) == 0.0 and data_wall.expected_calls([], start,
                                                                                                    start + timedelta(hours=1)) == 0.0
-        midnight = datetime(2026, 12, 6, 15, 0, tzinfo=timezone.utc)  # 23:00 Shanghai, across midnight
+        midnight = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)  # 23:00 Shanghai, across midnight
         assert data_wall.expected_calls(profile, midnight, midnight + timedelta(hours=2)) == pytest.approx(23 + 0)
 
     def test_wal006_a_usual_gap_is_not_shown_and_an_unusual_one_is(self, server, small_demo):
         with db.make_engine(small_demo).connect() as conn:
             newest = conn.execute(text("SELECT MAX(received_at) FROM incidents")).scalar()
-            newest = datetime.fromisoformat(str(newest)).replace(tzinfo=timezone.utc)
+            newest = datetime.fromisoformat(str(newest)).replace(tzinfo=UTC)
             fresh = data_wall.data_age(conn, newest + timedelta(minutes=20), Unit(), self.PROFILE)
             late = data_wall.data_age(conn, newest + timedelta(hours=3, minutes=5), Unit(), self.PROFILE)
             quiet = data_wall.data_age(conn, newest + timedelta(hours=3), Unit(), [0.0] * 24)
@@ -118,14 +119,14 @@ class TestDataAge:
 
     def test_wal007_no_incident_at_all_says_so(self, engine):
         with engine.connect() as conn:
-            age = data_wall.data_age(conn, datetime.now(timezone.utc), Unit(), self.PROFILE)
+            age = data_wall.data_age(conn, datetime.now(UTC), Unit(), self.PROFILE)
         assert age.newest is None and age.stale
         assert "尚无警情数据" in _json(wall_layout.data_age_badge(age, "zh"))
 
     def test_wal008_the_frame_carries_the_badge_for_a_stalled_feed(self, server, small_demo):
         with db.make_engine(small_demo).connect() as conn:
             newest = datetime.fromisoformat(str(conn.execute(text("SELECT MAX(received_at) FROM incidents")).scalar()))
-        with frozen_clock(newest.replace(tzinfo=timezone.utc) + timedelta(days=3)):
+        with frozen_clock(newest.replace(tzinfo=UTC) + timedelta(days=3)):
             out = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
         assert "最新警情 3天前" in _json(out[len(wall_layout.CHART_PANELS) + 4])
 
@@ -148,7 +149,7 @@ class TestFeed:
     def test_wal011_new_calls_are_prepended_and_the_tail_trimmed(self, server, small_demo):
         _rows, state = wall_callbacks.feed(0, {"last_id": None}, {"kind": "town", "id": None}, SETTINGS)
         engine = db.make_engine(small_demo)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with engine.begin() as conn:
             for k, priority in enumerate((3, 1)):
                 conn.execute(Incident.__table__.insert().values(

@@ -8,7 +8,7 @@ import math
 import os
 import re
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -32,10 +32,9 @@ from layouts.wall_charts import (
     settled_levels_figure,
 )
 
-
 TODAY = date(2026, 11, 29)
 SHANGHAI = timezone(timedelta(hours=8))
-NOW = datetime(2026, 11, 29, 6, 9, tzinfo=timezone.utc)  # 14:09 in Shanghai
+NOW = datetime(2026, 11, 29, 6, 9, tzinfo=UTC)  # 14:09 in Shanghai
 CURRENT_HOUR = 14
 MIN_FONT = 16
 CJK = re.compile(r"[\u3400-\u9fff]")

@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Engine, delete, func, select, update
 
 from data import auth, bulk, db, rollups, safety_index
-from data.demo import events, plan as planning
+from data.demo import events
+from data.demo import plan as planning
 from data.demo.world import World, build_world
 from data.jobs import run_every
 from data.programme import daily_counts
@@ -48,7 +49,7 @@ class DemoSettings:
     effects: dict
 
     @classmethod
-    def load(cls, engine_or_conn) -> "DemoSettings":
+    def load(cls, engine_or_conn) -> DemoSettings:
         raw = db.get_meta(engine_or_conn, "demo_settings")
         if raw is None:
             raise DemoError("this database holds no demo (no demo_settings in meta); run seed-demo first")
@@ -133,7 +134,7 @@ def seed_demo(engine: Engine, seed: int = 20_151_101, scale: float = 1.0, now: d
         rollups.rebuild(conn)
         rollups.install_triggers(conn)
         db.set_meta(conn, "demo_settings", settings.dump())
-        db.set_meta(conn, "demo_written_until", now.astimezone(timezone.utc).isoformat())
+        db.set_meta(conn, "demo_written_until", now.astimezone(UTC).isoformat())
         db.set_meta(conn, f"demo_targets:{today.isoformat()}",
                     json.dumps({c: int(the_plan.counts[c][-1]) for c in planning.CELLS}))
         months = safety_index.index_months(conn, today)
@@ -209,7 +210,7 @@ def _pin_criminal_amounts(cols: dict, seed: int, scale: float, programme_start: 
 
 
 def _np_utc(moment: datetime) -> np.datetime64:
-    return np.datetime64(moment.astimezone(timezone.utc).replace(tzinfo=None), "us")
+    return np.datetime64(moment.astimezone(UTC).replace(tzinfo=None), "us")
 
 
 def write_rows(conn, table_name: str, cols: dict, now: datetime, after: datetime | None = None) -> int:
@@ -302,7 +303,7 @@ class Simulator:
                 total += self._write_day(conn, day, written_until, now)
                 day += timedelta(days=1)
             apply_pending(conn, now)
-            db.set_meta(conn, "demo_written_until", now.astimezone(timezone.utc).isoformat())
+            db.set_meta(conn, "demo_written_until", now.astimezone(UTC).isoformat())
         return total
 
     def _write_day(self, conn, day: date, after: datetime, now: datetime) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import app as app_module
 from data import auth, db
 
 ROLES = ("wall", "leader", "analyst", "admin")
@@ -66,6 +67,16 @@ def callback_outputs(key: str):
     if key.startswith(".."):
         return [one(part) for part in key[2:-2].split("...")]
     return one(key)
+
+
+def server_callbacks(server) -> dict[str, tuple[str, dict]]:
+    """module.function -> (callback_map key, spec) for the server-side callbacks of an app's Dash app."""
+    found = {}
+    for key, spec in app_module.dash_app_of(server).callback_map.items():
+        func = spec.get("callback")
+        if func is not None:
+            found[f"{func.__module__.removeprefix('callbacks.')}.{func.__name__}"] = (key, spec)
+    return found
 
 
 def callback_body(key: str, spec: dict, values=None, changed=()) -> dict:

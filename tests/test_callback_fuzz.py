@@ -19,7 +19,7 @@ import json
 from urllib.parse import quote
 
 import pytest
-from auth_support import callback_body, ensure_accounts, login_client
+from auth_support import callback_body, ensure_accounts, login_client, server_callbacks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, text
@@ -70,16 +70,6 @@ def clients(server):
         login_client(client, role)
         logged_in[role] = client
     return logged_in
-
-
-def _callbacks(server) -> dict[str, tuple[str, dict]]:
-    """module.function -> (callback_map key, spec) for the server-side callbacks."""
-    found = {}
-    for key, spec in app_module.dash_app_of(server).callback_map.items():
-        func = spec.get("callback")
-        if func is not None:
-            found[f"{func.__module__.removeprefix('callbacks.')}.{func.__name__}"] = (key, spec)
-    return found
 
 
 def _post(client, body, content_type="application/json"):
@@ -211,7 +201,7 @@ def _values_for(dep: dict):
 # --- the tests ----------------------------------------------------------------------------------------------
 
 def test_fuz001_every_server_side_callback_is_fuzzed(server):
-    found = _callbacks(server)
+    found = server_callbacks(server)
     assert set(found) == set(ROLE_OF), "a new callback needs a role here (and so gets fuzzed)"
     everything = app_module.dash_app_of(server).callback_map
     assert len(everything) - len(found) == CLIENTSIDE
@@ -219,7 +209,7 @@ def test_fuz001_every_server_side_callback_is_fuzzed(server):
 
 @pytest.mark.parametrize("name", sorted(ROLE_OF))
 def test_fuz002_malformed_values_get_a_clean_answer_and_write_nothing(server, clients, name):
-    key, spec = _callbacks(server)[name]
+    key, spec = server_callbacks(server)[name]
     client = clients[ROLE_OF[name]]
     engine = db.engine_of(server)
     before = _row_counts(engine)
@@ -295,7 +285,7 @@ MUTATIONS = ["no output", "unknown output", "junk output", "clientside output", 
 
 @pytest.mark.parametrize("how", MUTATIONS)
 def test_fuz003_malformed_envelopes_get_a_clean_4xx(server, clients, how):
-    callbacks = _callbacks(server)
+    callbacks = server_callbacks(server)
     clientside = next(k for k, s in app_module.dash_app_of(server).callback_map.items() if "callback" not in s)
     engine = db.engine_of(server)
     before = _row_counts(engine)
@@ -357,7 +347,7 @@ NAMED = [
 @pytest.mark.parametrize("name, values, status, where, expected", NAMED,
                          ids=[f"{n}-{i}" for i, (n, *_rest) in enumerate(NAMED)])
 def test_fuz004_named_cases_get_the_expected_answer(server, clients, name, values, status, where, expected):
-    key, spec = _callbacks(server)[name]
+    key, spec = server_callbacks(server)[name]
     engine = db.engine_of(server)
     before = _row_counts(engine)
     changed = [f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"]

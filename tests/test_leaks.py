@@ -28,7 +28,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
-from auth_support import callback_body, csrf_token, ensure_accounts, login_client
+from auth_support import callback_body, csrf_token, ensure_accounts, login_client, server_callbacks
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -198,15 +198,6 @@ def leaked(text_: str) -> list[str]:
 
 # --- the registries -------------------------------------------------------------------------------------
 
-def _server_callbacks(server) -> dict[str, tuple[str, dict]]:
-    found = {}
-    for key, spec in app_module.dash_app_of(server).callback_map.items():
-        func = spec.get("callback")
-        if func is not None:
-            found[f"{func.__module__.removeprefix('callbacks.')}.{func.__name__}"] = (key, spec)
-    return found
-
-
 def _calls(ids) -> dict[str, list[list]]:
     """Input and state values for each server-side callback, as the page sends them, that draw the planted
     enterprise, its park and its station."""
@@ -261,7 +252,7 @@ def _pages(server, town_ids, engine) -> list[str]:
 class TestNothingLeaks:
     def test_lek001_the_registries_are_covered(self, server, town):
         _url, ids = town
-        assert set(_calls(ids)) == set(_server_callbacks(server)), "a callback without an entry in CALLBACK_CALLS"
+        assert set(_calls(ids)) == set(server_callbacks(server)), "a callback without an entry in CALLBACK_CALLS"
         assert len(_downloads(ids)) >= 40
 
     @pytest.mark.parametrize("role", ROLES_MASKED)
@@ -279,7 +270,7 @@ class TestNothingLeaks:
     @pytest.mark.parametrize("role", ROLES_MASKED)
     def test_lek003_no_callback_shows_a_planted_value(self, server, town, clients, role):
         _url, ids = town
-        callbacks, answered, masked_forms = _server_callbacks(server), 0, 0
+        callbacks, answered, masked_forms = server_callbacks(server), 0, 0
         for name, calls in _calls(ids).items():
             key, spec = callbacks[name]
             for values in calls:
@@ -317,7 +308,7 @@ class TestTheAnalystSees:
                 return conn.execute(text("SELECT count(*) FROM audit_log WHERE action = 'unmasked_view'")).scalar_one()
 
         before = audits()
-        key, spec = _server_callbacks(server)["router.render"]
+        key, spec = server_callbacks(server)["router.render"]
         page = clients["analyst"].post("/_dash-update-component", data=json.dumps(
             callback_body(key, spec, [f"/enterprise/{ids['enterprise']}", "", None])),
             content_type="application/json").get_data(as_text=True)
@@ -331,7 +322,7 @@ class TestTheAnalystSees:
 
     def test_lek011_the_feed_is_masked_for_every_viewer_the_analyst_included(self, server, town, clients):
         """A wall is a public screen: its feed is masked whoever is logged in (README, access control)."""
-        key, spec = _server_callbacks(server)["wall.feed"]
+        key, spec = server_callbacks(server)["wall.feed"]
         body = callback_body(key, spec, [1, {"last_id": None}, {"kind": "station", "id": 2}, {"lang": "zh"}])
         answer = clients["analyst"].post("/_dash-update-component", data=json.dumps(body),
                                          content_type="application/json").get_data(as_text=True)

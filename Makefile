@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := chromium chromium-driver fonts-wqy-microhei redis-server postgresql nodejs
 # What the running app itself needs: Chromium draws every PNG/SVG download and the report's charts, and a
-# font covering Chinese keeps their text from being drawn as boxes (data/figures_export.py checks both).
+# font covering Chinese keeps their text from being drawn as boxes (exports/images.py checks both).
 RUN_APT_PACKAGES := chromium fonts-wqy-microhei fontconfig
 # apt-get install, non-interactive (env passes DEBIAN_FRONTEND through sudo, which would drop it), after an update.
 APT_INSTALL = $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq

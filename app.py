@@ -15,23 +15,26 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import commands
-from callbacks import admin, admin_intake, auth, downloads, errors, router
 from callbacks import review as review_callbacks
+from callbacks import router
 from callbacks import wall as wall_callbacks
-from data import auth as accounts
-from data import cache, db, jobs, safety_index
-from data.config import INSTANCE_DIR, PROJECT_ROOT, load_config
+from data.access import accounts
+from data.core import cache, db
+from data.core.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from data.demo import generator
+from data.index import jobs, safety_index
+from figures.strings import check_labels, t
 from layouts import pages, review, wall
-from layouts.strings import check_labels, t
+from web import admin, admin_intake, downloads, errors
+from web import gate as auth
 
 log = logging.getLogger("eqian")
 
 
 def check_vocabulary() -> None:
     """Refuse to start when a vocabulary value lacks what the app needs of it: an incident category its harm
-    weight, a settlement level its escalation step (data/safety_index.toml), a displayed value or index band
-    its English label (layouts/strings.py). Raises IndexConfigError or LabelError naming what is missing."""
+    weight, a settlement level its escalation step (data/index/safety_index.toml), a displayed value or index band
+    its English label (figures/strings.py). Raises IndexConfigError or LabelError naming what is missing."""
     index_config = safety_index.load_config()
     check_labels(tuple(name for name, _lower in index_config.bands))
 
@@ -40,7 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the Flask server with the Dash app mounted at /; ``config`` overrides EQIAN_* settings."""
     settings = load_config(config)
     check_vocabulary()
-    server = Flask(__name__, instance_path=str(INSTANCE_DIR), template_folder=str(PROJECT_ROOT / "layouts" / "templates"))
+    server = Flask(__name__, instance_path=str(INSTANCE_DIR), template_folder=str(PROJECT_ROOT / "web" / "templates"))
     server.config.update(settings)
     server.jinja_env.globals["t"] = t
     if settings["EQIAN_PROXY_HOPS"] > 0:  # the client's address and scheme as the proxy saw them

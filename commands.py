@@ -12,10 +12,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from data import access, db, rollups, safety_index
+from data.access import roles as access
+from data.core import db, rollups
+from data.core.schema import IMPORT_KINDS
+from data.core.timeutil import local_today
 from data.demo import generator
-from data.schema import IMPORT_KINDS
-from data.timeutil import local_today
+from data.index import safety_index
 
 
 def _engine():
@@ -133,9 +135,10 @@ def report(period: str, unit: str, fmt: str, out: str | None, unmasked: bool) ->
     """Write the report (通报) of a period and unit as PDF or DOCX."""
     from pathlib import Path
 
-    from data import exports, figures_export
-    from data import report as reports
-    from layouts import report as report_layout  # noqa: PLC0415 - loaded only for a report
+    from data.screens import report as reports
+    from exports import images as figures_export
+    from exports import report as report_layout  # noqa: PLC0415 - loaded only for a report
+    from exports import tables as exports
 
     today = local_today()
     started = time.monotonic()
@@ -200,7 +203,7 @@ def _audit_import(file: str, report, user: str | None) -> None:
     ``cli:<--user or the operating-system user>``."""
     import getpass  # noqa: PLC0415
 
-    from data import audit  # noqa: PLC0415
+    from data.access import audit  # noqa: PLC0415
 
     target = Path(file).name + (f" · import #{report.import_id}" if report.import_id else "")
     with _engine().begin() as conn:
@@ -217,7 +220,7 @@ def _audit_import(file: str, report, user: str | None) -> None:
 @with_appcontext
 def create_user(username: str, role: str, display_name: str, password: str) -> None:
     """Create a user (the first admin comes from here)."""
-    from data import auth  # noqa: PLC0415
+    from data.access import accounts as auth  # noqa: PLC0415
 
     try:
         with _engine().begin() as conn:
@@ -235,7 +238,7 @@ def create_user(username: str, role: str, display_name: str, password: str) -> N
 @with_appcontext
 def change_user(username: str, role: str | None, active: bool | None, reset_password: bool) -> None:
     """Change a user's role, enable or disable them, or reset their password."""
-    from data import auth  # noqa: PLC0415
+    from data.access import accounts as auth  # noqa: PLC0415
 
     password = click.prompt("New password", hide_input=True, confirmation_prompt=True) if reset_password else None
     try:
@@ -252,7 +255,7 @@ def change_user(username: str, role: str | None, active: bool | None, reset_pass
 @with_appcontext
 def issue_token(name: str, base_url: str) -> None:
     """Issue a device token for a wall screen and print its login link (shown once)."""
-    from data import auth  # noqa: PLC0415
+    from data.access import accounts as auth  # noqa: PLC0415
 
     try:
         with _engine().begin() as conn:
@@ -268,7 +271,7 @@ def issue_token(name: str, base_url: str) -> None:
 @with_appcontext
 def revoke_token(token_id: int) -> None:
     """Revoke a wall screen's device token."""
-    from data import auth  # noqa: PLC0415
+    from data.access import accounts as auth  # noqa: PLC0415
 
     try:
         with _engine().begin() as conn:

@@ -4,12 +4,12 @@
    Done here rather than on the server because it is pure string work and every filter change starts with it:
    a server round trip (60-100 ms) before the page's own request is time the leader waits for nothing.
    The query must equal what the server writes for the same state (layouts/review.py review_href and
-   data/review.py ReviewFilters.to_query): keys in the same order, empty values left out, `ytd` left out,
+   data/screens/review.py ReviewFilters.to_query): keys in the same order, empty values left out, `ytd` left out,
    then `row` (unless the default) and `lang=en`, encoded as Python's urlencode does (quote_plus, UTF-8).
    tests/test_review_url_js.py runs this file in node against the Python for many states. */
 (function () {
   "use strict";
-  var DEFAULT_ROW = "incidents:total";  // data/review.py DEFAULT_ROW
+  var DEFAULT_ROW = "incidents:total";  // data/screens/review.py DEFAULT_ROW
   var KEYS = ["period", "first", "last", "station", "park", "enterprise", "sector", "category",
               "enterprise_only"];  // the fields of ReviewFilters, in order
 
@@ -41,7 +41,7 @@
     return present(value) ? String(value).slice(0, 10) : null;  // the pickers may add a time
   }
 
-  /* An enterprise id as data/review.py from_query reads it (ASCII digits, at most 10, from 1 to 2^31 - 1), else null. */
+  /* An enterprise id as data/screens/review.py from_query reads it (ASCII digits, at most 10, from 1 to 2^31 - 1), else null. */
   function enterpriseId(text) {
     if (!/^[0-9]{1,10}$/.test(text || "")) { return null; }
     var value = parseInt(text, 10);

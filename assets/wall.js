@@ -19,7 +19,7 @@
   }
 
   // Scales the design canvas to the window; returns which canvas it is ("wide" on a 32:9 wall, else
-  // "standard"), the name layouts/wall_map.py PANEL_SIZES fits the map to.
+  // "standard"), the name figures/wall_map.py PANEL_SIZES fits the map to.
   function fitCanvas() {
     var canvas = document.getElementById("wall-canvas");
     if (!canvas) { return null; }

@@ -48,7 +48,7 @@ def demo_database(url: str | None, name: str, scale: float = 1.0) -> str:
     """``url`` when given, else a freshly seeded demo (``scale``) in a temporary SQLite file named ``name``."""
     if url is not None:
         return url
-    from data import db  # noqa: PLC0415
+    from data.core import db  # noqa: PLC0415
     from data.demo.generator import seed_demo  # noqa: PLC0415
 
     url = f"sqlite:///{Path(tempfile.mkdtemp(prefix=f'eqian-{name}-')) / f'{name}.db'}"
@@ -62,7 +62,8 @@ def demo_database(url: str | None, name: str, scale: float = 1.0) -> str:
 def login(page, base: str, role: str = "leader", database_url: str | None = None) -> None:
     """Log the browser page in as the demo account of ``role`` ("wall" uses the demo device token), creating
     the demo accounts on ``database_url`` first when given (a benchmark database may predate them)."""
-    from data import auth, db  # noqa: PLC0415
+    from data.access import accounts as auth  # noqa: PLC0415
+    from data.core import db
 
     if database_url:
         engine = db.make_engine(database_url)

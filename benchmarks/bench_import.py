@@ -31,11 +31,11 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data import db, rollups  # noqa: E402
-from data.demo import geo  # noqa: E402
-from data.intake import import_file, importer, wgs84_to_gcj02  # noqa: E402
-from data.periods import Window  # noqa: E402
-from data.schema import Station  # noqa: E402
+from data.core import db, rollups
+from data.core.periods import Window
+from data.core.schema import Station
+from data.demo import geo
+from data.intake import import_file, importer, wgs84_to_gcj02
 
 PG_URL = os.environ.get("EQIAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FOREIGN = {"盗窃案": "刑事", "诈骗案": "刑事", "打架斗殴": "治安", "噪音扰民": "治安", "交通事故": "交通事故",
@@ -95,7 +95,7 @@ def write_csv(path: Path, rows: int, encoding: str, seed: int = 8) -> None:
 
 
 def geo_zone():
-    from data.timeutil import LOCAL_TZ
+    from data.core.timeutil import LOCAL_TZ
 
     return LOCAL_TZ
 

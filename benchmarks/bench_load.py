@@ -70,7 +70,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._app import (  # noqa: E402
+from benchmarks._app import (
     CHROMIUM_ARGS,
     child_pids,
     chromium_path,
@@ -79,8 +79,8 @@ from benchmarks._app import (  # noqa: E402
     start_private_postgres,
     stop_gunicorn,
 )
-from data.review import ReviewFilters  # noqa: E402
-from layouts.review import review_href  # noqa: E402
+from data.screens.review import ReviewFilters
+from layouts.review import review_href
 
 CALLBACK = "/_dash-update-component"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -268,7 +268,7 @@ def capture(base: str) -> dict:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    from data import auth
+    from data.access import accounts as auth
 
     proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "127.0.10.250"}
     found: dict = {"wall": {}, "review": {}, "server_errors": []}
@@ -394,7 +394,7 @@ class Wall:
         self.stop.wait(max(0.0, min(seconds, self.deadline - time.monotonic())))
 
     def run(self) -> None:
-        from data import auth
+        from data.access import accounts as auth
 
         self._wait(self.rng.uniform(0, 3))  # not all switched on in the same second
         if not self._running() or not self.client.login("/device", {"token": auth.DEMO_WALL_TOKEN[1], "next": "/"}):
@@ -498,7 +498,7 @@ class Leader:
         return not self.stop.is_set() and time.monotonic() < self.deadline
 
     def run(self) -> None:
-        from data import auth
+        from data.access import accounts as auth
 
         try:
             self.stop.wait(self.rng.uniform(0, 5))
@@ -838,7 +838,8 @@ def main() -> None:
             print(f"  {(logs / 'seed.log').read_text().strip().splitlines()[-1]} (wall time "
                   f"{time.monotonic() - started:.0f} s)", flush=True)
         else:
-            from data import auth, db
+            from data.access import accounts as auth
+            from data.core import db
 
             engine = db.make_engine(url)
             with engine.begin() as conn:

@@ -3,7 +3,7 @@
 Loads N incidents (with disputes and hazards in proportion) into a fresh PostgreSQL database per size,
 then prints, side by side:
 
-- every cockpit number for the town (``data.cockpit.cockpit_numbers``) cold (app cache empty) and warm
+- every cockpit number for the town (``data.screens.cockpit.cockpit_numbers``) cold (app cache empty) and warm
   (through ``data.service.cockpit``), read from the rollups;
 - the same numbers by plain GROUP BY on the base tables (the same function with the rollup reader
   swapped for ``rollups.counts_raw``), checked equal;
@@ -32,14 +32,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from data import db, rollups, safety_index  # noqa: E402
-from data.bulk import insert_columns, sync_id_sequence  # noqa: E402
-from data.demo.world import build_world  # noqa: E402
-from data.schema import Enterprise, Park, Station, Team  # noqa: E402
-from data.timeutil import local_today  # noqa: E402
+from data.core import db, rollups
+from data.core.bulk import insert_columns, sync_id_sequence
+from data.core.schema import Enterprise, Park, Station, Team
+from data.core.timeutil import local_today
+from data.demo.world import build_world
+from data.index import safety_index
 
 CATEGORY_CASE = """CASE WHEN r1 < 0.045 THEN '刑事' WHEN r1 < 0.185 THEN '治安' WHEN r1 < 0.275 THEN '交通事故'
   WHEN r1 < 0.495 THEN '纠纷' WHEN r1 < 0.875 THEN '群众求助' WHEN r1 < 0.89 THEN '火灾'
@@ -173,7 +174,7 @@ def _timed(fn, repeat: int = 1):
 def measure(url: str, n: int, with_pandas: bool) -> dict:
     import app as app_module
     from data import service
-    from data.cockpit import cockpit_numbers
+    from data.screens.cockpit import cockpit_numbers
 
     figures = {}
     server = app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_SIMULATE": False, "EQIAN_CACHE_URL": "simple"})
@@ -205,7 +206,7 @@ def freshness(engine) -> dict:
     """Insert 1,000 incidents the way this app's writers do (one COPY): with the rollup triggers, the
     rollups are fresh at commit; the same insert without triggers shows what keeping them fresh costs.
     Also one ORM-style executemany, where psycopg sends one statement per row."""
-    from data.schema import Incident
+    from data.core.schema import Incident
 
     now = datetime.now(UTC)
 
@@ -235,7 +236,7 @@ def freshness(engine) -> dict:
         conn.rollback()
     with engine.begin() as conn:
         rollups.install_triggers(conn)
-    from data.periods import Window
+    from data.core.periods import Window
 
     today = local_today()
     with engine.connect() as conn:
@@ -280,7 +281,7 @@ client = server.test_client()
 assert client.get("/login").status_code == 200  # every other page needs a login
 started = time.perf_counter() - t
 from data import service
-from data.timeutil import local_today
+from data.core.timeutil import local_today
 with server.app_context():
     service.cockpit(local_today().isoformat())
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._app import demo_database  # noqa: E402
+from benchmarks._app import demo_database
 
 TARGET_SECONDS = 20.0
 
@@ -53,9 +53,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    from data import db, figures_export, report
-    from data.timeutil import local_today
-    from layouts import report as report_layout
+    from data.core import db
+    from data.core.timeutil import local_today
+    from data.screens import report
+    from exports import images as figures_export
+    from exports import report as report_layout
 
     url = args.database
     url = demo_database(url, "report", 1.0)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._app import CHROMIUM_ARGS, demo_database, login, start_app, start_gunicorn, stop_gunicorn  # noqa: E402
+from benchmarks._app import CHROMIUM_ARGS, demo_database, login, start_app, start_gunicorn, stop_gunicorn
 
 
 def _pick(page, control: str, name: str):

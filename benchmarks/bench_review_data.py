@@ -21,15 +21,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from flask import Flask  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from flask import Flask
+from sqlalchemy import select
 
-from benchmarks._app import demo_database  # noqa: E402
-from data import cache, db, geo, service  # noqa: E402
-from data import review as rv  # noqa: E402
-from data.compstat import Unit  # noqa: E402
-from data.schema import Enterprise, Park, Station  # noqa: E402
-from data.timeutil import local_today  # noqa: E402
+from benchmarks._app import demo_database
+from data import service
+from data.core import cache, db
+from data.core.schema import Enterprise, Park, Station
+from data.core.timeutil import local_today
+from data.counts.compstat import Unit
+from data.screens import geo
+from data.screens import review as rv
 
 
 def states(conn) -> list[tuple[str, rv.ReviewFilters]]:

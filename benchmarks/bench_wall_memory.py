@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._app import CHROMIUM_ARGS, demo_database, login, start_app  # noqa: E402
+from benchmarks._app import CHROMIUM_ARGS, demo_database, login, start_app
 
 RARE_SURNAMES = "欧诸葛闻尉迟宇文仉督亓官司寇巫马公西端木"
 
@@ -32,8 +32,8 @@ def _feed_latency(page, url: str) -> float:
 
     from sqlalchemy import select
 
-    from data import db
-    from data.schema import Incident, Station
+    from data.core import db
+    from data.core.schema import Incident, Station
 
     shown = page.inner_text("#wall-feed")
     first = next(c for c in RARE_SURNAMES if f"{c}**" not in shown)  # masked on the wall as 欧**

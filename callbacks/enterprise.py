@@ -7,31 +7,22 @@ id gives the not-found section, a database that cannot be read a friendly messag
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbacks import auth
-from data import db, enterprise, service
+from data import service
+from data.core import db
+from data.core.timeutil import local_today
 from data.demo.generator import is_demo
-from data.timeutil import local_today
+from data.screens import enterprise
 from layouts import enterprise as layout
+from web import gate as auth
+from web.inputs import parse_id
 
 log = logging.getLogger(__name__)
 
 # Plain ASCII digits, at most nine (every such id fits a 32-bit INTEGER column on both backends).
-_ID = re.compile(r"[0-9]{1,9}")
-
-
-def parse_id(raw_id) -> int | None:
-    """The enterprise id in a path segment, or None when it is not a plain positive number."""
-    if not isinstance(raw_id, str) or not _ID.fullmatch(raw_id):
-        return None
-    value = int(raw_id)
-    return value if value > 0 else None
-
-
 @service.versioned()
 def load(conn, enterprise_id: int, today_iso: str):
     """(profile or None, demo flag), cached on the data version."""

@@ -22,12 +22,12 @@ from plotly.io.json import to_json_plotly
 from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbacks import inputs
 from data import service
-from data.review import DEFAULT_ROW, FilterError, ReviewFilters, from_query
-from data.timeutil import local_today
+from data.core.timeutil import local_today
+from data.screens.review import DEFAULT_ROW, FilterError, ReviewFilters, from_query
+from figures.strings import t
 from layouts import ids, index_views, review
-from layouts.strings import t
+from web import inputs
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,13 @@ from dash import Input, Output, State, no_update
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbacks import auth, inputs
 from callbacks.enterprise import enterprise_page
-from data import db, units
+from data.core import db, units
 from data.demo.generator import is_demo
+from figures.strings import lang_from_search, t
 from layouts import ids, pages, review, wall
-from layouts.strings import lang_from_search, t
+from web import gate as auth
+from web import inputs
 
 log = logging.getLogger(__name__)
 

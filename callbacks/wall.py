@@ -15,13 +15,14 @@ from dash import ClientsideFunction, Input, Output, Patch, State, no_update
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbacks import inputs
 from data import service
-from data.timeutil import now_utc, to_local
-from layouts import ids, wall, wall_map
-from layouts.strings import t
-from layouts.wall_charts import CHART_BUILDERS
-from layouts.wall_map import map_figure
+from data.core.timeutil import now_utc, to_local
+from figures import wall_map
+from figures.strings import t
+from figures.wall_charts import CHART_BUILDERS
+from figures.wall_map import map_figure
+from layouts import ids, wall
+from web import inputs
 
 log = logging.getLogger(__name__)
 CHART_OUTPUTS = [Output(spec.id, "figure") for spec in wall.CHART_PANELS]

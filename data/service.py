@@ -22,12 +22,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
-from data import db, rollups
-from data.cache import cache
-from data.cockpit import CockpitNumbers, cockpit_numbers
-from data.compstat import Unit
-from data.incidents import CallRow, calls_after, latest_calls, newest_calls
-from data.wall import wall_frame
+from data.core import db, rollups
+from data.core.cache import cache
+from data.counts.compstat import Unit
+from data.screens.cockpit import CockpitNumbers, cockpit_numbers
+from data.screens.incidents import CallRow, calls_after, latest_calls, newest_calls
+from data.screens.wall import wall_frame
 
 log = logging.getLogger(__name__)
 VERSION_TTL_SECONDS = 0.25  # each process re-reads the version this often
@@ -193,7 +193,7 @@ def cockpit(conn, today_iso: str, unit_kind: str = "town", unit_id: int | None =
 @versioned()
 def review(conn, query: str, row: str, today_iso: str):
     """One state of the review page, for its normalised filter query and selected book row."""
-    from data.review import review_bundle  # noqa: PLC0415 - the review module imports this one's siblings
+    from data.screens.review import review_bundle  # noqa: PLC0415 - the review module imports this one's siblings
 
     return review_bundle(conn, query, row, date.fromisoformat(today_iso))
 
@@ -201,8 +201,8 @@ def review(conn, query: str, row: str, today_iso: str):
 @versioned()
 def index_views(conn, scope_query: str, today_iso: str):
     """The safety-index views (distribution, funnel plot, rankings) for a unit and sector scope."""
-    from data import index_views as views  # noqa: PLC0415
-    from data.review import from_query  # noqa: PLC0415
+    from data.index import index_views as views  # noqa: PLC0415
+    from data.screens.review import from_query  # noqa: PLC0415
 
     return views.index_views(conn, date.fromisoformat(today_iso), from_query(scope_query), index_base(today_iso))
 
@@ -211,7 +211,7 @@ def index_views(conn, scope_query: str, today_iso: str):
 def index_base(conn, today_iso: str):
     """Every enterprise and its incident count over the index window, read once per data version for all the
     units whose index views are cut from it."""
-    from data import index_views as views  # noqa: PLC0415
+    from data.index import index_views as views  # noqa: PLC0415
 
     return views.town_base(conn, date.fromisoformat(today_iso))
 

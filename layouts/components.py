@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import html
 
-from layouts.strings import t
+from figures.strings import t
 
 SIGNIFICANCE_MARKS = {"significant": "▲▲", "notable": "▲", "noise": "≈", "none": ""}  # none: a side has no data
 

@@ -1,6 +1,6 @@
 """The enterprise profile page (企业档案), light theme shared with the review page.
 
-Pure functions: ``page`` draws one ``data.enterprise.EnterpriseProfile``; ``not_found`` and ``unavailable``
+Pure functions: ``page`` draws one ``data.screens.enterprise.EnterpriseProfile``; ``not_found`` and ``unavailable``
 draw the page for an unknown id and for a database that cannot be read. Personal data arrives masked.
 """
 
@@ -11,13 +11,13 @@ from decimal import Decimal
 
 from dash import dcc, html
 
-from data import enterprise as ent
-from data import safety_index
-from data.metrics import Change, format_pct
+from data.counts.metrics import Change, format_pct
+from data.index import safety_index
+from data.screens import enterprise as ent
+from figures.strings import t, tv
+from figures.theme import BAND_COLOURS, GRAPH_CONFIG, LIGHT_TEMPLATE_NAME
 from layouts import ids
 from layouts.review import TABLE_AND_CHART, download_links
-from layouts.strings import t, tv
-from layouts.theme import BAND_COLOURS, GRAPH_CONFIG, LIGHT_TEMPLATE_NAME
 
 # Component ids of this page (tests and CSS use them).
 

@@ -1,6 +1,6 @@
 """The safety-index views of the leadership review (light theme): distribution, funnel plot, rankings.
 
-Pure functions of ``data.index_views.IndexViews``: ``sections(views, lang)`` returns the components the review
+Pure functions of ``data.index.index_views.IndexViews``: ``sections(views, lang)`` returns the components the review
 page puts into its index holder (``ids.REVIEW_INDEX_HOLDER``). Component ids are defined here (prefix
 ``review-index-``) so that callbacks and tests can import them:
 
@@ -10,7 +10,7 @@ page puts into its index holder (``ids.REVIEW_INDEX_HOLDER``). Component ids are
 - ranking rows are ``review-index-station-<id>`` and ``review-index-park-<id>``; their names link to the
   review of that unit;
 - each chart and table has download links (``review-download-index-distribution``, ``-index-funnel``,
-  ``-index-stations``, ``-index-parks``): the registry's entries in layouts/exports.py, carrying the page's
+  ``-index-stations``, ``-index-parks``): the registry's entries in exports/registry.py, carrying the page's
   filters.
 """
 
@@ -21,6 +21,8 @@ from dataclasses import replace
 import numpy as np
 from dash import dcc, html
 
+from figures.strings import t, tv
+from figures.theme import BAND_COLOURS, GRAPH_CONFIG, LIGHT_TEMPLATE_NAME
 from layouts.ids import (
     REVIEW_INDEX,
     REVIEW_INDEX_BANDS,
@@ -43,8 +45,6 @@ from layouts.ids import (
 )
 from layouts.markup import block, el, link
 from layouts.review import TABLE_AND_CHART, download_links
-from layouts.strings import t, tv
-from layouts.theme import BAND_COLOURS, GRAPH_CONFIG, LIGHT_TEMPLATE_NAME
 
 INDEX_GRAPH_CONFIG = {**GRAPH_CONFIG, "displayModeBar": "hover", "modeBarButtonsToRemove": ["sendDataToCloud"]}
 FLAG_STYLE = {  # colour, marker size, opacity; drawn in this order (the most unusual on top)

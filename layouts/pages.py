@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from figures.strings import t
 from layouts import ids
-from layouts.strings import t
 
 
 def root(user: str | None = None, role: str | None = None, admin: bool = False) -> html.Div:

@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 
 from dash import dcc, html
 
-from data import periods, vocab
-from data.compstat import Comparison
-from data.metrics import Change, format_change, format_pct
-from data.periods import Window
-from data.review import (
+from data.core import periods, vocab
+from data.core.periods import Window
+from data.counts.compstat import Comparison
+from data.counts.metrics import Change, format_change, format_pct
+from data.screens.review import (
     BOOK_PERIODS,
     DEFAULT_ROW,
     PRESETS,
@@ -24,11 +24,11 @@ from data.review import (
     Trend,
     drill_filters,
 )
+from figures.strings import t, tv
+from figures.theme import GRAPH_CONFIG
 from layouts import ids
 from layouts.components import SIGNIFICANCE_MARKS, count_text
 from layouts.markup import Node, block, el, link
-from layouts.strings import t, tv
-from layouts.theme import GRAPH_CONFIG
 
 TABLE_AND_CHART = ("png", "svg", "csv", "xlsx")
 REVIEW_GRAPH_CONFIG = {**GRAPH_CONFIG, "displayModeBar": "hover", "modeBarButtonsToRemove": ["sendDataToCloud"]}
@@ -167,7 +167,7 @@ def partial_trace(trend: Trend, lang: str):
     """The month in progress: a hollow marker on a dotted line from the month before, labelled 截至12月6日."""
     import plotly.graph_objects as go
 
-    from layouts.theme import LIGHT_SERIES
+    from figures.theme import LIGHT_SERIES
 
     month = trend.partial_month
     values = trend.years[month.year]
@@ -186,7 +186,7 @@ def trend_figure(trend: Trend, lang: str, label: str):
     """Monthly counts of a row, this year against the last two, with the programme start marked."""
     import plotly.graph_objects as go
 
-    from layouts.theme import LIGHT_TEMPLATE_NAME
+    from figures.theme import LIGHT_TEMPLATE_NAME
 
     fig = go.Figure()
     months = list(range(1, 13))
@@ -220,7 +220,7 @@ def festival_figure(view: FestivalView, lang: str):
     """Daily counts around the Spring Festival, this year against last, aligned on the festival day."""
     import plotly.graph_objects as go
 
-    from layouts.theme import LIGHT_TEMPLATE_NAME
+    from figures.theme import LIGHT_TEMPLATE_NAME
 
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=view.offsets, y=view.now, name=str(view.this_year), mode="lines"))
@@ -236,7 +236,7 @@ def drill_figure(items: list[DrillItem], lang: str):
     """Incidents by unit one level down, this period against a year earlier; click a bar to go down."""
     import plotly.graph_objects as go
 
-    from layouts.theme import LIGHT_TEMPLATE_NAME
+    from figures.theme import LIGHT_TEMPLATE_NAME
 
     names = [tv(i.name, lang) for i in items]
     custom = [[i.kind, i.id] for i in items]
@@ -254,8 +254,8 @@ def review_map_figure(areas: dict, parks: list[dict], filters: ReviewFilters, la
     """The station areas and parks on a light, offline map: a click on an area or a park drills down."""
     import plotly.graph_objects as go
 
-    from layouts import wall_map
-    from layouts.theme import LIGHT_TEMPLATE_NAME
+    from figures import wall_map
+    from figures.theme import LIGHT_TEMPLATE_NAME
 
     fig = go.Figure()
     features = areas.get("features", []) if areas else []
@@ -303,7 +303,7 @@ def download_links(name: str, formats: tuple[str, ...], lang: str, kind: str = "
                    query: str | None = None) -> html.Div:
     """Download links of a table, a chart or the report, on any page: ``/export/chart/<name>.png|svg``,
     ``/export/table/<name>.csv|xlsx`` or ``/export/report.pdf|docx`` (``kind="report"``); the names are the
-    registry's (layouts/exports.py). Without ``query`` a link carries the page's current filters: assets/nav.js
+    registry's (exports/registry.py). Without ``query`` a link carries the page's current filters: assets/nav.js
     adds the address's query when it is clicked (the review page). With ``query`` (``enterprise=12``) the link
     is fixed and carries nothing else (the enterprise profile)."""
     links = []

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 from dash import dcc, html
 
-from data import periods
-from data.cockpit import CockpitNumbers
-from data.incidents import CallRow
-from data.metrics import Change, format_pct, poisson_z, significance
+from data.core import periods
+from data.counts.metrics import Change, format_pct, poisson_z, significance
+from data.screens.cockpit import CockpitNumbers
+from data.screens.incidents import CallRow
+from figures.strings import t, tv
+from figures.theme import GRAPH_CONFIG
 from layouts import ids
 from layouts.components import SIGNIFICANCE_MARKS, change_tone, count_text
-from layouts.strings import t, tv
-from layouts.theme import GRAPH_CONFIG
 
 FEED_ROWS = 10
 
@@ -127,13 +127,13 @@ def _share_tile(name: str, value: float | None, detail: str, lang: str) -> html.
 @dataclass(frozen=True)
 class KpiSpec:
     """One KPI tile of the wall: its name (component id ``ids.wall_kpi(name)``, label ``kpi_<name>`` in
-    layouts/strings.py) and how it is drawn from a frame's numbers, the language and the year-to-date words."""
+    figures/strings.py) and how it is drawn from a frame's numbers, the language and the year-to-date words."""
 
     name: str
     draw: Callable[[CockpitNumbers, str, str], html.Div]
 
 
-# The wall's KPI row, left to right. A new tile is one entry here (and its label in layouts/strings.py): the
+# The wall's KPI row, left to right. A new tile is one entry here (and its label in figures/strings.py): the
 # placeholders, the grid's columns (panel_component) and the tests follow from this tuple.
 KPI_TILES: tuple[KpiSpec, ...] = (
     KpiSpec("today_total", lambda n, lang, _p: _against_average("today_total", n.today_total,

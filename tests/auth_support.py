@@ -1,4 +1,4 @@
-"""Logging in from tests: the demo accounts (data/auth.py) through the real login pages.
+"""Logging in from tests: the demo accounts (data/access/accounts.py) through the real login pages.
 
 ``login_client(client, role)`` logs a Flask test client in through /login (or /device for "wall");
 ``login_page(page, base_url, role)`` does the same in the browser, filling in the real form.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 import app as app_module
-from data import auth, db
+from data.access import accounts as auth
+from data.core import db
 
 ROLES = ("wall", "leader", "analyst", "admin")
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

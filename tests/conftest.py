@@ -27,7 +27,7 @@ os.environ.setdefault("EQIAN_DATABASE_URL", f"sqlite:///{_SCRATCH / 'import-guar
 
 from seed_support import SeedError, SeedJob  # noqa: E402
 
-from data import db, timeutil  # noqa: E402
+from data.core import db, timeutil  # noqa: E402
 from data.demo.generator import seed_demo  # noqa: E402
 
 # Property tests draw the same examples on every run (and keep no example database between runs): a failure
@@ -41,7 +41,7 @@ PG_URL = os.environ.get("EQIAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.
 def _test_now() -> datetime | None:
     """EQIAN_TEST_NOW (an ISO instant with its zone): the session runs as if that were the time.
 
-    The product's clock (data.timeutil) starts at that instant and runs on, and the demo towns end there, so the
+    The product's clock (data.core.timeutil) starts at that instant and runs on, and the demo towns end there, so the
     calendar-sensitive tests can be run at an awkward hour or day (a Monday at 00:05, 1 January, 29 February,
     the Spring Festival eve) whatever the real date: ``make test`` does one such run (see the Makefile).
     """

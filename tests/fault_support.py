@@ -260,7 +260,7 @@ def seed_town(cluster, name: str, now) -> str:
     """A small demo town (scale 0.02, demo accounts included) in a new database of the private cluster."""
     from sqlalchemy import text  # noqa: PLC0415
 
-    from data import db  # noqa: PLC0415 - the fixtures above need nothing of the app
+    from data.core import db  # noqa: PLC0415 - the fixtures above need nothing of the app
     from data.demo.generator import seed_demo  # noqa: PLC0415
 
     url = cluster.create_database(name)
@@ -449,7 +449,7 @@ class WallClient:
     def login(self, token: str | None = None) -> None:
         import re
 
-        from data import auth
+        from data.access import accounts as auth
 
         page = self.session.get(self.base + "/device", timeout=10)
         csrf = re.search(CSRF_INPUT, page.text).group(1)

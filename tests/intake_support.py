@@ -12,9 +12,9 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from stdnum.cn import uscc
 
-from data import rollups
+from data.core import rollups
+from data.core.schema import Dispute, Enterprise, Hazard, ImportRun, Incident, Park, QuarantineRow, Station
 from data.demo import geo
-from data.schema import Dispute, Enterprise, Hazard, ImportRun, Incident, Park, QuarantineRow, Station
 
 
 def _shared_datasets() -> Path:
@@ -126,6 +126,6 @@ def recent(days: int = 30, hour: int = 10) -> str:
 
 
 def geo_zone():
-    from data.timeutil import LOCAL_TZ
+    from data.core.timeutil import LOCAL_TZ
 
     return LOCAL_TZ

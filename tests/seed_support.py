@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _SCRIPT = """
 import json, os, sys
 from datetime import datetime
-from data import db
+from data.core import db
 from data.demo.generator import seed_demo
 engine = db.make_engine(os.environ["EQIAN_SEED_URL"])
 db.create_schema(engine)

@@ -1,4 +1,4 @@
-"""The upload and quarantine pages for admins (issue 8, callbacks/admin_intake.py) over the Flask test client.
+"""The upload and quarantine pages for admins (issue 8, web/admin_intake.py) over the Flask test client.
 
 Each test gets its own app on a fresh SQLite file with the small town of tests/intake_support.py (stations, a
 park, three enterprises) and the demo accounts; one test runs the same flow on PostgreSQL. Imports run in a
@@ -35,9 +35,11 @@ from intake_support import (
 from sqlalchemy import func, insert, select
 
 import app as app_module
-from callbacks import admin_intake
-from data import audit, db, intake
-from data.schema import Enterprise, ImportRun, Incident, QuarantineRow
+from data import intake
+from data.access import audit
+from data.core import db
+from data.core.schema import Enterprise, ImportRun, Incident, QuarantineRow
+from web import admin_intake
 
 
 def _make_app(url: str, tmp_path, **config):

@@ -11,11 +11,12 @@ import pytest
 from auth_support import ensure_accounts, login_client
 
 import app as app_module
-from data import db, safety_index, vocab
-from data.config import DEFAULT_DATABASE_URL, ConfigError, load_config
+from data.core import db, vocab
+from data.core.config import DEFAULT_DATABASE_URL, ConfigError, load_config
+from data.core.schema import SCHEMA_VERSION
 from data.demo.generator import DemoSettings
-from data.schema import SCHEMA_VERSION
-from layouts.strings import LabelError, check_labels
+from data.index import safety_index
+from figures.strings import LabelError, check_labels
 
 
 class TestConfig:
@@ -114,7 +115,7 @@ class TestCli:
                 assert "Traceback" not in result.output
                 assert "needs a programme start" in result.output
                 assert "flask --app app init-db --programme-start YYYY-MM-DD" in result.output
-                assert "numeric base_year" in result.output and "data/safety_index.toml" in result.output
+                assert "numeric base_year" in result.output and "data/index/safety_index.toml" in result.output
             db.set_meta(db.engine_of(server), "programme_start", "2025-08-29")
             result = server.test_cli_runner().invoke(args=["refresh-index"])
             assert result.exit_code == 0 and "index refreshed" in result.output, result.output
@@ -124,7 +125,7 @@ class TestCli:
     def test_app024_index_refresher_warns_once_without_programme_start(self, engine, caplog):
         import threading
 
-        from data import jobs
+        from data.index import jobs
 
         task, runs, stop = jobs.index_refresher(engine), [], threading.Event()
 
@@ -133,15 +134,15 @@ class TestCli:
             if len(runs) == 12:
                 stop.set()
 
-        with caplog.at_level("WARNING", logger="data.jobs"):
+        with caplog.at_level("WARNING", logger="data.index.jobs"):
             jobs.run_every(counted, 0, stop, "index refresher")  # as the app runs it, twelve times over
-        warnings = [r for r in caplog.records if r.name == "data.jobs"]
+        warnings = [r for r in caplog.records if r.name == "data.index.jobs"]
         assert len(warnings) == 1 and warnings[0].exc_info is None
         assert "needs a programme start" in warnings[0].getMessage()
         assert "init-db --programme-start" in warnings[0].getMessage()
         db.set_meta(engine, "programme_start", "2025-08-29")
         caplog.clear()
-        with caplog.at_level("WARNING", logger="data.jobs"):
+        with caplog.at_level("WARNING", logger="data.index.jobs"):
             task()
         assert db.get_meta(engine, "safety_index_refreshed") is not None
         assert [r.getMessage() for r in caplog.records] == ["index refresher: configuration fixed, index refreshed"]

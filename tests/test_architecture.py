@@ -1,67 +1,150 @@
-"""The direction of flow: data/ knows nothing of Dash, the callbacks or the layouts.
+"""The layer order, as the README draws it: each package may import its own layer and the layers below it, never
+one above; dash stays out of the layers that render or compute.
 
-Every module under data/ is imported in a fresh interpreter, which then must not have loaded dash, callbacks/,
-layouts/ or the composition roots app.py and commands.py (layouts/ may use data/, never the other way round);
-and no import statement in data/, lazy ones included, names them.
+``LAYERS`` lists the layers lowest first. Every import statement in the project's code (lazy ones inside
+functions too) is read with ``ast`` and checked against it, and every module of the dash-free layers is
+imported in a fresh interpreter, which then must not have loaded dash or any layer above.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = {"dash", "callbacks", "layouts", "app", "commands"}
+
+LAYERS = (  # lowest first
+    ("data.core",),  # settings, engine, schema and its rollups, vocabulary, time, cache
+    ("data.access",),  # roles and the principal, accounts, audit, masking
+    ("data.counts",),  # metrics, CompStat windows, operational measures, the programme's headline figures
+    ("data.index",),  # the safety index: computed, stored, read, viewed; the background jobs
+    ("data.intake",),  # the event importer and its quarantine
+    ("data.screens",),  # what each screen shows: cockpit, wall, review, enterprise, report, geo, feed
+    ("data.service",),  # the cached front door the web layer calls
+    ("data.demo", "data"),  # the synthetic town (seeded through everything above)
+    ("figures",),  # words, colours and plotly figures (no dash)
+    ("layouts",),  # Dash components, pure functions
+    ("exports",),  # files: images, CSV/XLSX, PDF/DOCX and the downloads registry
+    ("web",),  # Flask: the gate, admin pages, downloads, request checks
+    ("callbacks",),  # Dash callbacks, thin
+    ("app", "commands"),  # the composition roots
+)
+NO_DASH = ("data", "figures")  # packages that must never load dash
+PROJECT_TOPS = {name.split(".")[0] for layer in LAYERS for name in layer}
+
+
+def layer_of(module: str) -> int | None:
+    """The index in LAYERS of the longest package prefix of ``module`` (None: not the project's)."""
+    best, best_len = None, -1
+    for index, layer in enumerate(LAYERS):
+        for name in layer:
+            if (module == name or module.startswith(name + ".")) and len(name) > best_len:
+                best, best_len = index, len(name)
+    return best
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module an import statement in ``path`` names, at any depth (lazy imports inside functions too);
+    ``from pkg import name`` counts as ``pkg.name`` (a sub-module or a name of pkg: the longer prefix decides)."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def project_files() -> list[Path]:
+    files = [ROOT / "app.py", ROOT / "commands.py"]
+    for top in sorted(PROJECT_TOPS - {"app", "commands"}):
+        files += sorted((ROOT / top).rglob("*.py"))
+    return files
+
+
+def violations(path: Path, imports: set[str]) -> list[str]:
+    own = layer_of(module_name(path))
+    found = []
+    for name in sorted(imports):
+        top = name.split(".")[0]
+        if top == "dash" and module_name(path).split(".")[0] in NO_DASH:
+            found.append(f"{name} (dash in a dash-free layer)")
+        target = layer_of(name) if top in PROJECT_TOPS else None
+        if target is not None and own is not None and target > own:
+            found.append(f"{name} (layer {LAYERS[target][0]} is above {LAYERS[own][0]})")
+    return found
+
+
+def test_arc001_every_file_belongs_to_a_layer():
+    files = project_files()
+    assert len(files) > 80
+    assert [str(f.relative_to(ROOT)) for f in files if layer_of(module_name(f)) is None] == []
+    # the table really orders the packages it names: the data layers, then rendering, then the web
+    assert layer_of("data.core.db") < layer_of("data.counts.metrics") < layer_of("data.screens.review")
+    assert layer_of("data.screens.review") < layer_of("exports.tables") < layer_of("callbacks.review")
+
+
+def test_arc002_no_import_reaches_above_its_layer():
+    offenders = {str(f.relative_to(ROOT)): found for f in project_files() if (found := violations(f, imported_modules(f)))}
+    assert offenders == {}
+
+
+def test_arc003_the_check_sees_an_upward_and_a_lazy_import(tmp_path, monkeypatch):
+    # the same rule on files that break it reports them, so the check above can fail
+    fake = ROOT / "data" / "core" / "upward_probe.py"
+    source = "def later():\n    from data.screens import review\n    import dash\n"
+    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: source)
+    found = violations(fake, imported_modules(fake))
+    assert found == ["dash (dash in a dash-free layer)", "data.screens.review (layer data.screens is above data.core)"]
+    relative = ROOT / "data" / "counts" / "probe.py"
+    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: "from ..index import safety_index\n")
+    assert imported_modules(relative) == {"data.index.safety_index"}
+    assert violations(relative, imported_modules(relative)) == [
+        "data.index.safety_index (layer data.index is above data.counts)"]
+
 
 PROBE = """
 import importlib, json, sys
 for name in sys.argv[1:]:
     importlib.import_module(name)
-loaded = sorted({m.split(".")[0] for m in sys.modules})
-print(json.dumps(loaded))
+print(json.dumps(sorted(sys.modules)))
 """
 
 
-def _data_modules() -> list[str]:
-    return ["data"] + [m.name for m in pkgutil.walk_packages([str(ROOT / "data")], prefix="data.")]
-
-
-def test_arc001_data_imports_no_dash_callbacks_or_layouts():
-    modules = _data_modules()
-    assert "data.service" in modules and "data.intake.importer" in modules and len(modules) > 30
+def _probe(modules: list[str]) -> set[str]:
     out = subprocess.run([sys.executable, "-c", PROBE, *modules], cwd=ROOT, capture_output=True, text=True,
                          timeout=120, check=True).stdout
-    loaded = set(json.loads(out))
-    assert "data" in loaded and "sqlalchemy" in loaded
-    assert not loaded & FORBIDDEN, sorted(loaded & FORBIDDEN)
+    return set(json.loads(out))
 
 
-def test_arc002_the_probe_sees_a_forbidden_import():
+@pytest.mark.parametrize("package", NO_DASH)
+def test_arc004_dash_free_layers_load_no_dash_nor_a_layer_above(package):
+    modules = [module_name(f) for f in project_files() if module_name(f).split(".")[0] == package]
+    if not (ROOT / package).is_dir():
+        pytest.fail(f"{package}/ is missing")
+    loaded = _probe(modules)
+    assert "sqlalchemy" in loaded or package != "data"
+    tops = {m.split(".")[0] for m in loaded}
+    highest = max(layer_of(m) for m in modules)
+    above = sorted(m for m in loaded if m.split(".")[0] in PROJECT_TOPS and (layer_of(m) or 0) > highest)
+    assert "dash" not in tops and above == [], (package, above)
+
+
+def test_arc005_the_probe_sees_a_forbidden_import():
     # the same probe on a module that does load Dash reports it, so the check above can fail
-    out = subprocess.run([sys.executable, "-c", PROBE, "layouts.ids"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, check=True).stdout
-    assert "layouts" in json.loads(out)
-
-
-def _imported_names(path: Path) -> set[str]:
-    """Top-level package of every import statement in a file, at any depth (lazy imports inside functions too)."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-def test_arc003_no_import_statement_in_data_names_dash_callbacks_or_layouts():
-    files = sorted((ROOT / "data").rglob("*.py"))
-    assert len(files) > 30
-    offenders = {str(f.relative_to(ROOT)): sorted(_imported_names(f) & FORBIDDEN) for f in files}
-    assert not {f: names for f, names in offenders.items() if names}
-    # the same check reads a lazy import inside a function
-    assert "layouts" in _imported_names(ROOT / "commands.py")
+    assert "dash" in {m.split(".")[0] for m in _probe(["layouts.review"])}

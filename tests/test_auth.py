@@ -23,13 +23,16 @@ from fault_support import free_port, private_redis  # noqa: F401 - a fixture
 from sqlalchemy import select, text
 
 import app as app_module
-from data import access, audit, auth, db
-from data import cache as cache_module
-from data.config import DEV_SECRET_KEY, ConfigError, load_config
-from data.enterprise import profile
-from data.incidents import latest_calls
-from data.schema import SCHEMA_VERSION, AuditEntry, DeviceToken, User
-from data.timeutil import local_today, now_utc
+from data.access import accounts as auth
+from data.access import audit
+from data.access import roles as access
+from data.core import cache as cache_module
+from data.core import db
+from data.core.config import DEV_SECRET_KEY, ConfigError, load_config
+from data.core.schema import SCHEMA_VERSION, AuditEntry, DeviceToken, User
+from data.core.timeutil import local_today, now_utc
+from data.screens.enterprise import profile
+from data.screens.incidents import latest_calls
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
@@ -415,7 +418,7 @@ class TestSessions:
         finally:
             with engine_of.begin() as conn:
                 conn.execute(DeviceToken.__table__.update().where(DeviceToken.id == token_id).values(revoked_at=None))
-            from callbacks.auth import forget_principal
+            from web.gate import forget_principal
 
             with server.app_context():
                 forget_principal("device", token_id)
@@ -716,7 +719,7 @@ class TestMaskingByRole:
 
 
 def _every_download() -> list[str]:
-    from layouts import exports as export_layout
+    from exports import registry as export_layout
 
     charts = [f"/export/chart/{name}.{fmt}" for name in export_layout.CHARTS for fmt in ("png", "svg")]
     tables = [f"/export/table/{name}.{fmt}" for name in export_layout.TABLES for fmt in ("csv", "xlsx")]

@@ -7,8 +7,10 @@ import pytest
 from auth_support import credentials, ensure_accounts
 
 import app as app_module
-from callbacks.auth import forget_principal
-from data import auth, db, service
+from data import service
+from data.access import accounts as auth
+from data.core import db
+from web.gate import forget_principal
 
 pytestmark = pytest.mark.browser
 
@@ -117,7 +119,7 @@ def test_bra005_an_analyst_sees_callers_in_plain_text_and_it_is_audited(page, si
 
     from sqlalchemy import text
 
-    from data import audit
+    from data.access import audit
 
     engine = db.engine_of(site.app)
     with engine.connect() as conn:

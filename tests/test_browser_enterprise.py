@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 import app as app_module
-from data import db, service
-from data import safety_index as si
-from data.timeutil import local_today
+from data import service
+from data.core import db
+from data.core.timeutil import local_today
+from data.index import safety_index as si
 
 pytestmark = pytest.mark.browser
 RESULTS = Path(__file__).resolve().parent.parent / "test-results"

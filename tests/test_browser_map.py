@@ -1,4 +1,4 @@
-"""The wall map (layouts/wall_map.py): figure structure, then the real drawing in headless Chromium.
+"""The wall map (figures/wall_map.py): figure structure, then the real drawing in headless Chromium.
 
 The structure tests need no browser. The browser tests serve the figure from a tiny Dash app on a live
 server and check that the page asks no host but its own, that the console stays clean and, by decoding
@@ -22,13 +22,13 @@ from dash import dcc, html
 from flask import Flask, Response
 from sqlalchemy import select
 
-from data import geo
+from data.core.schema import Station
+from data.core.timeutil import local_today
 from data.demo.geo import station_rows
-from data.schema import Station
-from data.timeutil import local_today
-from layouts import theme, wall_map
-from layouts.strings import t, tv
-from layouts.wall_map import empty_map_figure, map_figure
+from data.screens import geo
+from figures import theme, wall_map
+from figures.strings import t, tv
+from figures.wall_map import empty_map_figure, map_figure
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-results"
 URL = re.compile(r"https?://[^\s\"'\\]+")
@@ -492,7 +492,7 @@ class TestMapInBrowser:
         from sqlalchemy.orm import Session
 
         import app as app_module
-        from data import db
+        from data.core import db
 
         url = f"sqlite:///{tmp_path / 'shape.db'}"
         server = app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_SIMULATE": False})

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import text
 
 import app as app_module
-from data import db, service
-from data.timeutil import local_today
+from data import service
+from data.core import db
+from data.core.timeutil import local_today
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,9 +16,10 @@ from conftest import create_pg_database, drop_pg_database, pg_unreachable
 from sqlalchemy import text
 
 import app as app_module
-from data import db, service
+from data import service
+from data.core import db
+from data.core.schema import Incident
 from data.demo.generator import seed_demo
-from data.schema import Incident
 from layouts import wall as wall_layout
 
 pytestmark = pytest.mark.browser

@@ -1,4 +1,4 @@
-"""data.bulk: column arrays in (COPY on PostgreSQL, executemany on SQLite), the same values out through SQLAlchemy."""
+"""data.core.bulk: column arrays in (COPY on PostgreSQL, executemany on SQLite), the same values out through SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from data import bulk
-from data.schema import DemoPending, Enterprise, Hazard, Incident, Park, Station
+from data.core import bulk
+from data.core.schema import DemoPending, Enterprise, Hazard, Incident, Park, Station
 
 UTC = UTC
 PLUS8 = timezone(timedelta(hours=8))

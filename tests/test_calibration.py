@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from data import db
+from data.core import db
+from data.counts.programme import FIGURE_ORDER, programme_totals, rolling_year_change
 from data.demo.generator import DemoSettings, seed_demo
-from data.programme import FIGURE_ORDER, programme_totals, rolling_year_change
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PUBLISHED = {

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
 import app as app_module
-from callbacks import errors
-from data import db, vocab
-from data.review import PRESETS
+from data.core import db, vocab
+from data.screens.review import PRESETS
+from web import errors
 
 CALLBACK_PATH = "/_dash-update-component"
 FUZZ = settings(max_examples=60, deadline=None, database=None,

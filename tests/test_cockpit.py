@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import event, text
 
 import app as app_module
-from data import db, service
-from data.cockpit import SAME_WEEKDAYS, cockpit_numbers
-from data.compstat import Unit
+from data import service
+from data.core import db
+from data.core.periods import Window
+from data.core.schema import Incident
+from data.counts.compstat import Unit
 from data.demo.generator import DemoSettings
-from data.periods import Window
-from data.schema import Incident
+from data.screens.cockpit import SAME_WEEKDAYS, cockpit_numbers
 
 pytestmark = pytest.mark.slow
 

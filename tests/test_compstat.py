@@ -1,10 +1,10 @@
-"""data.compstat: period comparisons for the town, a station, a park and an enterprise against pandas counts.
+"""data.counts.compstat: period comparisons for the town, a station, a park and an enterprise against pandas counts.
 
 The crafted town has, besides a reproducible spread of random incidents, disputes and hazards, one
 "heartbeat" incident per Shanghai day at station 1 / park 1 / enterprise 1 and one at station 2, so that
 every window part holds rows for those units. Station 3 is reserved for hand-made rows (zero bases and
 breakdown values present in only one window). Expected counts come from pandas over the raw rows (times
-converted to Asia/Shanghai), with the windows taken from data.periods; hand-written windows check that
+converted to Asia/Shanghai), with the windows taken from data.core.periods; hand-written windows check that
 the right windows were asked for.
 """
 
@@ -20,11 +20,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
-from data import bulk, compstat, periods, vocab
-from data.compstat import TOWN, Unit, compare, comparison_windows, unit_counts
+from data.core import bulk, periods, vocab
+from data.core.periods import Window
+from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
+from data.counts import compstat
+from data.counts.compstat import TOWN, Unit, compare, comparison_windows, unit_counts
 from data.demo.generator import DemoSettings
-from data.periods import Window
-from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
 
 UTC = UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from data.schema import Enterprise, InvalidCreditCode, validate_credit_code
+from data.core.schema import Enterprise, InvalidCreditCode, validate_credit_code
 
 # Check digit recomputed by hand from GB 32100: weights 3^i mod 31, alphabet without I, O, S, V, Z.
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -19,11 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
-from data import db
-from data import enterprise as ent
-from data import safety_index as si
+from data.core import db
+from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Station, Team
 from data.demo.generator import DemoSettings
-from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station, Team
+from data.index import safety_index as si
+from data.screens import enterprise as ent
 from layouts import ids
 
 UTC = UTC
@@ -342,7 +342,7 @@ class TestPure:
         assert ent.mask_parties(raw) == masked
 
     def test_ent009_hazard_status_and_id_parsing(self):
-        from callbacks.enterprise import parse_id
+        from web.inputs import parse_id
 
         assert ent.hazard_status("待整改", date(2026, 6, 14), TODAY) == "已逾期"
         assert ent.hazard_status("待整改", TODAY, TODAY) == "待整改"

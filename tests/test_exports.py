@@ -20,8 +20,10 @@ from export_support import disposition_name as _disposition_name
 from sqlalchemy import text
 
 from app import create_app
-from data import db, exports, figures_export
-from data.timeutil import local_today
+from data.core import db
+from data.core.timeutil import local_today
+from exports import images as figures_export
+from exports import tables as exports
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FILTERS = [("单位", "织南派出所"), ("期间", "2026-10-01 至 2026-10-31"), ("警情类别", "全部")]

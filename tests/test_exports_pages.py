@@ -26,10 +26,12 @@ from export_support import disposition_name, svg_texts
 from sqlalchemy import text
 
 from app import create_app
-from data import db, figures_export, service
-from data.periods import shift_year
-from data.timeutil import local_today
-from layouts import exports as registry
+from data import service
+from data.core import db
+from data.core.periods import shift_year
+from data.core.timeutil import local_today
+from exports import images as figures_export
+from exports import registry
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_CHARTS = ("index-distribution", "index-funnel", "enterprise-index", "wall-hourly", "wall-categories",
@@ -274,8 +276,8 @@ class TestIndexDownloads:
         assert b"<image" not in svg.data  # the points are vector marks, not a WebGL bitmap
 
     def test_xp014_the_index_sections_carry_their_links(self, site):
-        from data import index_views
-        from data.review import from_query
+        from data.index import index_views
+        from data.screens.review import from_query
         from layouts.index_views import parts
 
         with site.engine.connect() as conn:
@@ -319,7 +321,7 @@ class TestEnterpriseDownloads:
         assert lines["企业"] == name and lines["编号"] == str(site.enterprise)
 
     def test_xp021_event_lists_are_complete_and_masked(self, site):
-        from data.enterprise import mask_parties
+        from data.screens.enterprise import mask_parties
 
         e = site.enterprise
         incidents_file = _get(site, f"/export/table/enterprise-incidents.csv?enterprise={e}", CSV_TYPE)
@@ -363,7 +365,7 @@ class TestEnterpriseDownloads:
         assert f"{name} · 平安指数走势" in svg_texts(svg.data)
 
     def test_xp023_the_profile_page_links_its_downloads(self, site):
-        from data import enterprise
+        from data.screens import enterprise
         from layouts.enterprise import page
 
         with site.engine.connect() as conn:
@@ -456,8 +458,8 @@ class TestWallDownloads:
         assert lowest[lowest["类别"] == "企业"]["平安指数"].tolist() == [round(s, 2) for _f, s in firms]
 
     def test_xp032_wall_charts_print_light_with_chinese_text(self, site):
-        from data.cockpit import cockpit_numbers
-        from data.compstat import Unit
+        from data.counts.compstat import Unit
+        from data.screens.cockpit import cockpit_numbers
 
         today = local_today()
         png = _get(site, "/export/chart/wall-categories.png", "image/png")

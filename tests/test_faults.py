@@ -20,9 +20,10 @@ from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from data import cache, db, service
-from data.config import load_config
-from data.schema import Incident
+from data import service
+from data.core import cache, db
+from data.core.config import load_config
+from data.core.schema import Incident
 
 pytestmark = pytest.mark.faults
 
@@ -64,7 +65,7 @@ def add_incident(engine, source_id: str, when: datetime) -> None:
 
 
 def cache_records(caplog, level=logging.WARNING):
-    return [r for r in caplog.records if r.name in ("data.cache", "flask_caching") and r.levelno >= level]
+    return [r for r in caplog.records if r.name in ("data.core.cache", "flask_caching") and r.levelno >= level]
 
 
 # -- Redis -------------------------------------------------------------------------------------------------

@@ -32,8 +32,8 @@ from fault_support import (  # noqa: F401 - fixtures
 )
 from sqlalchemy import select
 
-from data import db
-from data.schema import Incident
+from data.core import db
+from data.core.schema import Incident
 
 pytestmark = pytest.mark.faults
 
@@ -88,8 +88,8 @@ def true_panels(database_url: str, minute: str) -> dict:
     import plotly
 
     from data import service
+    from figures.wall_charts import CHART_BUILDERS
     from layouts import wall
-    from layouts.wall_charts import CHART_BUILDERS
 
     engine = db.make_engine(database_url)
     try:
@@ -168,7 +168,7 @@ def test_flh001_worker_killed_under_wall_load_no_wall_gets_an_error_and_answers_
 # -- PostgreSQL stops ----------------------------------------------------------------------------------------
 
 def _refresh_principals(private_redis, wall: WallClient | None = None) -> None:
-    """Drop the login gate's cached principals (callbacks/auth.py keeps them 30 s); with ``wall``, make one
+    """Drop the login gate's cached principals (web/gate.py keeps them 30 s); with ``wall``, make one
     request with its session at once, which loads the walls' principal afresh (every wall logs in with the
     same device token): it then stays cached for the next 30 s."""
     client = private_redis.client()
@@ -234,7 +234,7 @@ def test_flh002_postgres_outage_walls_show_stale_not_500_then_recover_and_the_fe
 
 
 def test_flh003_postgres_outage_while_the_gates_principal_cache_runs_out(gunicorn_factory, town, pg, private_redis):
-    """The login gate caches each session's principal for 30 s (callbacks/auth.py); when that runs out during a
+    """The login gate caches each session's principal for 30 s (web/gate.py); when that runs out during a
     PostgreSQL outage the gate has to read the principal from the database. The wall must still get its
     status-stale frame (200), not an error."""
     server = serve(gunicorn_factory, town, private_redis.url, workers=2)
@@ -305,11 +305,11 @@ def test_flh004_redis_outage_pages_and_callbacks_answer_with_correct_figures_and
     assert {k: n for k, n in seen.items() if k[1] != 200} == {}, f"every request answered 200: {seen}"
     assert set(frame_classes(screens, stopped_at, restart_at)) == {OK}
     log = server.log()
-    down = Counter(re.findall(r"\[(\d+)\] \[WARNING\] data\.cache: Redis cache at \S+ unreachable", log))
+    down = Counter(re.findall(r"\[(\d+)\] \[WARNING\] data\.core\.cache: Redis cache at \S+ unreachable", log))
     assert down and all(n == 1 for n in down.values()) and len(down) <= 2, (
         f"one warning per worker for the whole outage: {dict(down)}\n{log[-3000:]}")
     assert "Traceback" not in log, log[-3000:]
-    assert re.search(r"data\.cache: Redis cache at \S+ is back", log)
+    assert re.search(r"data\.core\.cache: Redis cache at \S+ is back", log)
 
 
 # -- a fresh worker ------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The map's data layer (data/geo.py) on SQLite and PostgreSQL: crafted rows with known answers, and the demo
+"""The map's data layer (data/screens/geo.py) on SQLite and PostgreSQL: crafted rows with known answers, and the demo
 town against independent pandas computations from the raw rows."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import event, select
 
-from data import geo
-from data.compstat import Unit
+from data.core.schema import Enterprise, Incident, Park, Station, safety_index_table, safety_index_unit_table
+from data.core.timeutil import LOCAL_TZ, local_midnight, local_today
+from data.counts.compstat import Unit
 from data.demo.geo import station_rows
-from data.schema import Enterprise, Incident, Park, Station, safety_index_table, safety_index_unit_table
-from data.timeutil import LOCAL_TZ, local_midnight, local_today
+from data.screens import geo
 
 POINT_KEYS = {"lat", "lon", "priority", "category", "station_id", "age_minutes"}
 PERSONAL = {"caller_name": "张三丰", "caller_phone": "13812345678", "address": "织里镇大港路88号302室",
@@ -63,7 +63,7 @@ def stations(engine):
     return engine
 
 
-# ---------------------------------------------------------------- demo frames (independent of data.geo)
+# ---------------------------------------------------------------- demo frames (independent of data.screens.geo)
 
 def _demo_incidents(engine, since: datetime) -> pd.DataFrame:
     table = Incident.__table__

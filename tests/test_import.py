@@ -28,9 +28,10 @@ from intake_support import (
 )
 from sqlalchemy import func, select, text
 
-from data import db, intake
+from data import intake
+from data.core import db
+from data.core.schema import Dispute, Hazard, ImportRun, Incident, QuarantineRow
 from data.intake import validate
-from data.schema import Dispute, Hazard, ImportRun, Incident, QuarantineRow
 
 UTC = UTC
 
@@ -97,8 +98,8 @@ class TestGoodFile:
         after = snapshot(town)
         assert after["data_version"] > before["data_version"]
         assert after["triggers"] == before["triggers"]  # SQLite's suspended triggers are back
-        from data import rollups
-        from data.periods import Window
+        from data.core import rollups
+        from data.core.periods import Window
 
         with town.connect() as conn:
             window = Window(date(2020, 1, 1), date.today())
@@ -704,7 +705,8 @@ TIMED_IMPORT = """
 import json, sys, time
 sys.path.insert(0, sys.argv[3])
 from intake_support import csv_bytes, make_town, row
-from data import db, intake
+from data import intake
+from data.core import db
 engine = db.make_engine(sys.argv[1])
 db.create_schema(engine)
 make_town(engine)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from intake_support import CODES, HEADER, INSIDE, MAPPING
 from shapely.geometry import shape
 
-from data import vocab
+from data.core import vocab
 from data.demo import geo
 from data.intake import MappingError, load_mapping
 from data.intake.coords import StationAreas

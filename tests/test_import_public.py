@@ -19,9 +19,9 @@ from intake_support import MAPPINGS, SHARED, snapshot
 from sqlalchemy import func, insert, select
 
 from data import intake
-from data.compstat import compare
-from data.periods import Window
-from data.schema import Incident, Station
+from data.core.periods import Window
+from data.core.schema import Incident, Station
+from data.counts.compstat import compare
 
 CVILLE = SHARED / "charlottesville-police-reports"
 MONTCO = SHARED / "montco-911-sample"
@@ -128,7 +128,7 @@ class TestCharlottesville:
             assert (total.now, total.year_earlier.before) == (
                 sum(v[0] for v in expected.values()), sum(v[1] for v in expected.values()))
             now, before = total.now, total.year_earlier.before
-            # compared per day: 2016 had 366 days, 2015 365 (data.metrics.Change.exposure)
+            # compared per day: 2016 had 366 days, 2015 365 (data.counts.metrics.Change.exposure)
             scaled = before * (366 if year % 4 == 0 else 365) / (366 if (year - 1) % 4 == 0 else 365)
             assert total.year_earlier.pct == pytest.approx(100.0 * (now - scaled) / scaled)
         # Spot checks of the values as stored.

@@ -16,10 +16,10 @@ import pytest
 from js_support import NO_UPDATE
 from sqlalchemy import text
 
-from data import index_views as iv
-from data import safety_index as si
 from data.demo.generator import DemoSettings
-from data.review import ReviewFilters
+from data.index import index_views as iv
+from data.index import safety_index as si
+from data.screens.review import ReviewFilters
 from layouts import index_views as lv
 
 # --- an independent Poisson: math.lgamma and math.fsum, one term at a time ------------------------------

@@ -10,7 +10,7 @@ a phone (its run page is a route like any other). Then, from the registries, so 
 - every page the router draws and every GET route of the server (a route not covered must be listed in
   UNCOVERED_ROUTES with the reason, or the test fails);
 - every server-side callback (each needs an entry in CALLBACK_CALLS, or the test fails);
-- every download of layouts/exports.py's TABLES and CHARTS (PNG excepted: it holds no text to read; its SVG
+- every download of exports/registry.py's TABLES and CHARTS (PNG excepted: it holds no text to read; its SVG
   twin is read), and the report as PDF and DOCX;
 
 are fetched as each masked role (wall, leader, admin), and none of them contains any planted value. The
@@ -33,11 +33,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import app as app_module
-from data import db, intake
-from data.masking import id_check_digit, luhn_valid
-from data.schema import Dispute, Enterprise, Hazard, Incident
-from data.timeutil import now_utc
-from layouts import exports as export_layout
+from data import intake
+from data.access.masking import id_check_digit, luhn_valid
+from data.core import db
+from data.core.schema import Dispute, Enterprise, Hazard, Incident
+from data.core.timeutil import now_utc
+from exports import registry as export_layout
 
 PERSON, PERSON2 = "欧阳建国", "司马秀英"
 PHONE, LANDLINE = "13912345678", "0572-3021234"

@@ -38,7 +38,7 @@ class TestMarkup:
         assert out.startswith('<a href="/enterprise/1" class="nav">') and "\n" not in out
 
     def test_mku004_the_drill_table_with_a_hostile_name(self):
-        from data.review import DrillItem  # noqa: PLC0415
+        from data.screens.review import DrillItem  # noqa: PLC0415
 
         table = review.drill_table([DrillItem("station", 1, HOSTILE, 3, 2)], "zh")
         assert "\n" not in table.children and "](http" in table.children  # present as text, inside the cell

@@ -1,11 +1,11 @@
-"""data.masking: names to 王**, phones to 138****5678, addresses cut after the street."""
+"""data.access.masking: names to 王**, phones to 138****5678, addresses cut after the street."""
 
 from __future__ import annotations
 
 import pytest
 
+from data.access.masking import mask_address, mask_name, mask_phone
 from data.demo import geo
-from data.masking import mask_address, mask_name, mask_phone
 
 
 class TestMaskName:

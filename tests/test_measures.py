@@ -1,4 +1,4 @@
-"""data.measures: medians, shares, settlement, rectification, overdue hazards and criminal losses.
+"""data.counts.measures: medians, shares, settlement, rectification, overdue hazards and criminal losses.
 
 Every measure is checked twice on crafted rows: against hand-written values, and against an independent
 recomputation in plain Python (statistics.median_low, Decimal sums) from the rows read back from the
@@ -19,10 +19,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
-from data import vocab
-from data.compstat import TOWN, Unit
-from data.demo.generator import DemoSettings
-from data.measures import (
+from data.core import vocab
+from data.core.periods import Window, period_window
+from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
+from data.counts.compstat import TOWN, Unit
+from data.counts.measures import (
     CriminalCases,
     DisputeMeasures,
     HazardMeasures,
@@ -38,8 +39,7 @@ from data.measures import (
     rectify_days,
     share,
 )
-from data.periods import Window, period_window
-from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
+from data.demo.generator import DemoSettings
 
 UTC = UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -452,7 +452,7 @@ class TestMeasureChanges:
         assert median_z({}, before) is None and median_z(now, {}) is None
 
     def test_msr072_operational_measures_equal_the_independent_computation(self, crafted):
-        from data.measures import operational_measures  # noqa: PLC0415
+        from data.counts.measures import operational_measures  # noqa: PLC0415
 
         # the crafted rows lie in 2025 and are the base of June 2026, which holds one hazard (7 days, 重大)
         with Session(crafted) as session:

@@ -1,4 +1,4 @@
-"""data.metrics: percent change with an honest zero base, Poisson z, significance and the screen's percent text.
+"""data.counts.metrics: percent change with an honest zero base, Poisson z, significance and the screen's percent text.
 
 Expected values are hand computations or exact rational arithmetic (fractions), never a second call of the
 function under test.
@@ -12,15 +12,7 @@ from fractions import Fraction
 
 import pytest
 
-from data.metrics import (
-    NOTABLE_Z,
-    SIGNIFICANT_Z,
-    Change,
-    format_pct,
-    percent_change,
-    poisson_z,
-    significance,
-)
+from data.counts.metrics import NOTABLE_Z, SIGNIFICANT_Z, Change, format_pct, percent_change, poisson_z, significance
 
 
 def _half_up_text(now: int, before: int) -> str:

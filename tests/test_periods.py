@@ -1,4 +1,4 @@
-"""data.periods: period windows and the windows they are compared with, against hand-written dates.
+"""data.core.periods: period windows and the windows they are compared with, against hand-written dates.
 
 Every expected window below is written out by hand from a calendar; nothing is derived by calling the
 function under test a second time. Spring Festival dates used: 2023-01-22, 2024-02-10, 2025-01-29,
@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from data.periods import (
+from data.core.periods import (
     PERIOD_KINDS,
     NoCompleteDay,
     Window,

@@ -10,6 +10,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from data.counts.programme import rolling_windows
 from data.demo import plan as planning
 from data.demo.plan import (
     CELLS,
@@ -24,7 +25,6 @@ from data.demo.plan import (
     shift_total,
     spring_festival,
 )
-from data.programme import rolling_windows
 
 TODAY = date(2026, 11, 29)
 PROGRAMME_START = date(2025, 8, 29)

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-from data import db
-from data.access import ANALYST_SYSTEM
+from data.access.roles import ANALYST_SYSTEM
+from data.core import db
+from data.core.periods import Window
+from data.counts.metrics import Change
 from data.demo.generator import DemoSettings
-from data.metrics import Change
-from data.periods import Window
-from data.report import (
+from data.screens.report import (
     ReportError,
     build_report,
     change_phrase,
@@ -294,7 +294,7 @@ def _headline_numbers(flat: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def documents(demo_databases):
     """A month's report for 织南 as PDF and DOCX (SQLite demo), with its independent headline counts."""
-    from layouts import report as report_layout
+    from exports import report as report_layout
 
     engine = demo_databases("sqlite")
     today = DemoSettings.load(engine).seed_day
@@ -361,7 +361,7 @@ class TestDocuments:
         assert len(images) >= 4
 
     def test_rep035_addresses_are_masked_unless_allowed(self, documents):
-        from layouts import report as report_layout
+        from exports import report as report_layout
 
         data = documents["data"]
         assert data.overdue, "the demo has overdue hazards in 织南"
@@ -392,7 +392,7 @@ def cli_app(demo_databases):
 @pytest.mark.slow
 class TestCommand:
     def test_rep040_report_command_writes_the_pdf(self, cli_app, tmp_path):
-        from data.timeutil import local_today
+        from data.core.timeutil import local_today
 
         out = tmp_path / "织南.pdf"
         period = last_month_spec(local_today())

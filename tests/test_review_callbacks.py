@@ -9,7 +9,8 @@ from dash import no_update
 
 import app as app_module
 from callbacks import review as review_callbacks
-from data import db, service
+from data import service
+from data.core import db
 from layouts import ids
 
 
@@ -95,7 +96,7 @@ class TestSyncControls:
 
 class TestPrefetch:
     def test_rvc020_the_main_request_starts_the_index_views_it_will_be_asked_for(self, server):
-        from data.timeutil import local_today
+        from data.core.timeutil import local_today
 
         today = local_today().isoformat()
         key = service._key("review.index_parts", service.data_version(), ("station=3", "en", today))

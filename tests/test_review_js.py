@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlencode
 import js_support
 from js_support import NO_UPDATE
 
-from data import vocab
-from data.review import DEFAULT_ROW, PRESETS, FilterError, ReviewFilters, from_query
+from data.core import vocab
+from data.screens.review import DEFAULT_ROW, PRESETS, FilterError, ReviewFilters, from_query
 from layouts.review import review_href
 
 

@@ -1,6 +1,6 @@
 """The review's fast paths against plain recomputations over the base tables (SQLite and PostgreSQL).
 
-The top enterprises of a park (``data.review.drill_items`` with a park) count the incidents recorded in the
+The top enterprises of a park (``data.screens.review.drill_items`` with a park) count the incidents recorded in the
 park per enterprise of the park, as before, but read them enterprise by enterprise through the
 (enterprise_id, received_at) index instead of every incident of the window by time. They must equal the
 query the page used before (incidents by park and time) and a pandas count over the base tables: on a
@@ -24,11 +24,11 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
+from data.core.periods import Window, complete_part, period_window
+from data.core.schema import Enterprise, Incident, Park, Station
+from data.core.timeutil import local_day_range
 from data.demo.generator import DemoSettings
-from data.periods import Window, complete_part, period_window
-from data.review import ReviewFilters, baseline_year_of, drill_items, park_enterprise_query
-from data.schema import Enterprise, Incident, Park, Station
-from data.timeutil import local_day_range
+from data.screens.review import ReviewFilters, baseline_year_of, drill_items, park_enterprise_query
 
 UTC = UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")

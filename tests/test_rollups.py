@@ -1,4 +1,4 @@
-"""data.rollups: trigger-maintained rollups against hand counts, a plain GROUP BY and an independent pandas count.
+"""data.core.rollups: trigger-maintained rollups against hand counts, a plain GROUP BY and an independent pandas count.
 
 A crafted set of incidents, disputes and hazards sits on the boundaries that break Shanghai bucketing:
 16:00:00 UTC (Shanghai midnight), 15:59:59.999999 UTC (the last microsecond of a Shanghai day), month
@@ -22,9 +22,9 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
-from data import rollups, vocab
-from data.periods import Window
-from data.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
+from data.core import rollups, vocab
+from data.core.periods import Window
+from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
 
 UTC = UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -659,7 +659,7 @@ class TestWrites:
 
     def test_rol039_bulk_insert_in_one_statement(self, world):
         # many rows in one statement (one trigger call per statement on PostgreSQL)
-        from data import bulk
+        from data.core import bulk
 
         times = [utc(2025, 8, 31, 15, 59, 59, 999999) + timedelta(microseconds=i) for i in range(4)]
         with world.begin() as conn:

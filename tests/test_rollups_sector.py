@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from data import rollups
+from data.core import rollups
+from data.core.periods import Window
 from data.demo.generator import DemoSettings
-from data.periods import Window
 
 pytestmark = pytest.mark.slow
 

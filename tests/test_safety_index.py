@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from data import db
-from data import safety_index as si
+from data.core import db
 from data.demo.generator import DemoSettings
+from data.index import safety_index as si
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "safety-index.md"
 
@@ -304,7 +304,7 @@ class TestEmpty:
         from sqlalchemy.orm import Session
         from stdnum.cn import uscc
 
-        from data.schema import Dispute, Enterprise, Hazard, Station
+        from data.core.schema import Dispute, Enterprise, Hazard, Station
 
         utc = UTC
         today = date(2026, 6, 15)

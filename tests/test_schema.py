@@ -1,4 +1,4 @@
-"""data.schema, data.db and data.timeutil on both backends (the ``engine`` fixture of conftest.py)."""
+"""data.core.schema, data.core.db and data.core.timeutil on both backends (the ``engine`` fixture of conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from data import db
-from data.schema import SCHEMA_VERSION, Base, Hazard, Incident, Meta, Station
-from data.timeutil import local_date, local_day_range, local_midnight, local_today, to_local
+from data.core import db
+from data.core.schema import SCHEMA_VERSION, Base, Hazard, Incident, Meta, Station
+from data.core.timeutil import local_date, local_day_range, local_midnight, local_today, to_local
 
 UTC = UTC
 PLUS8 = timezone(timedelta(hours=8))
@@ -244,7 +244,7 @@ class TestCreateSchema:
 
     def test_sch035_a_version_8_database_gets_the_rectification_rollups_filled(self, engine):
         """Version 9 adds ru_hzd_rect_day/_month; an upgraded database counts its hazards into them at once."""
-        from data import rollups  # noqa: PLC0415
+        from data.core import rollups  # noqa: PLC0415
 
         found = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
         _store(engine, _hazard(source_id="a", status="已整改", rectified_at=found + timedelta(days=5, hours=3)),
@@ -376,7 +376,7 @@ class TestLocalDateSql:
             assert conn.execute(select(local_date(Incident.received_at))).scalar_one() == date(2026, 1, 1)
 
     def test_sch063_daily_counts_keep_a_late_event_on_its_day(self, engine):
-        from data.programme import daily_counts
+        from data.counts.programme import daily_counts
 
         _store(engine,
                _incident(source_id="late", received_at=datetime(2026, 1, 1, 15, 59, 59, 999600, tzinfo=UTC)),

@@ -1,4 +1,4 @@
-"""data.masking's free-text scrubber and the dispute parties' masking, on text as people type it.
+"""data.access.masking's free-text scrubber and the dispute parties' masking, on text as people type it.
 
 The corpus below is written by hand, in the style of real 110 summaries, dispute records and inspection notes
 (not generated from the scrubber's own patterns); the property tests then plant generated numbers in
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data.masking import (
+from data.access.masking import (
     id_check_digit,
     is_id_number,
     is_organisation,

@@ -15,11 +15,11 @@ import pytest
 from conftest import BACKENDS, _pg_admin_engine, copy_sqlite, drop_pg_database, pg_unreachable
 from sqlalchemy import Engine, create_engine, func, select, text
 
-from data import db
+from data.core import db
+from data.core.schema import DemoPending, Dispute, Hazard, Incident
+from data.core.timeutil import to_local
 from data.demo.generator import DemoError, Simulator, pending_count, seed_demo
 from data.demo.plan import CELLS
-from data.schema import DemoPending, Dispute, Hazard, Incident
-from data.timeutil import to_local
 
 UTC = UTC
 SEED = 20_151_101

@@ -18,13 +18,14 @@ from conftest import BACKENDS, create_pg_database, drop_pg_database, pg_unreacha
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from data import bulk, cockpit, db, periods, report, review, rollups
-from data.periods import Window
-from data.schema import Dispute, Hazard, Incident, Station
-from data.timeutil import frozen_clock, local_today, now_utc
-from layouts import exports as export_layout
+from data.core import bulk, db, periods, rollups
+from data.core.periods import Window
+from data.core.schema import Dispute, Hazard, Incident, Station
+from data.core.timeutil import frozen_clock, local_today, now_utc
+from data.screens import cockpit, report, review
+from exports import registry as export_layout
+from exports import report as report_layout
 from layouts import ids
-from layouts import report as report_layout
 from layouts import review as review_layout
 from layouts import wall as wall_layout
 

@@ -13,11 +13,12 @@ from sqlalchemy import text
 import app as app_module
 from callbacks import router
 from callbacks import wall as wall_callbacks
-from data import db, service
-from data import wall as data_wall
-from data.compstat import Unit
-from data.schema import Incident
-from data.timeutil import frozen_clock
+from data import service
+from data.core import db
+from data.core.schema import Incident
+from data.core.timeutil import frozen_clock
+from data.counts.compstat import Unit
+from data.screens import wall as data_wall
 from layouts import ids
 from layouts import wall as wall_layout
 
@@ -172,7 +173,7 @@ class TestFeed:
 
     def test_wal012_feed_increments_equal_calls_after_for_every_starting_point(self, server, small_demo):
         """The shared window answers what the database would, including a wall behind by more than it."""
-        from data.incidents import calls_after
+        from data.screens.incidents import calls_after
 
         engine = db.make_engine(small_demo)
         with engine.connect() as conn:
@@ -259,7 +260,7 @@ class TestSingleFlight:
         """A computing worker whose cache writes failed (Redis timed out) leaves its lock and no result."""
         import time
 
-        from data.cache import cache
+        from data.core.cache import cache
 
         monkeypatch.setattr(service, "WAIT_SECONDS", 10)
         key = f"test:orphan-lock:{time.time()}"
@@ -275,8 +276,8 @@ class TestRouter:
         """The router draws pages for the logged-in principal: here a wall screen."""
         from flask_login import login_user
 
-        from callbacks.auth import SessionUser
-        from data.access import Principal
+        from data.access.roles import Principal
+        from web.gate import SessionUser
 
         with server.test_request_context("/"):
             login_user(SessionUser(Principal("device", 1, "测试大屏", "wall")))

@@ -1,4 +1,4 @@
-"""layouts.wall_charts: the wall's chart figures against hand-built numbers (no database, so fast)."""
+"""figures.wall_charts: the wall's chart figures against hand-built numbers (no database, so fast)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from data.cockpit import CockpitNumbers
-from data.compstat import Unit
-from data.metrics import Change
-from data.periods import period_window, shift_year
-from layouts import theme
-from layouts import wall_charts as wc
-from layouts.wall_charts import (
+from data.core.periods import period_window, shift_year
+from data.counts.compstat import Unit
+from data.counts.metrics import Change
+from data.screens.cockpit import CockpitNumbers
+from figures import theme
+from figures import wall_charts as wc
+from figures.wall_charts import (
     CHART_BUILDERS,
     category_mix_figure,
     hazard_age_figure,
@@ -573,4 +573,4 @@ def test_wch055_module_imports_no_database_or_dash():
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert not {m for m in imported if m.split(".")[0] in ("sqlalchemy", "dash", "flask", "redis")}
-    assert "data.db" not in imported and "data.service" not in imported
+    assert "data.core.db" not in imported and "data.service" not in imported

@@ -12,11 +12,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from data import vocab
+from data.access.masking import mask_address
+from data.core import vocab
 from data.demo import geo
 from data.demo.plan import CELLS, KIND_OF_CELL
 from data.demo.world import World, choice_cdf, random_addresses, random_names, random_phones
-from data.masking import mask_address
 
 SHANGHAI_OFFSET = np.timedelta64(8, "h")
 MINUTE = np.timedelta64(60_000_000, "us")

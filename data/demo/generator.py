@@ -19,14 +19,16 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine, delete, func, select, update
 
-from data import auth, bulk, db, rollups, safety_index
+from data.access import accounts as auth
+from data.core import bulk, db, rollups
+from data.core.schema import DemoPending, Dispute, Enterprise, Hazard, Incident, Park, Station, Team
+from data.core.timeutil import local_midnight, local_today, now_utc
+from data.counts.programme import daily_counts
 from data.demo import events
 from data.demo import plan as planning
 from data.demo.world import World, build_world
-from data.jobs import run_every
-from data.programme import daily_counts
-from data.schema import DemoPending, Dispute, Enterprise, Hazard, Incident, Park, Station, Team
-from data.timeutil import local_midnight, local_today, now_utc
+from data.index import safety_index
+from data.index.jobs import run_every
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from data.periods import spring_festival
-from data.programme import rolling_windows
+from data.core.periods import spring_festival
+from data.counts.programme import rolling_windows
 
 # The programme's published results (last 365 days against the 365 before), in percent.
 TARGETS = {

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import numpy as np
 from stdnum.cn import uscc
 
-from data import vocab
+from data.core import vocab
 from data.demo import geo
 
 PARKS = (  # name, station index (see geo.STATIONS)

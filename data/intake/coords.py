@@ -21,7 +21,7 @@ import shapely
 from shapely.geometry import box, shape
 from sqlalchemy import Connection, select
 
-from data.schema import Station
+from data.core.schema import Station
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, the one GCJ-02 uses
 _EE = 0.00669342162296594323  # its first eccentricity squared

@@ -7,7 +7,7 @@ simply be run again. Rows are read and validated in batches (``BATCH_SIZE``) and
 
 - PostgreSQL: one ``COPY`` statement for the whole file (``_PgCopy``), fed batch by batch, so the
   statement-level rollup triggers run once per import with every new row in their transition table.
-- SQLite: ``data.bulk.insert_columns`` per batch, with the table's per-row rollup triggers suspended
+- SQLite: ``data.core.bulk.insert_columns`` per batch, with the table's per-row rollup triggers suspended
   inside the import's own write transaction and the same deltas applied by one GROUP BY per rollup at
   the end (``_SqliteRollups``); no other writer can observe the gap (SQLite has a single writer), and the
   suspension rolls back with everything else.
@@ -30,12 +30,12 @@ from typing import Any
 from sqlalchemy import ARRAY, Connection, Engine, Text, cast, func, insert, literal_column, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from data import bulk, rollups
+from data.core import bulk, rollups
+from data.core.schema import Dispute, Hazard, ImportRun, Incident, Meta, QuarantineRow
+from data.core.timeutil import now_utc
 from data.intake.mapping import Mapping, MappingError, load_mapping
 from data.intake.reader import FileError, Input, open_table, resolve_input
 from data.intake.validate import Lookups, RowResult, RowValidator, row_hash
-from data.schema import Dispute, Hazard, ImportRun, Incident, Meta, QuarantineRow
-from data.timeutil import now_utc
 
 TABLES = {"incidents": Incident.__table__, "disputes": Dispute.__table__, "hazards": Hazard.__table__}
 BATCH_SIZE = 10_000
@@ -339,7 +339,7 @@ class _PgCopy:
     PostgreSQL's rollup triggers are statement-level: a COPY per batch makes them upsert the rollup key of
     nearly every row when a file spans years (few rows share a day, station, category and hour within a
     batch). One COPY for the file fires them once, with every row in the transition table, so each
-    rollup gets one grouped upsert per import. Rows are converted to COPY text with ``data.bulk``'s
+    rollup gets one grouped upsert per import. Rows are converted to COPY text with ``data.core.bulk``'s
     column conversions (the same values ``bulk.insert_columns`` writes) and joined column-wise.
     """
 

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from data import vocab
+from data.core import vocab
+from data.core.schema import IMPORT_KINDS
 from data.intake.patterns import PatternError, SafePattern, compile_pattern
-from data.schema import IMPORT_KINDS
 
 KINDS = IMPORT_KINDS
 RESERVED_SOURCES = (vocab.SOURCES_LOCAL, "demo")

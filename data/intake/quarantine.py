@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, update
 
+from data.core.schema import ImportRun, QuarantineRow
+from data.core.timeutil import now_utc
 from data.intake.importer import (
     TABLES,
     _is_database_error,
@@ -29,8 +31,6 @@ from data.intake.importer import (
 )
 from data.intake.mapping import MappingError, load_mapping
 from data.intake.validate import Lookups, RowValidator
-from data.schema import ImportRun, QuarantineRow
-from data.timeutil import now_utc
 
 Q = QuarantineRow.__table__
 

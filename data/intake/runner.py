@@ -1,6 +1,6 @@
 """One upload's import, run in a process of its own: ``python -m data.intake.runner`` reads its job on stdin.
 
-The admin upload page (callbacks/admin_intake.py) used to import in a thread of the web worker that took the
+The admin upload page (web/admin_intake.py) used to import in a thread of the web worker that took the
 upload, so CPU-bound or memory-bound work there (a backtracking regex, a workbook that expands a thousandfold)
 froze every screen that worker served, walls included (issue 17, finding 7). Here the import has its own
 interpreter: the web workers only start it (``spawn``) and read the state it writes.
@@ -199,8 +199,8 @@ class _Run:
 
 def record_audit(engine, who: dict, state: dict, import_id: int | None) -> None:
     """The run's ``import`` audit entry: target the file, run and import; detail the summary line."""
-    from data import audit  # noqa: PLC0415
-    from data.access import Principal  # noqa: PLC0415
+    from data.access import audit  # noqa: PLC0415
+    from data.access.roles import Principal  # noqa: PLC0415
 
     target = f"{state['filename']} · run {state['run']}"
     if import_id:
@@ -218,7 +218,7 @@ def _cache_app(job: dict):
     try:
         from flask import Flask  # noqa: PLC0415
 
-        from data import cache as caching  # noqa: PLC0415
+        from data.core import cache as caching  # noqa: PLC0415
 
         app = Flask("eqian-import")
         app.config.update(EQIAN_CACHE_URL=job.get("cache_url") or "null",
@@ -235,7 +235,7 @@ def main(stdin=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     job = json.loads((stdin or sys.stdin.buffer).read().decode("utf-8"))
     limit_memory(int(job.get("memory_mb") or 0))
-    from data import db  # noqa: PLC0415
+    from data.core import db  # noqa: PLC0415
 
     engine = db.make_engine(job["database_url"])
     app, cache = _cache_app(job)

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, select
 
+from data.core.schema import Enterprise, InvalidCreditCode, Park, Station, validate_credit_code
+from data.core.timeutil import LOCAL_TZ, now_utc
 from data.intake import coords
 from data.intake.mapping import TARGETS, TIME_FIELD, FieldSpec, Mapping, MappingError, identity_fields
 from data.intake.values import (
@@ -36,8 +38,6 @@ from data.intake.values import (
     parse_int,
     parse_time,
 )
-from data.schema import Enterprise, InvalidCreditCode, Park, Station, validate_credit_code
-from data.timeutil import LOCAL_TZ, now_utc
 
 FUTURE_SLACK = timedelta(minutes=5)  # clocks of other systems run a little ahead
 _LATER_THAN = {  # time field -> the time it may not precede
@@ -454,7 +454,7 @@ class RowValidator:
         if kind == "incidents":
             sub = values.get("subcategory")
             if sub is not None and values.get("category") is not None:
-                from data.vocab import INCIDENT_SUBCATEGORIES
+                from data.core.vocab import INCIDENT_SUBCATEGORIES
 
                 if sub not in INCIDENT_SUBCATEGORIES[values["category"]]:
                     errors.append(f"subcategory: {sub} is not a subcategory of {values['category']}")

@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh Debian machine:
 #   make run    the app on the embedded default (SQLite demo, in-process cache) at http://127.0.0.1:8050
 #   make test   the whole test suite (SQLite, PostgreSQL at 127.0.0.1:5432, headless Chromium)
+# and make lint (ruff) checks the code; .ci/run runs both.
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
@@ -24,6 +25,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP) run-deps
 	$(PY) app.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 run-deps:
 	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \

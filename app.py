@@ -9,22 +9,21 @@ from __future__ import annotations
 import logging
 import threading
 
-from dash import Dash, html
+from dash import Dash
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import commands
-from callbacks import review as review_callbacks
 from callbacks import router
-from callbacks import wall as wall_callbacks
 from data.access import accounts
 from data.core import cache, db
 from data.core.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from data.demo import generator
 from data.index import jobs, safety_index
+from figures import wall_spec
 from figures.strings import check_labels, t
-from layouts import pages, review, wall
+from layouts import pages
 from web import admin, admin_intake, downloads, errors
 from web import gate as auth
 
@@ -34,15 +33,18 @@ log = logging.getLogger("eqian")
 def check_vocabulary() -> None:
     """Refuse to start when a vocabulary value lacks what the app needs of it: an incident category its harm
     weight, a settlement level its escalation step (data/index/safety_index.toml), a displayed value or index band
-    its English label (figures/strings.py). Raises IndexConfigError or LabelError naming what is missing."""
+    its English label (figures/strings.py), the wall's grids a panel (figures/wall_spec.py). Raises
+    IndexConfigError, LabelError or GridError naming what is missing."""
     index_config = safety_index.load_config()
     check_labels(tuple(name for name, _lower in index_config.bands))
+    wall_spec.check_grids()
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Flask server with the Dash app mounted at /; ``config`` overrides EQIAN_* settings."""
     settings = load_config(config)
     check_vocabulary()
+    router.check_screens()  # every Dash page of web/pages.py has its screen, and no screen is extra
     server = Flask(__name__, instance_path=str(INSTANCE_DIR), template_folder=str(PROJECT_ROOT / "web" / "templates"))
     server.config.update(settings)
     server.jinja_env.globals["t"] = t
@@ -65,15 +67,15 @@ def create_app(config: dict | None = None) -> Flask:
         serve_locally=True,
     )
     dash_app.layout = _root_layout
-    dash_app.validation_layout = html.Div([pages.root(), wall.layout(), review.layout("zh", [], [], False)])
+    dash_app.validation_layout = router.validation_layout()
     auth.register(server)  # first: the gate runs before any other handler
     errors.register(server)  # malformed callback requests: 400 JSON (after the gate, so the anonymous get 401)
     with auth.callbacks_need(dash_app, None):  # the router checks each page's permission itself
         router.register_callbacks(dash_app)
-    with auth.callbacks_need(dash_app, "wall"):
-        wall_callbacks.register_callbacks(dash_app)
-    with auth.callbacks_need(dash_app, "review"):
-        review_callbacks.register_callbacks(dash_app)
+    for page, screen in router.screens():
+        if screen.register is not None:
+            with auth.callbacks_need(dash_app, page.permission):
+                screen.register(dash_app)
     server.extensions["dash_app"] = dash_app
     downloads.register(server)
     admin.register(server)

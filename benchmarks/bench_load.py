@@ -466,7 +466,8 @@ class Wall:
             if answer is not None and "wall-feed-state" in answer:
                 new_state = answer["wall-feed-state"]["data"]
                 if new_state.get("ok") is False:
-                    self.stats.error("wall feed", "feed answered ok=false (database unreachable)", json.dumps(new_state))
+                    self.stats.error("wall feed", "feed answered ok=false (database unreachable)",
+                                     json.dumps(new_state))
                 patch = (answer.get("wall-feed") or {}).get("children")
                 if isinstance(patch, dict) and state.get("last_id") is not None:
                     new = sum(1 for op in patch.get("operations", []) if op.get("operation") == "Prepend")

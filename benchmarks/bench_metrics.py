@@ -135,7 +135,8 @@ def load(url: str, n: int) -> dict:
         rollups.install_triggers(conn)
         timings["rollup_rebuild_s"] = time.perf_counter() - t
     with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")  # as autovacuum would: index-only scans need the visibility map
+        # as autovacuum would: index-only scans need the visibility map
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     t = time.perf_counter()
     with engine.begin() as conn:
         months = safety_index.index_months(conn, today)[-13:]
@@ -226,7 +227,8 @@ def freshness(engine) -> dict:
     with engine.begin() as conn:
         t = time.perf_counter()
         rows = columns("fresh-orm")
-        conn.execute(table.insert(), [dict(zip(rows, values)) for values in zip(*rows.values())])
+        records = [dict(zip(rows, values, strict=True)) for values in zip(*rows.values(), strict=True)]
+        conn.execute(table.insert(), records)
         executemany = time.perf_counter() - t
     with engine.begin() as conn:
         rollups.drop_triggers(conn)
@@ -244,7 +246,8 @@ def freshness(engine) -> dict:
         equal = rollups.counts(conn, "incidents", day, group_by=("station_id",)) == rollups.counts_raw(
             conn, "incidents", day, group_by=("station_id",))
     return {"copy_1000_with_triggers_ms": with_triggers * 1000, "copy_1000_without_ms": without * 1000,
-            "trigger_cost_ms": (with_triggers - without) * 1000, "executemany_1000_with_triggers_ms": executemany * 1000,
+            "trigger_cost_ms": (with_triggers - without) * 1000,
+            "executemany_1000_with_triggers_ms": executemany * 1000,
             "rollups_equal_raw_after": equal}
 
 
@@ -320,7 +323,7 @@ def main() -> None:
         print(f"| {n:,} | {r['cold_ms']:.0f} | {r['cold_ms_best_of_3']:.0f} | {r['warm_ms']:.2f} | "
               f"{r['group_by_ms']:.0f} | {r['equal_to_group_by']} | {f['copy_1000_with_triggers_ms']:.0f} | "
               f"{f['trigger_cost_ms']:.0f} | {r['startup']['startup_s']:.2f} | {r['startup']['peak_rss_mb']:.0f} |")
-    for n, r in results.items():
+    for r in results.values():
         if "pandas" in r:
             p = r["pandas"]
             print(f"\npandas baseline at {p['rows']:,} rows: load {p['load_s']:.1f} s, load and count "

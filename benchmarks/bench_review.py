@@ -4,7 +4,8 @@ Starts the app on a database (default: a freshly seeded scale-1 demo in a tempor
 --database for another, e.g. the 10-million-incident PostgreSQL database that
 `bench_metrics.py --keep` leaves behind), opens /review in headless Chromium and changes one filter at a
 time through the page (period, station, category, enterprise-related only, park, park and category, and
-back to the town), timing each change from the click that makes it (on the option, the radio button or the clear ×; timed in the
+back to the town), timing each change from the click that makes it (on the option, the radio button or the clear ×;
+timed in the
 page, so the moments the list takes to open are not counted) until the period book shows the new numbers ("book"),
 and until the whole page has settled ("page": no callback request in flight, every answer applied and two
 animation frames painted, so the charts, the map and the index views are drawn too). The first round meets
@@ -160,7 +161,8 @@ def main() -> None:
                     settled = page.evaluate(SETTLED) / 1000
                     timings.append((round_, label, elapsed))
                     settled_timings.append((round_, label, settled))
-                    print(f"round {round_ + 1} {label:28s} book {elapsed * 1000:7.0f} ms   page {settled * 1000:7.0f} ms",
+                    print(f"round {round_ + 1} {label:28s} book {elapsed * 1000:7.0f} ms   "
+                          f"page {settled * 1000:7.0f} ms",
                           flush=True)
             browser.close()
     finally:

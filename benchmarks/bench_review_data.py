@@ -28,8 +28,8 @@ from benchmarks._app import demo_database
 from data import service
 from data.core import cache, db
 from data.core.schema import Enterprise, Park, Station
+from data.core.scope import Unit
 from data.core.timeutil import local_today
-from data.counts.compstat import Unit
 from data.screens import geo
 from data.screens import review as rv
 
@@ -46,7 +46,8 @@ def states(conn) -> list[tuple[str, rv.ReviewFilters]]:
     out += [(f"category {c}", rv.ReviewFilters(station=north, category=c)) for c in ("刑事", "纠纷")]
     out.append(("enterprise-related only", rv.ReviewFilters(station=north, category="纠纷", enterprise_only=True)))
     south = stations["织南派出所"]
-    out += [(f"park {p}", rv.ReviewFilters(station=south, park=parks[p])) for p in ("香圩墩园区", "中华路物流园", "漾西工业园")]
+    out += [(f"park {p}", rv.ReviewFilters(station=south, park=parks[p]))
+            for p in ("香圩墩园区", "中华路物流园", "漾西工业园")]
     last = parks["漾西工业园"]
     out.append(("park + category 刑事", rv.ReviewFilters(station=south, park=last, category="刑事")))
     out.append(("park + 刑事 + enterprise-related", rv.ReviewFilters(station=south, park=last, category="刑事",
@@ -103,13 +104,14 @@ def main() -> None:
     with app.app_context():
         for label, f in [("town ytd (first load)", rv.ReviewFilters())] + plan:
             query, scope = f.to_query(), f.scope().to_query()
-            c, _ = _ms(lambda: service.review(query, rv.DEFAULT_ROW, today.isoformat()))
-            w, _ = _ms(lambda: service.review(query, rv.DEFAULT_ROW, today.isoformat()))
-            i, _ = _ms(lambda: service.index_views(scope, today.isoformat()))
+            c, _ = _ms(lambda query=query: service.review(query, rv.DEFAULT_ROW, today.isoformat()))
+            w, _ = _ms(lambda query=query: service.review(query, rv.DEFAULT_ROW, today.isoformat()))
+            i, _ = _ms(lambda scope=scope: service.index_views(scope, today.isoformat()))
             line = f"{label:34s} {c:11.0f} {w:6.1f} {i:10.0f}"
             if args.parts:
                 with engine.connect() as conn:
-                    line += "".join(f" {_ms(lambda p=p: PARTS[p](conn, today, f, baseline))[0]:10.0f}" for p in PARTS)
+                    timed = [_ms(lambda p=p, f=f: PARTS[p](conn, today, f, baseline))[0] for p in PARTS]
+                    line += "".join(f" {ms:10.0f}" for ms in timed)
             print(line, flush=True)
             if label != "town ytd (first load)":
                 cold.append(c)
@@ -121,7 +123,7 @@ def main() -> None:
     _summary("review, cold", cold)
     _summary("review, warm", warm)
     _summary("index views, cold (only when the unit or sector changes)", cold_index)
-    park = [c for (label, _), c in zip(plan, cold) if "park" in label]
+    park = [c for (label, _), c in zip(plan, cold, strict=False) if "park" in label]
     _summary("review, cold, park states", park)
 
 

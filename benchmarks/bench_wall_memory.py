@@ -98,7 +98,8 @@ def main() -> None:
                 cdp.send("HeapProfiler.collectGarbage")
                 metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
                 feed_top = page.evaluate(
-                    "() => { const r = document.querySelector('.wall-feed-row'); return r ? r.textContent.slice(0, 8) : '' }")
+                    "() => { const r = document.querySelector('.wall-feed-row');"
+                    " return r ? r.textContent.slice(0, 8) : '' }")
                 minutes = (time.monotonic() - started) / 60
                 sample = (minutes, metrics["JSHeapUsedSize"] / 2**20, int(metrics["Nodes"]),
                           int(metrics.get("JSEventListeners", 0)), _rss_mb(server.pid), feed_top,

@@ -48,14 +48,20 @@ def digest(part) -> str:
     return hashlib.sha1(json.dumps(part, cls=PlotlyJSONEncoder, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _render_kept() -> dict:
+    """An answer of ``render`` that changes nothing."""
+    return {"message": no_update, "parts": dict.fromkeys(PART_IDS, no_update), "crumbs": no_update,
+            "drawn": no_update, "digests": no_update}
+
+
 def render(search, pathname, lang, drawn_digests=None):
-    """Fill the page's sections for the filters in the URL (message, parts in PART_IDS order, crumbs, the
-    drawn query, the parts' digests); parts the page already shows are left alone."""
+    """Fill the page's sections for the filters in the URL: the message, the parts (by component id), the
+    crumbs, the query drawn and the parts' digests; parts the page already shows are left alone."""
     search, pathname, lang = inputs.url_part(search, "search"), inputs.url_part(pathname, "pathname"), inputs.lang(lang)
     drawn_digests = inputs.mapping(drawn_digests, "part digests")
-    keep = [no_update] * (len(PART_IDS) + 4)
+    answer = _render_kept()
     if pathname != "/review":
-        return keep
+        return answer
     row = _params(search).get("row", DEFAULT_ROW)
     today = local_today().isoformat()
     try:
@@ -64,14 +70,15 @@ def render(search, pathname, lang, drawn_digests=None):
                                                  _page_parts)
         # the index views are asked for once the book is drawn: start them now
         service.prefetch("review.index_parts", (filters.scope().to_query(), lang, today), _index_parts)
-    except FilterError as exc:
-        return [html.P(t("review_error", lang, error=str(exc)), className="review-error")] + keep[1:-2] + [search, no_update]
+    except FilterError as exc:  # the message; the parts and crumbs stay as drawn
+        return {**answer, "message": html.P(t("review_error", lang, error=str(exc)), className="review-error"),
+                "drawn": search}
     except SQLAlchemyError as exc:
         log.warning("review failed: %s", exc.__class__.__name__)
-        return [html.P(t("review_db_down", lang), className="review-error")] + keep[1:-2] + [search, no_update]
-    send = [no_update if drawn_digests.get(part_id) == digests[part_id] else part
-            for part_id, part in zip(PART_IDS, parts)]
-    return [None] + send + [crumbs, search, digests]
+        return {**answer, "message": html.P(t("review_db_down", lang), className="review-error"), "drawn": search}
+    sent = {part_id: no_update if drawn_digests.get(part_id) == digests[part_id] else part
+            for part_id, part in zip(PART_IDS, parts, strict=True)}
+    return {"message": None, "parts": sent, "crumbs": crumbs, "drawn": search, "digests": digests}
 
 
 def plain(value):
@@ -81,60 +88,88 @@ def plain(value):
 
 
 def _page_parts(query: str, row: str, lang: str, today_iso: str) -> tuple[list, dict, list]:
-    """The parts of a review state in PART_IDS order, their digests and the breadcrumbs (all plain)."""
+    """The parts of a review state in PART_IDS order, their digests and the breadcrumbs (all plain; a list, as
+    the cache keeps it)."""
     bundle = service.review(query, row, today_iso)
     built = review.parts(bundle, lang)
     parts = [plain(built[part_id]) for part_id in PART_IDS]
-    return parts, {part_id: digest(part) for part_id, part in zip(PART_IDS, parts)}, plain(
+    return parts, {part_id: digest(part) for part_id, part in zip(PART_IDS, parts, strict=True)}, plain(
         review.breadcrumb_links(bundle.crumbs, lang))
 
 
-INDEX_KEEP = [no_update] * (len(index_views.PART_KEYS) + 1)
+def index_part_name(part_id: str, prop: str) -> str:
+    """The name of an index part in ``render_index``'s answer: its component id and property, "id.prop"."""
+    return f"{part_id}.{prop}"
 
 
-def render_index(_drawn, search, pathname, drawn_scope, lang):
+INDEX_PART_NAMES = tuple(index_part_name(part_id, prop) for part_id, prop in index_views.PART_KEYS)
+
+
+def _index_kept() -> dict:
+    """An answer of ``render_index`` that changes nothing."""
+    return {"parts": dict.fromkeys(INDEX_PART_NAMES, no_update), "scope": no_update}
+
+
+def render_index(drawn, search, pathname, drawn_scope, lang):
     """Draw the safety-index views when the unit or sector changed (they ignore period and category);
-    after the main content, so that the period book is never kept waiting for the larger charts. Answers
-    the parts in index_views.PART_KEYS order, then the scope drawn."""
+    after the main content (``drawn``, the query it was drawn for, only starts this), so that the period book
+    is never kept waiting for the larger charts. Answers the parts by INDEX_PART_NAMES and the scope drawn."""
     search, pathname, lang = inputs.url_part(search, "search"), inputs.url_part(pathname, "pathname"), inputs.lang(lang)
     drawn_scope = inputs.text(drawn_scope, "index scope", max_len=inputs.MAX_URL)  # None until first drawn
     if pathname != "/review":
-        return INDEX_KEEP
+        return _index_kept()
     try:
         scope = from_query(search).scope().to_query()
     except FilterError:
-        return INDEX_KEEP
+        return _index_kept()
     if scope == drawn_scope:
-        return INDEX_KEEP
+        return _index_kept()
     try:
         parts = service.derived("review.index_parts", (scope, lang, local_today().isoformat()), _index_parts)
     except SQLAlchemyError as exc:
         log.warning("index views failed: %s", exc.__class__.__name__)
-        return INDEX_KEEP
-    return [*parts, scope]
+        return _index_kept()
+    return {"parts": dict(zip(INDEX_PART_NAMES, parts, strict=True)), "scope": scope}
 
 
 def _index_parts(scope: str, lang: str, today_iso: str) -> list:
-    """The index views of a scope as drawn (plain), in index_views.PART_KEYS order."""
+    """The index views of a scope as drawn (plain), in index_views.PART_KEYS order (a list, as the cache keeps
+    it)."""
     parts = index_views.parts(service.index_views(scope, today_iso), lang)
     return [plain(parts[key]) for key in index_views.PART_KEYS]
 
 
-def sync_controls(search, pathname, *shown):
-    """Set the filter controls from the URL (on load and when the back button changes it). A control that
-    already shows its value is left alone: after a change made with the controls nothing is sent back, so
-    the URL callback is not started a second time."""
+# The filter controls by name: (component id, property). ``sync_controls`` answers them by these names and
+# is given what they show under the same names; assets/review.js writeUrl takes them in this order.
+CONTROLS = {
+    "period": (ids.REVIEW_PERIOD, "value"), "first": (ids.REVIEW_RANGE, "start_date"),
+    "last": (ids.REVIEW_RANGE, "end_date"), "station": (ids.REVIEW_STATION, "value"),
+    "park": (ids.REVIEW_PARK, "value"), "sector": (ids.REVIEW_SECTOR, "value"),
+    "category": (ids.REVIEW_CATEGORY, "value"), "enterprise_only": (ids.REVIEW_ENTERPRISE_ONLY, "value"),
+}
+_NOT_SHOWN = object()
+
+
+def sync_controls(search, pathname, **shown):
+    """Set the filter controls from the URL (on load and when the back button changes it); ``shown``: what
+    the controls show, by CONTROLS name. A control that already shows its value is left alone: after a change
+    made with the controls nothing is sent back, so the URL callback is not started a second time."""
+    unknown = set(shown) - set(CONTROLS)
+    if unknown:
+        raise TypeError(f"sync_controls got unknown controls {sorted(unknown)}")
     search, pathname = inputs.url_part(search, "search"), inputs.url_part(pathname, "pathname")
+    keep = dict.fromkeys(CONTROLS, no_update)
     if pathname != "/review":
-        return [no_update] * 8
+        return keep
     try:
         f = from_query(search)
     except FilterError:
-        return [no_update] * 8
-    wanted = [f.period, f.first.isoformat() if f.first else None, f.last.isoformat() if f.last else None,
-              f.station, f.park, f.sector, f.category, ["1"] if f.enterprise_only else []]
-    shown = list(shown) + [object()] * (8 - len(shown))  # called without the controls' values: set them all
-    return [no_update if _same(value, current) else value for value, current in zip(wanted, shown)]
+        return keep
+    wanted = {"period": f.period, "first": f.first.isoformat() if f.first else None,
+              "last": f.last.isoformat() if f.last else None, "station": f.station, "park": f.park,
+              "sector": f.sector, "category": f.category, "enterprise_only": ["1"] if f.enterprise_only else []}
+    # a control whose value was not given (called without them) is set
+    return {name: no_update if _same(value, shown.get(name, _NOT_SHOWN)) else value for name, value in wanted.items()}
 
 
 def _same(wanted, shown) -> bool:
@@ -154,7 +189,7 @@ def drill(bar_click, map_click, search, lang):
     search, lang = inputs.url_part(search, "search"), inputs.lang(lang)
     clicked = area if ctx.triggered_id == ids.REVIEW_MAP else bar
     if clicked is None:
-        return no_update, no_update
+        return {"pathname": no_update, "search": no_update}
     kind, unit_id = clicked
     params = _params(search)
     try:
@@ -163,7 +198,7 @@ def drill(bar_click, map_click, search, lang):
         current = ReviewFilters()
     href = review.unit_href(current, kind, unit_id, params.get("row"), lang)
     path, _, query = href.partition("?")
-    return path, f"?{query}" if query else ""
+    return {"pathname": path, "search": f"?{query}" if query else ""}
 
 
 UNIT_KINDS = ("station", "park", "enterprise")
@@ -186,37 +221,38 @@ def _unit_clicked(click, name: str) -> tuple[str, int] | None:
 
 def register_callbacks(app) -> None:
     loc = ids.ROUTER_LOCATION
-    app.callback(Output(ids.REVIEW_MESSAGE, "children"),
-                 *[Output(i, PART_PROPS.get(i, "children")) for i in PART_IDS],
-                 Output(ids.REVIEW_BREADCRUMBS, "children"), Output(ids.REVIEW_DRAWN, "data"),
-                 Output(ids.REVIEW_PART_DIGESTS, "data"),
-                 Input(loc, "search"), Input(loc, "pathname"), State(ids.REVIEW_LANG, "data"),
-                 State(ids.REVIEW_PART_DIGESTS, "data"))(render)
-    app.callback(*[Output(part_id, prop) for part_id, prop in index_views.PART_KEYS],
-                 Output(ids.REVIEW_INDEX_SCOPE, "data"),
-                 Input(ids.REVIEW_DRAWN, "data"), State(loc, "search"), State(loc, "pathname"),
-                 State(ids.REVIEW_INDEX_SCOPE, "data"),
-                 State(ids.REVIEW_LANG, "data"))(render_index)
-    app.callback(Output(ids.REVIEW_PERIOD, "value"), Output(ids.REVIEW_RANGE, "start_date"),
-                 Output(ids.REVIEW_RANGE, "end_date"), Output(ids.REVIEW_STATION, "value"),
-                 Output(ids.REVIEW_PARK, "value"), Output(ids.REVIEW_SECTOR, "value"),
-                 Output(ids.REVIEW_CATEGORY, "value"), Output(ids.REVIEW_ENTERPRISE_ONLY, "value"),
-                 Input(loc, "search"), Input(loc, "pathname"),
-                 State(ids.REVIEW_PERIOD, "value"), State(ids.REVIEW_RANGE, "start_date"),
-                 State(ids.REVIEW_RANGE, "end_date"), State(ids.REVIEW_STATION, "value"),
-                 State(ids.REVIEW_PARK, "value"), State(ids.REVIEW_SECTOR, "value"),
-                 State(ids.REVIEW_CATEGORY, "value"), State(ids.REVIEW_ENTERPRISE_ONLY, "value"))(sync_controls)
+    app.callback(
+        output={"message": Output(ids.REVIEW_MESSAGE, "children"),
+                "parts": {i: Output(i, PART_PROPS.get(i, "children")) for i in PART_IDS},
+                "crumbs": Output(ids.REVIEW_BREADCRUMBS, "children"), "drawn": Output(ids.REVIEW_DRAWN, "data"),
+                "digests": Output(ids.REVIEW_PART_DIGESTS, "data")},
+        inputs={"search": Input(loc, "search"), "pathname": Input(loc, "pathname")},
+        state={"lang": State(ids.REVIEW_LANG, "data"), "drawn_digests": State(ids.REVIEW_PART_DIGESTS, "data")},
+    )(render)
+    app.callback(
+        output={"parts": {index_part_name(i, prop): Output(i, prop) for i, prop in index_views.PART_KEYS},
+                "scope": Output(ids.REVIEW_INDEX_SCOPE, "data")},
+        inputs={"drawn": Input(ids.REVIEW_DRAWN, "data")},
+        state={"search": State(loc, "search"), "pathname": State(loc, "pathname"),
+               "drawn_scope": State(ids.REVIEW_INDEX_SCOPE, "data"), "lang": State(ids.REVIEW_LANG, "data")},
+    )(render_index)
+    app.callback(
+        output={name: Output(i, prop) for name, (i, prop) in CONTROLS.items()},
+        inputs={"search": Input(loc, "search"), "pathname": Input(loc, "pathname")},
+        state={name: State(i, prop) for name, (i, prop) in CONTROLS.items()},
+    )(sync_controls)
     # Writing the URL is string work done in the browser (assets/review.js), saving a round trip per change.
     app.clientside_callback(ClientsideFunction(namespace="review", function_name="writeUrl"),
                             Output(loc, "search", allow_duplicate=True),
-                            Input(ids.REVIEW_PERIOD, "value"), Input(ids.REVIEW_RANGE, "start_date"),
-                            Input(ids.REVIEW_RANGE, "end_date"), Input(ids.REVIEW_STATION, "value"),
-                            Input(ids.REVIEW_PARK, "value"), Input(ids.REVIEW_SECTOR, "value"),
-                            Input(ids.REVIEW_CATEGORY, "value"), Input(ids.REVIEW_ENTERPRISE_ONLY, "value"),
+                            *[Input(i, prop) for i, prop in CONTROLS.values()],
                             State(loc, "search"), State(ids.REVIEW_LANG, "data"), prevent_initial_call=True)
-    app.callback(Output(loc, "pathname", allow_duplicate=True), Output(loc, "search", allow_duplicate=True),
-                 Input(ids.REVIEW_DRILL, "clickData"), Input(ids.REVIEW_MAP, "clickData"),
-                 State(loc, "search"), State(ids.REVIEW_LANG, "data"), prevent_initial_call=True)(drill)
+    app.callback(
+        output={"pathname": Output(loc, "pathname", allow_duplicate=True),
+                "search": Output(loc, "search", allow_duplicate=True)},
+        inputs={"bar_click": Input(ids.REVIEW_DRILL, "clickData"), "map_click": Input(ids.REVIEW_MAP, "clickData")},
+        state={"search": State(loc, "search"), "lang": State(ids.REVIEW_LANG, "data")},
+        prevent_initial_call=True,
+    )(drill)
     app.clientside_callback(ClientsideFunction(namespace="review", function_name="openEnterprise"),
                             Output(loc, "pathname", allow_duplicate=True), Output(loc, "search", allow_duplicate=True),
                             Input(ids.REVIEW_INDEX_FUNNEL, "clickData"), State(ids.REVIEW_LANG, "data"),

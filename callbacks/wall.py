@@ -25,7 +25,7 @@ from layouts import ids, wall
 from web import inputs
 
 log = logging.getLogger(__name__)
-CHART_OUTPUTS = [Output(spec.id, "figure") for spec in wall.CHART_PANELS]
+CHART_IDS = tuple(spec.id for spec in wall.CHART_PANELS)  # the charts of ``frame``'s answer, by component id
 
 
 def _unit(view) -> tuple[str, int | None]:
@@ -47,43 +47,53 @@ def _stamp(moment: datetime) -> str:
     return to_local(moment).strftime("%H:%M:%S")
 
 
-def frame(_poll, view, settings, last):
-    """Redraw the panels when the data or the view changed; always report how fresh the frame is."""
+def _panels_kept() -> dict:
+    """The panels of a frame left as drawn: the charts, KPI row, lowest list, map, view name and the data's age."""
+    return {"charts": dict.fromkeys(CHART_IDS, no_update), "kpis": no_update, "lowest": no_update,
+            "map": no_update, "view_name": no_update, "data_age": no_update}
+
+
+def frame(poll, view, settings, last):
+    """Redraw the panels when the data or the view changed; always report how fresh the frame is (``poll``
+    only starts it). Answers by name: the charts (by component id), the other panels, the status and its
+    class, and the frame's state."""
     lang = inputs.lang(inputs.mapping(settings, "settings").get("lang"))
     canvas = _canvas(settings)
     kind, unit_id = _unit(view)
     last = inputs.mapping(last, "frame")
     last_stamp = inputs.text(last.get("stamp"), "frame.stamp", max_len=32)
     now = now_utc()
-    panels = len(CHART_OUTPUTS) + 5  # charts, KPI row, lowest list, map, view name, the data's age
     try:
         version = service.data_version()
         minute = now.replace(second=0, microsecond=0).isoformat()
         key = [version, kind, unit_id, minute, lang, canvas]
         if last and last.get("ok") and last.get("key") == key:
             state = {**last, "at": now.isoformat(), "stamp": _stamp(now)}
-            return [no_update] * panels + [t("status_ok", lang, time=_stamp(now)), "wall-status status-ok", state]
+            return {**_panels_kept(), "status": t("status_ok", lang, time=_stamp(now)),
+                    "status_class": "wall-status status-ok", "frame": state}
         data = service.wall(minute, kind, unit_id)
     except SQLAlchemyError as exc:
         log.warning("wall frame failed: %s", exc.__class__.__name__)
         stamp = last_stamp or "--:--:--"
         state = {**last, "ok": False, "at": now.isoformat(), "db_down": True}
-        return [no_update] * panels + [t("status_stale", lang, time=stamp), "wall-status status-stale", state]
+        return {**_panels_kept(), "status": t("status_stale", lang, time=stamp),
+                "status_class": "wall-status status-stale", "frame": state}
     numbers = data.numbers
-    figures = [CHART_BUILDERS[spec.chart](numbers, lang) for spec in wall.CHART_PANELS]
+    charts = {spec.id: CHART_BUILDERS[spec.chart](numbers, lang) for spec in wall.CHART_PANELS}
     tile_url = current_app.config.get("EQIAN_TILE_URL", "")
     the_map = map_figure(data.areas, data.station_scores, data.points, data.heat, data.parks, data.enterprises,
                          lang=lang, tile_url=tile_url, canvas=canvas)
     name = t("view_town", lang) if kind == "town" else next(
         (f["properties"]["name"] for f in data.areas["features"] if f["properties"]["id"] == unit_id), "")
     state = {"ok": True, "key": key, "at": now.isoformat(), "stamp": _stamp(now), "alerts": data.alerts}
-    return figures + [wall.kpi_tiles(numbers, lang), wall.lowest_list(numbers, lang), the_map, name,
-                      wall.data_age_badge(data.data_age, lang),
-                      t("status_ok", lang, time=_stamp(now)), "wall-status status-ok", state]
+    return {"charts": charts, "kpis": wall.kpi_tiles(numbers, lang), "lowest": wall.lowest_list(numbers, lang),
+            "map": the_map, "view_name": name, "data_age": wall.data_age_badge(data.data_age, lang),
+            "status": t("status_ok", lang, time=_stamp(now)), "status_class": "wall-status status-ok", "frame": state}
 
 
-def feed(_poll, state, view, settings):
-    """The live call feed: the newest calls at first, then only what arrived since, prepended."""
+def feed(poll, state, view, settings):
+    """The live call feed: the newest calls at first, then only what arrived since, prepended (``poll`` only
+    starts it). Answers the rows (all of them, or a Patch) and the feed's state."""
     lang = inputs.lang(inputs.mapping(settings, "settings").get("lang"))
     kind, unit_id = _unit(view)
     station = unit_id if kind == "station" else None
@@ -95,45 +105,43 @@ def feed(_poll, state, view, settings):
             calls = service.feed_start(wall.FEED_ROWS, station)
             last_id = max((c.id for c in calls), default=0)
             rows = [wall.feed_row(c, lang) for c in calls]
-            return rows, {"last_id": last_id, "at": now, "view": [kind, unit_id]}
+            return {"rows": rows, "state": {"last_id": last_id, "at": now, "view": [kind, unit_id]}}
         calls = service.calls_since(last_id, wall.FEED_ROWS, station)
     except SQLAlchemyError as exc:
         log.warning("wall feed failed: %s", exc.__class__.__name__)
-        return no_update, {**state, "at": now, "ok": False}
+        return {"rows": no_update, "state": {**state, "at": now, "ok": False}}
     if not calls:
-        return no_update, {**state, "at": now, "ok": True}
+        return {"rows": no_update, "state": {**state, "at": now, "ok": True}}
     rows = Patch()
     for call in calls:  # oldest first, so the newest ends on top
         rows.prepend(wall.feed_row(call, lang, new=True))
     for _ in calls:
         del rows[-1]
-    return rows, {"last_id": calls[-1].id, "at": now, "view": [kind, unit_id], "ok": True}
+    return {"rows": rows, "state": {"last_id": calls[-1].id, "at": now, "view": [kind, unit_id], "ok": True}}
 
 
 def register_callbacks(app) -> None:
     """Attach the wall's server and clientside callbacks."""
     app.callback(
-        *CHART_OUTPUTS,
-        Output(ids.WALL_KPIS, "children"),
-        Output(ids.wall_panel("lowest"), "children"),
-        Output(ids.WALL_MAP, "figure"),
-        Output(ids.WALL_VIEW_NAME, "children"),
-        Output(ids.WALL_DATA_AGE, "children"),
-        Output(ids.WALL_STATUS, "children"),
-        Output(ids.WALL_STATUS, "className"),
-        Output(ids.WALL_FRAME, "data"),
-        Input(ids.WALL_POLL, "data"),
-        Input(ids.WALL_VIEW, "data"),
-        State(ids.WALL_SETTINGS, "data"),
-        State(ids.WALL_FRAME, "data"),
+        output={
+            "charts": {chart_id: Output(chart_id, "figure") for chart_id in CHART_IDS},
+            "kpis": Output(ids.WALL_KPIS, "children"),
+            "lowest": Output(ids.wall_panel("lowest"), "children"),
+            "map": Output(ids.WALL_MAP, "figure"),
+            "view_name": Output(ids.WALL_VIEW_NAME, "children"),
+            "data_age": Output(ids.WALL_DATA_AGE, "children"),
+            "status": Output(ids.WALL_STATUS, "children"),
+            "status_class": Output(ids.WALL_STATUS, "className"),
+            "frame": Output(ids.WALL_FRAME, "data"),
+        },
+        inputs={"poll": Input(ids.WALL_POLL, "data"), "view": Input(ids.WALL_VIEW, "data")},
+        state={"settings": State(ids.WALL_SETTINGS, "data"), "last": State(ids.WALL_FRAME, "data")},
     )(frame)
     app.callback(
-        Output(ids.WALL_FEED, "children"),
-        Output(ids.WALL_FEED_STATE, "data"),
-        Input(ids.WALL_FEED_POLL, "data"),
-        State(ids.WALL_FEED_STATE, "data"),
-        State(ids.WALL_VIEW, "data"),
-        State(ids.WALL_SETTINGS, "data"),
+        output={"rows": Output(ids.WALL_FEED, "children"), "state": Output(ids.WALL_FEED_STATE, "data")},
+        inputs={"poll": Input(ids.WALL_FEED_POLL, "data")},
+        state={"state": State(ids.WALL_FEED_STATE, "data"), "view": State(ids.WALL_VIEW, "data"),
+               "settings": State(ids.WALL_SETTINGS, "data")},
     )(feed)
     # The client schedules the next poll only after a frame (or feed update) has arrived.
     app.clientside_callback(

@@ -1,8 +1,8 @@
 """Cached entry points for the screens: results keyed on their arguments and the data version.
 
-A cached function takes only repr-stable arguments (ISO dates, strings, ints) and is stored under its
-qualified name, the arguments and ``data_version`` (bumped by the rollup triggers on every write), so
-new data shows at once while unchanged data costs one tiny version query; with
+A cached function takes only repr-stable arguments (ISO dates, strings, ints; a unit as its ``Unit.cache_key``,
+kind and id) and is stored under its qualified name, the arguments and ``data_version`` (bumped by the rollup
+triggers on every write), so new data shows at once while unchanged data costs one tiny version query; with
 ``EQIAN_CACHE_URL=redis://…`` every worker process and host shares the results, so twenty screens cost
 one computation. The version itself is remembered for half a second per process.
 
@@ -22,11 +22,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
+from flask import current_app
+
 from data.core import db, rollups
 from data.core.cache import cache
-from data.counts.compstat import Unit
+from data.core.scope import Unit
+from data.index import index_views as views
 from data.screens.cockpit import CockpitNumbers, cockpit_numbers
 from data.screens.incidents import CallRow, calls_after, latest_calls, newest_calls
+from data.screens.review import from_query, review_bundle
 from data.screens.wall import wall_frame
 
 log = logging.getLogger(__name__)
@@ -144,8 +148,6 @@ def prefetch(name: str, args: tuple, compute: Callable) -> None:
     the request, which computes again and reports."""
     if cache.has(_key(name, data_version(), args)):
         return
-    from flask import current_app  # noqa: PLC0415 - as db.current_engine
-
     app = current_app._get_current_object()
 
     def run() -> None:
@@ -193,17 +195,12 @@ def cockpit(conn, today_iso: str, unit_kind: str = "town", unit_id: int | None =
 @versioned()
 def review(conn, query: str, row: str, today_iso: str):
     """One state of the review page, for its normalised filter query and selected book row."""
-    from data.screens.review import review_bundle  # noqa: PLC0415 - the review module imports this one's siblings
-
     return review_bundle(conn, query, row, date.fromisoformat(today_iso))
 
 
 @versioned()
 def index_views(conn, scope_query: str, today_iso: str):
     """The safety-index views (distribution, funnel plot, rankings) for a unit and sector scope."""
-    from data.index import index_views as views  # noqa: PLC0415
-    from data.screens.review import from_query  # noqa: PLC0415
-
     return views.index_views(conn, date.fromisoformat(today_iso), from_query(scope_query), index_base(today_iso))
 
 
@@ -211,8 +208,6 @@ def index_views(conn, scope_query: str, today_iso: str):
 def index_base(conn, today_iso: str):
     """Every enterprise and its incident count over the index window, read once per data version for all the
     units whose index views are cut from it."""
-    from data.index import index_views as views  # noqa: PLC0415
-
     return views.town_base(conn, date.fromisoformat(today_iso))
 
 

@@ -5,7 +5,8 @@ charts as print-ready figures (light style, fixed size), the active filters in w
 ``/export/chart/<name>.png|svg``) to an entry: its file-name subject, the function that makes its DataFrame or
 figure, and its *source*, the page data it is drawn from:
 
-- ``review``: the review page's ``data.screens.review.ReviewBundle`` for the filter query (book, drill, trend, festival);
+- ``review``: the review page's ``data.screens.review.ReviewBundle`` for the filter query (book, drill, trend,
+  festival);
 - ``overdue``: the overdue hazards of the filters' unit;
 - ``index``: the safety-index views of the review page (``data.index.index_views.IndexViews``) for the filters' unit
   and sector (index-distribution, index-funnel, index-stations, index-parks);
@@ -31,18 +32,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.core.periods import last_complete_day
+from data.core.periods import last_complete_day, shift_year
 from data.core.timeutil import local_stamp, now_utc, to_local
+from data.core.vocab import IN_HOUSE_LEVELS, INCIDENT_CATEGORIES, SETTLED_LEVELS
 from data.counts.compstat import comparison_windows
 from data.counts.metrics import Change
 from data.index import safety_index
+from data.index.index_exports import point_limits
 from data.screens.report import OverdueRow
 from data.screens.review import BookRow, DrillItem, FestivalView, ReviewBundle, Trend, book_periods
-from figures import theme
-from figures.strings import t
-from figures.theme import LIGHT_TEMPLATE_NAME
-from figures.wall_charts import week_words
-from layouts.review import (
+from figures import theme, wall_spec
+from figures.enterprise import index_figure
+from figures.index_views import distribution_figure, funnel_figure
+from figures.review import (
     book_row_label,
     drill_figure,
     festival_figure,
@@ -52,6 +54,9 @@ from layouts.review import (
     trend_figure,
     window_words,
 )
+from figures.strings import t
+from figures.theme import LIGHT_TEMPLATE_NAME
+from figures.wall_charts import CHART_BUILDERS, week_words
 
 SIGNIFICANCE_WORDS = {"significant": "显著", "notable": "值得关注", "noise": "正常波动", "none": "无数据"}
 CHART_SIZE = (1000, 450)  # CSS px; PNG at scale 2 is 2000 px wide
@@ -223,7 +228,7 @@ def distribution_frame(views) -> pd.DataFrame:
     edges = dist.edges
     frame = pd.DataFrame({
         "分数区间": [f"{a:g}–{b:g}" + ("（含）" if i == len(edges) - 2 else "") for i, (a, b)
-                     in enumerate(zip(edges[:-1], edges[1:]))],
+                     in enumerate(zip(edges[:-1], edges[1:], strict=True))],
         "下限": [float(a) for a in edges[:-1]], "上限": [float(b) for b in edges[1:]]})
     for band in dist.bands:
         frame[t("ent_band", "zh", band=band)] = [int(n) for n in dist.counts[band]]
@@ -233,8 +238,6 @@ def distribution_frame(views) -> pd.DataFrame:
 
 def funnel_frame(views) -> pd.DataFrame:
     """Every enterprise of the funnel plot with its own control limits (rates at its exposure), by id."""
-    from data.index.index_exports import point_limits  # noqa: PLC0415 - numpy maths only for this download
-
     plot = views.funnel
     p = plot.points.reset_index(drop=True)
     limits = point_limits(plot).reset_index(drop=True)
@@ -311,16 +314,12 @@ def ranking_notes(kind: str):
 
 
 def distribution_chart(d: Download):
-    from layouts.index_views import distribution_figure  # noqa: PLC0415
-
     unit, _short = index_unit_names(d.data)
     return _print(distribution_figure(d.data, "zh"), 420,
                   f"{unit} · {t('idx_dist_title', 'zh')}（{_month_words(d.data.month)}）")
 
 
 def funnel_chart(d: Download):
-    from layouts.index_views import funnel_figure  # noqa: PLC0415
-
     unit, _short = index_unit_names(d.data)
     fig = funnel_figure(d.data, "zh", webgl=False)
     return _print(fig, 600, f"{unit} · 警情率漏斗图（{d.data.funnel.window.first.isoformat()} 至 "
@@ -392,7 +391,8 @@ def enterprise_lines(data: EnterpriseData) -> list[tuple[str, str]]:
     return [("企业", ident.name), ("编号", str(ident.id)), ("统一社会信用代码", ident.credit_code),
             ("行业", ident.sector), ("派出所", ident.station_name), ("园区", ident.park_name or "不在园区"),
             ("截至", data.profile.today.isoformat()),
-            ("个人信息", UNMASKED_NOTE if data.profile.unmasked else "已脱敏：姓名仅显示姓氏，电话仅显示前三后四位，地址仅到街道")]
+            ("个人信息", UNMASKED_NOTE if data.profile.unmasked
+             else "已脱敏：姓名仅显示姓氏，电话仅显示前三后四位，地址仅到街道")]
 
 
 def _events_note(kind: str):
@@ -404,8 +404,6 @@ def _events_note(kind: str):
 
 
 def enterprise_chart(d: Download):
-    from layouts.enterprise import index_figure  # noqa: PLC0415
-
     profile = d.data.profile
     fig = index_figure(profile.history, "zh", safety_index.default_config())
     fig.data = [trace for trace in fig.data if trace.visible != "legendonly"]  # the pillars: in the table only
@@ -470,8 +468,6 @@ def wall_hourly_frame(numbers) -> pd.DataFrame:
 
 def wall_categories_frame(numbers) -> pd.DataFrame:
     """Calls by category today and this week (every category of the vocabulary, zeros included)."""
-    from data.core.vocab import INCIDENT_CATEGORIES  # noqa: PLC0415
-
     today, week = numbers.categories_today or {}, numbers.categories_week or {}
     order = list(INCIDENT_CATEGORIES) + sorted((set(today) | set(week)) - set(INCIDENT_CATEGORIES))
     week_column = f"{week_words(numbers, 'zh')}（{window_words(numbers.week_window, 'zh')}）"
@@ -481,8 +477,6 @@ def wall_categories_frame(numbers) -> pd.DataFrame:
 
 def wall_last30_frame(numbers) -> pd.DataFrame:
     """The last 30 days and the same days a year earlier (29 February against 28 February)."""
-    from data.core.periods import shift_year  # noqa: PLC0415
-
     before = {d: int(n) for d, n in (numbers.last30_year_earlier or [])}
     running = f"否（截至{to_local(numbers.at or now_utc()).strftime('%H:%M')}）"
     rows = [(d.isoformat(), int(n), running if d == numbers.today else "是", shift_year(d, -1).isoformat(),
@@ -494,8 +488,6 @@ def wall_last30_frame(numbers) -> pd.DataFrame:
 
 def wall_levels_frame(numbers) -> pd.DataFrame:
     """Disputes settled this year by level, with the share of all settled ones."""
-    from data.core.vocab import IN_HOUSE_LEVELS, SETTLED_LEVELS  # noqa: PLC0415
-
     by_level = numbers.disputes_by_level or {}
     levels = list(SETTLED_LEVELS) + sorted(k for k in by_level if k not in SETTLED_LEVELS)
     total = sum(int(by_level.get(lv, 0)) for lv in levels)
@@ -534,18 +526,27 @@ def wall_lines(numbers, unit: str) -> list[tuple[str, str]]:
             ("来源", "驾驶舱大屏（与大屏同一计算）")]
 
 
+def wall_kpis_frame(numbers) -> pd.DataFrame:
+    """The KPI row as the wall shows it (figures/wall_spec.py KPI_TILES, the same words), one tile a row."""
+    return pd.DataFrame.from_records(
+        [{"指标": tile.label, "数值": tile.value, "说明": tile.detail, "显著性": tile.mark_title or ""}
+         for tile in wall_spec.tiles(numbers, "zh")], columns=["指标", "数值", "说明", "显著性"])
+
+
 @dataclass(frozen=True)
 class WallExport:
-    panel: str  # the wall's panel name (layouts/wall.py) and the export's name after "wall-"
-    builder: str  # figures.wall_charts.CHART_BUILDERS key
+    panel: str  # the wall's panel (figures/wall_spec.py PANELS, download=True); the export is "wall-<panel>"
+    builder: str | None  # figures.wall_charts.CHART_BUILDERS key of its printed chart (None: a table only)
     subject: str
-    title: str  # figures.strings key of the panel title
+    title: str | None  # figures.strings key of the panel title (of its printed chart)
     frame: Callable[[Any], pd.DataFrame]
     height: int
     note: str
 
 
 WALL_EXPORTS = (
+    WallExport("kpis", None, "核心指标", None, wall_kpis_frame, 0,
+               "大屏顶部的核心指标，与大屏同一计算、同一文字；同比为本年至昨日对去年同期"),
     WallExport("hourly", "hourly", "分时警情", "panel_hourly", wall_hourly_frame, 450,
                "今日0时起每小时警情数（尚未开始的小时为空）；均值为近8周同一星期几的平均"),
     WallExport("categories", "category_mix", "警情分类", "panel_categories", wall_categories_frame, 480,
@@ -559,12 +560,14 @@ WALL_EXPORTS = (
     WallExport("lowest", "lowest", "平安指数最低园区企业", "panel_lowest", wall_lowest_frame, 650,
                "最新一个月平安指数最低的园区（5个）与企业（10个）"),
 )
+_offered = {p.name for p in wall_spec.PANELS if p.download}
+if {w.panel for w in WALL_EXPORTS} != _offered:  # one list of the wall's panels: figures/wall_spec.py
+    raise RuntimeError(f"wall downloads {sorted(w.panel for w in WALL_EXPORTS)} differ from the panels offered "
+                       f"for download {sorted(_offered)} (figures/wall_spec.py PANELS)")
 
 
 def _wall_chart(spec: WallExport):
     def figure(d: Download):
-        from figures.wall_charts import CHART_BUILDERS  # noqa: PLC0415
-
         numbers = d.data
         fig = CHART_BUILDERS[spec.builder](numbers, "zh")
         title = f"{d.unit} · {t(spec.title, 'zh')} · {numbers.today.isoformat()}"
@@ -677,7 +680,7 @@ CHARTS: dict[str, ChartExport] = {
     "enterprise-index": ChartExport("平安指数走势", enterprise_chart, (1000, 450), "enterprise"),
 }
 CHARTS.update({f"wall-{w.panel}": ChartExport(w.subject, _wall_chart(w), (1000, w.height), "wall")
-               for w in WALL_EXPORTS})
+               for w in WALL_EXPORTS if w.builder})
 
 
 def subject_of(spec: TableExport | ChartExport, d: Download) -> str:

@@ -32,10 +32,14 @@ from data.counts.metrics import Change, format_change
 from data.screens.report import BOOK_KEY, OVERDUE_SHOWN, ReportData
 from data.screens.review import BookRow
 from exports import images as figures_export
+from figures.review import drill_figure, measure_change, measure_label, measure_value, trend_figure
 from figures.strings import t
+from figures.text import SIGNIFICANCE_MARKS, count_text
 from figures.theme import BAND_COLOURS, LIGHT_TEMPLATE_NAME
-from layouts.components import SIGNIFICANCE_MARKS, count_text
-from layouts.review import drill_figure, measure_change, measure_label, measure_value, trend_figure
+
+# ReportLab (about 70-90 ms to import) and python-docx (about 30-40 ms), measured on top of what the app loads
+# anyway, are imported inside the functions that lay out their format: a PDF does not wait for python-docx,
+# nor a DOCX for ReportLab.
 
 FORMATS = ("pdf", "docx")
 FONT_CANDIDATES = (
@@ -509,7 +513,7 @@ def _docx_table(document, header: list[str], rows: list[list[str]], size_pt: flo
                 run.font.bold = r == 0
     if widths_cm:
         for row in table.rows:
-            for cell, w in zip(row.cells, widths_cm):
+            for cell, w in zip(row.cells, widths_cm, strict=False):  # widths as the caller gives them
                 cell.width = Cm(w)
     return table
 

@@ -53,7 +53,8 @@ STRINGS = {
     "book_enterprise": ("其中：涉企", "of which enterprise-related"),
     "trend_title": ("月度趋势：{row}", "Monthly trend: {row}"),
     "measures_title": ("运行指标（本期与去年同期）", "Operational measures (this period and a year earlier)"),
-    "measures_note": ("中位数为下中位数；变化的显著性：比率用两比例检验，中位数用 Mood 中位数检验。无数据表示没有可计算的记录。",
+    "measures_note": ("中位数为下中位数；变化的显著性：比率用两比例检验，中位数用 Mood 中位数检验。"
+                      "无数据表示没有可计算的记录。",
                       "Medians are lower medians; a share's change is tested as two proportions, a median's by "
                       "Mood's median test. No data: nothing to compute it from."),
     "col_measure": ("指标", "Measure"),
@@ -234,7 +235,8 @@ STRINGS = {
     "ent_pillar_hazards": ("安全隐患", "Hazards"),
     "ent_pillar_governance": ("自治能力", "Self-governance"),
     "ent_receipt_title": ("指数明细（为什么是这个分数）", "Receipt: why this score"),
-    "ent_receipt_note": ("维度贡献 = 维度权重 × 维度得分，四项贡献之和即平安指数；比率已向同行业同规模企业收缩（经验贝叶斯）。",
+    "ent_receipt_note": ("维度贡献 = 维度权重 × 维度得分，四项贡献之和即平安指数；"
+                         "比率已向同行业同规模企业收缩（经验贝叶斯）。",
                          "Contribution = pillar weight × pillar score; the four contributions add up to the index. "
                          "Rates are shrunk toward the peer group (empirical Bayes)."),
     "ent_receipt_month": ("{month} 平安指数", "Safety index, {month}"),
@@ -349,15 +351,17 @@ STRINGS = {
     "idx_hover_bin": ("{lo}–{hi} 分", "{lo}–{hi}"),
     "idx_enterprises_n": ("{n} 家", "{n} enterprises"),
     "idx_funnel_title": ("警情率漏斗图：哪些企业真正异常", "Funnel plot: which enterprises are truly unusual"),
-    "idx_funnel_note": ("每个点是一家企业：{first} 至 {last} 的{what}起数（不加权），换算为每百人·年，横轴为从业人数（对数刻度）。"
-                        "中线是本范围总体水平 {p0}；虚线为 95%、实线为 99.8% 控制限（精确泊松分布）。小企业起数少、波动大，"
-                        "所以漏斗左侧宽；落在控制限以外的才是真正异常，而不只是规模小。空心点为未登记人数、按行业中位数计。",
-                        "Each point is an enterprise: its {what} from {first} to {last} (plain counts) per 100 workers a "
-                        "year, against its head count (log scale). The centre line is the scope's overall rate, {p0}; "
-                        "dashed lines are the 95% and solid lines the 99.8% control limits (exact Poisson). Small "
-                        "enterprises have few events and vary a lot, so the funnel is wide on the left: only points "
-                        "outside the limits are truly unusual, not merely small. Open circles: head count not "
-                        "recorded, sector median used."),
+    "idx_funnel_note": ("每个点是一家企业：{first} 至 {last} 的{what}起数（不加权），换算为每百人·年，"
+                        "横轴为从业人数（对数刻度）。中线是本范围总体水平 {p0}；"
+                        "虚线为 95%、实线为 99.8% 控制限（精确泊松分布）。小企业起数少、波动大，"
+                        "所以漏斗左侧宽；落在控制限以外的才是真正异常，而不只是规模小。"
+                        "空心点为未登记人数、按行业中位数计。",
+                        "Each point is an enterprise: its {what} from {first} to {last} (plain counts) per 100 workers "
+                        "a year, against its head count (log scale). The centre line is the scope's overall rate, "
+                        "{p0}; dashed lines are the 95% and solid lines the 99.8% control limits (exact Poisson). "
+                        "Small enterprises have few events and vary a lot, so the funnel is wide on the left: "
+                        "only points outside the limits are truly unusual, not merely small. Open circles: head count "
+                        "not recorded, sector median used."),
     "idx_what_all": ("警情", "incidents"),
     "idx_what_category": ("{category}类警情", "{category} incidents"),
     "idx_axis_workers": ("从业人数（对数刻度）", "Workers (log scale)"),
@@ -370,7 +374,8 @@ STRINGS = {
     "idx_flag_within": ("控制限以内", "Within the limits"),
     "idx_flag_below_95": ("低于 95% 控制限", "Below the 95% limit"),
     "idx_flag_below_998": ("低于 99.8% 控制限", "Below the 99.8% limit"),
-    "idx_flag_counts": ("高于 99.8%：{a998} 家 · 高于 95%：{a95} 家 · 低于 95%：{b95} 家 · 低于 99.8%：{b998} 家（共 {n} 家）",
+    "idx_flag_counts": ("高于 99.8%：{a998} 家 · 高于 95%：{a95} 家 · "
+                        "低于 95%：{b95} 家 · 低于 99.8%：{b998} 家（共 {n} 家）",
                         "above 99.8%: {a998} · above 95%: {a95} · below 95%: {b95} · below 99.8%: {b998} (of {n})"),
     "idx_hover_id": ("编号", "No."),
     "idx_hover_workers": ("从业人数", "Workers"),
@@ -392,7 +397,8 @@ STRINGS = {
     "idx_col_rate": ("每百人·年", "Per 100 a year"),
     "idx_col_index": ("平安指数", "Index"),
     "idx_rank_title": ("派出所与园区排名（较上月）", "Stations and parks ranked (vs last month)"),
-    "idx_rank_note": ("按本月平安指数（按从业人数加权）从高到低排名，与上月同一批单位中的名次比较；↑ 上升，↓ 下降，新 为上月无排名。",
+    "idx_rank_note": ("按本月平安指数（按从业人数加权）从高到低排名，与上月同一批单位中的名次比较；"
+                      "↑ 上升，↓ 下降，新 为上月无排名。",
                       "Ranked by this month's worker-weighted index, highest (safest) first, against last month's rank "
                       "among the same units; ↑ up, ↓ down, new: not ranked last month."),
     "idx_rank_sector_note": ("排名按全部行业计算，行业筛选不适用。",

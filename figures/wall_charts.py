@@ -7,8 +7,8 @@ title (the panel has one), read from five metres (tick, legend and label fonts o
 ``TICK_SIZE`` px on the 1920×1080 design canvas), and set ``uirevision`` so that the wall's periodic
 redraws replace the data without resetting the view.
 
-``CHART_BUILDERS`` maps the chart names used by the wall's panel specs to the builders;
-``index_sparkline`` draws the small trend line of the index KPI tile.
+``CHART_BUILDERS`` maps the chart names used by the wall's panel specs (figures/wall_spec.py PANELS) to the
+builders.
 """
 
 from __future__ import annotations
@@ -366,7 +366,7 @@ def lowest_figure(numbers: CockpitNumbers, lang: str = "zh") -> go.Figure:
             name=name, orientation="h", y=positions, x=scores, marker={"color": colours, "line": {"width": 0}},
             text=[f"{s:.1f}" if s is not None else "—" for s in scores], textposition="outside",
             cliponaxis=False, textfont={"size": LABEL_SIZE, "color": theme.TEXT},
-            customdata=[[n, b] for n, b in zip(names, bands)],
+            customdata=[[n, b] for n, b in zip(names, bands, strict=True)],  # one of each per row
             hovertemplate="%{customdata[0]} · %{customdata[1]}: %{x:.1f}<extra></extra>",
         ), row=row, col=1)
         fig.update_yaxes(tickmode="array", tickvals=positions, ticktext=[_short(n) for n in names],
@@ -379,25 +379,6 @@ def lowest_figure(numbers: CockpitNumbers, lang: str = "zh") -> go.Figure:
     fig.update_layout(margin={"t": 36})
     if not parks and not enterprises:
         _no_data(fig, lang)
-    return fig
-
-
-def index_sparkline(numbers: CockpitNumbers, lang: str = "zh") -> go.Figure:
-    """The town (or station) index by month as a small line for the KPI tile: no axes, the last point marked."""
-    trend = [(m, _real(s)) for m, s in (numbers.index_trend or [])]
-    months = [m.isoformat() for m, _s in trend]
-    scores = [s for _m, s in trend]
-    fig = go.Figure(go.Scatter(
-        name=t("wch_index", lang), x=months, y=scores, mode="lines",
-        line={"color": theme.ACCENT, "width": 3}, hovertemplate="%{x|%Y-%m}: %{y:.1f}<extra></extra>",
-    ))
-    if trend:
-        fig.add_trace(go.Scatter(x=months[-1:], y=scores[-1:], mode="markers", hoverinfo="skip",
-                                 marker={"color": theme.ACCENT, "size": 9, "line": {"color": theme.TEXT, "width": 1}}))
-    _style(fig, "index_sparkline", legend=False)
-    fig.update_layout(margin={"l": 4, "r": 8, "t": 4, "b": 4})
-    fig.update_xaxes(visible=False, type="date")
-    fig.update_yaxes(visible=False)
     return fig
 
 

@@ -28,12 +28,12 @@ from figures import theme
 from figures.strings import t, tv
 
 # The map's drawing area (#wall-map's box) in design px on each design canvas, as Chromium lays out
-# assets/wall.css (the grid, the panel's border and its 24 px title line) with layouts/wall.py's PANELS: measured
+# assets/wall.css (the panel's border and its 24 px title line) with figures/wall_spec.py's GRIDS: measured
 # 2026-12 on the 1920×1080 canvas (3840×2160 is the same canvas scaled) and on the 32:9 wall's 3840×1080 canvas
 # with its wider grid (assets/wall.js picks it at an aspect ratio of 3 or more). tests/test_browser_map.py
 # test_map023 measures them again on the real wall, so the CSS and the fit cannot drift apart.
 PANEL_SIZES = {"standard": (758, 497), "wide": (1408, 766)}
-CANVASES = tuple(PANEL_SIZES)
+CANVASES = tuple(PANEL_SIZES)  # = figures/wall_spec.py GRIDS (tests/test_wall_charts.py)
 PANEL_SIZE = PANEL_SIZES["standard"]
 FIT_PADDING = 0.9  # the jurisdiction spans at most this share of the panel's width or height
 TILE_SIZE = 512  # MapLibre's world is 512 px wide at zoom 0

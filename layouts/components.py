@@ -5,42 +5,25 @@ from __future__ import annotations
 from dash import html
 
 from figures.strings import t
+from layouts import ids
 
-SIGNIFICANCE_MARKS = {"significant": "▲▲", "notable": "▲", "noise": "≈", "none": ""}  # none: a side has no data
-
-
-def panel(title: str, body, panel_id: str | None = None, class_name: str = "") -> html.Section:
-    """A titled box."""
-    kwargs = {"id": panel_id} if panel_id else {}
-    return html.Section([html.H2(title, className="panel-title"), html.Div(body, className="panel-body")],
-                        className=f"panel {class_name}".strip(), **kwargs)
+TABLE_AND_CHART = ("png", "svg", "csv", "xlsx")
 
 
-def kpi_tile(tile_id: str, label: str, value: str, detail: str = "", tone: str = "neutral",
-             mark: str | None = None, mark_title: str | None = None) -> html.Div:
-    """A KPI tile: label, big value, optional significance mark and detail line."""
-    value_children = [html.Span(value, className="kpi-value-text")]
-    if mark:
-        value_children.append(html.Span(mark, className="kpi-mark", title=mark_title))
-    return html.Div(
-        [html.Div(label, className="kpi-label"),
-         html.Div(value_children, className=f"kpi-value tone-{tone}"),
-         html.Div(detail, className="kpi-detail")],
-        id=tile_id, className="kpi-tile",
-    )
-
-
-def change_tone(pct: float | None, now: int | None) -> str:
-    """Colour of a change: down is good (green), up is bad (red) for incident counts; no data is neutral."""
-    if pct is None:
-        return "up" if now is not None and now > 0 else "neutral"
-    if pct < 0:
-        return "down"
-    if pct > 0:
-        return "up"
-    return "neutral"
-
-
-def count_text(n: int | None, lang: str = "zh") -> str:
-    """A count as the screen writes it: 1,234; 无数据 when the data do not cover its window (never 0)."""
-    return t("no_data", lang) if n is None else f"{n:,}"
+def download_links(name: str, formats: tuple[str, ...], lang: str, kind: str = "table",
+                   query: str | None = None) -> html.Div:
+    """Download links of a table, a chart or the report, on any page: ``/export/chart/<name>.png|svg``,
+    ``/export/table/<name>.csv|xlsx`` or ``/export/report.pdf|docx`` (``kind="report"``); the names are the
+    registry's (exports/registry.py). Without ``query`` a link carries the page's current filters: assets/nav.js
+    adds the address's query when it is clicked (the review page). With ``query`` (``enterprise=12``) the link
+    is fixed and carries nothing else (the enterprise profile)."""
+    links = []
+    for fmt in formats:
+        chart = fmt in ("png", "svg")
+        base = (f"/export/report.{fmt}" if kind == "report" else
+                f"/export/{'chart' if chart else 'table'}/{name}.{fmt}")
+        extra = {"href": f"{base}?{query}"} if query else {"href": base, "data-export": base}
+        title = t("download_fixed" if query else "download_as", lang, fmt=fmt.upper())
+        links.append(html.A(fmt.upper(), className="download", title=title, **extra))
+    return html.Div([html.Span(t("download", lang), className="download-label")] + links,
+                    className="download-bar", id=ids.download_bar(name))

@@ -95,7 +95,7 @@ def rank_row_id(kind: str, unit_id: int) -> str:
 
 
 def download_bar(name: str) -> str:
-    """Id of the download links of a table or chart (layouts/review.py::download_links): review-download-book,
+    """Id of the download links of a table or chart (layouts/components.py::download_links): review-download-book,
     review-download-index-funnel, review-download-enterprise-index, ..."""
     return f"review-download-{name}"
 

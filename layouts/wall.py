@@ -1,34 +1,33 @@
 """The wall cockpit: panels described as data, drawn on a fixed design canvas that scales to the screen.
 
 The canvas is 1920×1080 design pixels (3840×1080 on a 32:9 wall of two screens); assets/wall.js scales
-it to the window, so every size is set once here and in assets/wall.css. ``PANELS`` lists what the wall
-shows and where (a CSS grid area); ``panel_component`` draws any panel kind. Everything here is pure:
-the callbacks fill the panels.
+it to the window. What the wall shows, its KPI tiles and the grid of each canvas are figures/wall_spec.py's;
+here they become components: ``PANELS`` (with component ids), ``panel_component`` draws any panel kind,
+``kpi_tiles`` the KPI row and ``grid_style`` the grids as CSS variables for assets/wall.css. Everything here
+is pure: the callbacks fill the panels.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from dash import dcc, html
 
-from data.core import periods
-from data.counts.metrics import Change, format_pct, poisson_z, significance
 from data.screens.cockpit import CockpitNumbers
 from data.screens.incidents import CallRow
+from figures import wall_spec
 from figures.strings import t, tv
 from figures.theme import GRAPH_CONFIG
 from layouts import ids
-from layouts.components import SIGNIFICANCE_MARKS, change_tone, count_text
 
 FEED_ROWS = 10
 
 
 @dataclass(frozen=True)
 class PanelSpec:
-    """One panel: its id, kind (kpis, chart, map, feed), title key, grid area and chart builder."""
+    """One panel as drawn: its component id, kind (kpis, chart, map, feed, list), title key, grid area and chart
+    builder; made from figures/wall_spec.py PANELS, the one list of the wall's panels."""
 
     id: str
     kind: str
@@ -37,17 +36,10 @@ class PanelSpec:
     chart: str | None = None
 
 
-PANELS: tuple[PanelSpec, ...] = (
-    PanelSpec(ids.WALL_KPIS, "kpis", None, "kpis"),
-    PanelSpec(ids.wall_panel("hourly"), "chart", "panel_hourly", "hourly", "hourly"),
-    PanelSpec(ids.wall_panel("categories"), "chart", "panel_categories", "categories", "category_mix"),
-    PanelSpec(ids.wall_panel("last30"), "chart", "panel_last30", "last30", "last30"),
-    PanelSpec(ids.WALL_MAP, "map", "panel_map", "map"),
-    PanelSpec(ids.wall_panel("levels"), "chart", "panel_levels", "levels", "settled_levels"),
-    PanelSpec(ids.wall_panel("hazards"), "chart", "panel_hazards", "hazards", "hazard_age"),
-    PanelSpec(ids.WALL_FEED, "feed", "panel_feed", "feed"),
-    PanelSpec(ids.wall_panel("lowest"), "list", "panel_lowest", "lowest"),
-)
+PANEL_IDS = {"kpis": ids.WALL_KPIS, "map": ids.WALL_MAP, "feed": ids.WALL_FEED}  # the rest: ids.wall_panel(name)
+PANELS: tuple[PanelSpec, ...] = tuple(
+    PanelSpec(PANEL_IDS.get(p.name) or ids.wall_panel(p.name), p.kind, p.title, p.name, p.chart)
+    for p in wall_spec.PANELS)
 CHART_PANELS = tuple(p for p in PANELS if p.kind == "chart")
 
 
@@ -61,8 +53,9 @@ def _graph(panel_id: str) -> dcc.Graph:
 def panel_component(spec: PanelSpec, lang: str) -> html.Section:
     """Any panel kind, framed the same way."""
     if spec.kind == "kpis":
+        columns = f"repeat({len(wall_spec.KPI_TILES)}, 1fr)"  # one column per tile: the row stays one row
         return html.Section(id=spec.id, className="wall-kpis", children=kpi_placeholders(lang),
-                            style={"gridArea": spec.area, "gridTemplateColumns": f"repeat({len(KPI_TILES)}, 1fr)"})
+                            style={"gridArea": spec.area, "gridTemplateColumns": columns})
     if spec.kind == "feed":
         body = html.Div(id=spec.id, className="wall-feed-list")
     elif spec.kind == "list":
@@ -76,7 +69,7 @@ def panel_component(spec: PanelSpec, lang: str) -> html.Section:
 
 def kpi_placeholders(lang: str) -> list:
     """Empty tiles, so the layout stands before the first frame arrives."""
-    return [kpi_tile(spec.name, t(f"kpi_{spec.name}", lang), "—", "") for spec in KPI_TILES]
+    return [kpi_tile(spec.name, t(f"kpi_{spec.name}", lang), "—", "") for spec in wall_spec.KPI_TILES]
 
 
 def kpi_tile(name: str, label: str, value: str, detail: str, tone: str = "neutral", mark: str | None = None,
@@ -91,91 +84,16 @@ def kpi_tile(name: str, label: str, value: str, detail: str, tone: str = "neutra
                     id=ids.wall_kpi(name), className="wall-kpi")
 
 
-def _ytd_words(numbers: CockpitNumbers, lang: str) -> str:
-    """What the year-to-date tiles count: 本年至昨日, or 上年全年 on 1 January (the to-date rule)."""
-    return t(f"kpi_period_{periods.period_name('ytd', numbers.ytd_window)}", lang)
-
-
-def _change_tile(name: str, change: Change, lang: str, period: str) -> html.Div:
-    text = t("no_data", lang) if change.missing else format_pct(change.pct, change.now)
-    if text == "新增" and lang == "en":
-        text = t("pct_new", lang)
-    return kpi_tile(name, t(f"kpi_{name}", lang), text,
-                    t("kpi_detail_ytd", lang, period=period, now=count_text(change.now, lang),
-                      before=count_text(change.before, lang)),
-                    change_tone(change.pct, change.now), SIGNIFICANCE_MARKS[change.significance],
-                    t(f"sig_{change.significance}", lang))
-
-
-def _against_average(name: str, now: int, average: float, lang: str) -> html.Div:
-    pct = None if average == 0 else 100.0 * (now - average) / average
-    sig = significance(poisson_z(now, average))
-    detail = t("kpi_detail_weekday", lang, avg=f"{average:,.1f}", pct=format_pct(pct, now))
-    return kpi_tile(name, t(f"kpi_{name}", lang), f"{now:,}", detail, change_tone(pct, now),
-                    SIGNIFICANCE_MARKS[sig], t(f"sig_{sig}", lang))
-
-
-def _share(value: float | None, lang: str) -> str:
-    """A share as a tile writes it; 无数据 when its inputs are missing (never 0.0%)."""
-    return t("no_data", lang) if value is None else f"{100 * value:.1f}%"
-
-
-def _share_tile(name: str, value: float | None, detail: str, lang: str) -> html.Div:
-    return kpi_tile(name, t(f"kpi_{name}", lang), _share(value, lang), detail)
-
-
-@dataclass(frozen=True)
-class KpiSpec:
-    """One KPI tile of the wall: its name (component id ``ids.wall_kpi(name)``, label ``kpi_<name>`` in
-    figures/strings.py) and how it is drawn from a frame's numbers, the language and the year-to-date words."""
-
-    name: str
-    draw: Callable[[CockpitNumbers, str, str], html.Div]
-
-
-# The wall's KPI row, left to right. A new tile is one entry here (and its label in figures/strings.py): the
-# placeholders, the grid's columns (panel_component) and the tests follow from this tuple.
-KPI_TILES: tuple[KpiSpec, ...] = (
-    KpiSpec("today_total", lambda n, lang, _p: _against_average("today_total", n.today_total,
-                                                                 n.weekday_avg_total, lang)),
-    KpiSpec("today_enterprise", lambda n, lang, _p: _against_average("today_enterprise", n.today_enterprise,
-                                                                      n.weekday_avg_enterprise, lang)),
-    KpiSpec("ytd_incidents", lambda n, lang, p: _change_tile("ytd_incidents", n.ytd["incidents"], lang, p)),
-    KpiSpec("ytd_enterprise", lambda n, lang, p: _change_tile("ytd_enterprise", n.ytd["enterprise_incidents"],
-                                                              lang, p)),
-    KpiSpec("ytd_traffic", lambda n, lang, p: _change_tile("ytd_traffic", n.ytd["traffic_accidents"], lang, p)),
-    KpiSpec("ytd_labour", lambda n, lang, p: _change_tile("ytd_labour", n.ytd["labour_disputes"], lang, p)),
-    KpiSpec("ytd_economic", lambda n, lang, p: _change_tile("ytd_economic", n.ytd["economic_disputes"], lang, p)),
-    KpiSpec("in_house", lambda n, lang, p: _share_tile("in_house", n.in_house_share,
-                                                       t("kpi_detail_in_house", lang, period=p), lang)),
-    KpiSpec("hazards", lambda n, lang, p: _share_tile("hazards", n.rectification_rate,
-                                                      t("kpi_detail_overdue", lang, period=p,
-                                                        n=f"{n.overdue_hazards:,}"), lang)),
-    KpiSpec("index", lambda n, lang, _p: _index_tile(n, lang)),
-)
-KPI_NAMES = tuple(spec.name for spec in KPI_TILES)
-
-
 def kpi_tiles(numbers: CockpitNumbers, lang: str) -> list:
-    """The KPI row of one frame."""
-    period = _ytd_words(numbers, lang)
-    return [spec.draw(numbers, lang, period) for spec in KPI_TILES]
+    """The KPI row of one frame (figures/wall_spec.py KPI_TILES)."""
+    return [kpi_tile(tile.name, tile.label, tile.value, tile.detail, tile.tone, tile.mark, tile.mark_title)
+            for tile in wall_spec.tiles(numbers, lang)]
 
 
-def _index_tile(numbers: CockpitNumbers, lang: str) -> html.Div:
-    trend = numbers.index_trend
-    if not trend:
-        return kpi_tile("index", t("kpi_index", lang), "—", "")
-    score = trend[-1][1]
-    if len(trend) > 1:
-        delta = score - trend[-2][1]
-        detail = t("kpi_detail_index", lang, delta=f"{delta:+.1f}")
-        if numbers.index_through is not None:  # this month's score is to date, not the month's
-            detail += " · " + t("partial_through", lang, date=t("date_short", lang, day=numbers.index_through))
-        tone = "down" if delta > 0 else ("up" if delta < 0 else "neutral")  # a rising index is good news
-    else:
-        detail, tone = "", "neutral"
-    return kpi_tile("index", t("kpi_index", lang), f"{score:.1f}", detail, tone)
+def grid_style() -> dict[str, str]:
+    """The grid of every canvas as CSS variables (assets/wall.css reads --grid-<canvas>-columns|rows|areas)."""
+    return {f"--grid-{canvas}-{part}": value for canvas, grid in wall_spec.GRIDS.items()
+            for part, value in grid.css().items()}
 
 
 def _short_name(name: str) -> str:
@@ -287,7 +205,7 @@ def layout(lang: str = "zh", kiosk: bool = False, demo: bool = False, playlist: 
         }),
         html.Div([
             header(lang, demo),
-            html.Div([panel_component(spec, lang) for spec in PANELS], className="wall-grid"),
+            html.Div([panel_component(spec, lang) for spec in PANELS], className="wall-grid", style=grid_style()),
         ], id=ids.WALL_CANVAS, className="wall-canvas"),
         None if kiosk else controls(lang, playlist),
     ], id=ids.WALL_ROOT, className="wall-root kiosk" if kiosk else "wall-root")

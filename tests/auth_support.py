@@ -80,10 +80,28 @@ def server_callbacks(server) -> dict[str, tuple[str, dict]]:
     return found
 
 
+def named_values(spec: dict, values: dict) -> list:
+    """Input then state values in the order the browser sends them, from values by the callback's argument
+    names (its ``inputs=dict(...)``/``state=dict(...)`` names; those not given are None)."""
+    indices = spec["inputs_state_indices"]
+    if not isinstance(indices, dict):
+        raise TypeError("the callback does not name its inputs (a dict signature)")
+    unknown = set(values) - set(indices)
+    if unknown:
+        raise KeyError(f"the callback has no inputs named {sorted(unknown)}; it has {sorted(indices)}")
+    flat = [None] * (len(spec["inputs"]) + len(spec["state"]))
+    for name, value in values.items():
+        flat[indices[name]] = value
+    return flat
+
+
 def callback_body(key: str, spec: dict, values=None, changed=()) -> dict:
-    """A /_dash-update-component request for the callback ``key`` (its callback_map ``spec``) with ``values``
-    for its inputs then states (default: all None)."""
+    """A /_dash-update-component request for the callback ``key`` (its callback_map ``spec``) with ``values``:
+    a list for its inputs then states in the order the browser sends them, or a dict by the callback's argument
+    names (default: all None)."""
     deps = spec["inputs"] + spec["state"]
+    if isinstance(values, dict):
+        values = named_values(spec, values)
     values = [None] * len(deps) if values is None else values
     items = [{"id": d["id"], "property": d["property"], "value": v} for d, v in zip(deps, values, strict=True)]
     body = {"output": key, "outputs": callback_outputs(key), "inputs": items[:len(spec["inputs"])],
@@ -91,3 +109,25 @@ def callback_body(key: str, spec: dict, values=None, changed=()) -> dict:
     if spec["state"]:
         body["state"] = items[len(spec["inputs"]):]
     return body
+
+
+def named_outputs(key: str, spec: dict, response: dict) -> dict:
+    """A callback's answer (the ``response`` of a /_dash-update-component reply) by the callback's output names,
+    nested as the callback returns them (its ``output=dict(...)``); an output the answer leaves alone is absent."""
+    flat = callback_outputs(key)
+    flat = flat if isinstance(flat, list) else [flat]
+
+    def pick(group):
+        if isinstance(group, dict):
+            picked = {name: pick(sub) for name, sub in group.items()}
+            return {name: value for name, value in picked.items() if value is not _ABSENT}
+        out = flat[group]
+        return (response.get(out["id"]) or {}).get(out["property"], _ABSENT)
+
+    indices = spec["outputs_indices"]
+    if not isinstance(indices, dict):
+        raise TypeError("the callback does not name its outputs (a dict signature)")
+    return pick(indices)
+
+
+_ABSENT = object()

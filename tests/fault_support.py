@@ -158,7 +158,7 @@ class PrivatePostgres:
         with open(path, "rb") as dump:
             subprocess.run([*self.as_user, str(self.bin / "pg_restore"), "--single-transaction", "--exit-on-error",
                             "--no-owner", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", name],
-                           cwd=self.root, stdin=dump, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           cwd=self.root, stdin=dump, capture_output=True,
                            timeout=300, check=True)
 
     def destroy(self) -> None:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 import textwrap
 import time
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from auth_support import csrf_token, ensure_accounts, login_client
@@ -39,7 +42,10 @@ from data import intake
 from data.access import audit
 from data.core import db
 from data.core.schema import Enterprise, ImportRun, Incident, QuarantineRow
+from data.screens import intake_views
 from web import admin_intake
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _make_app(url: str, tmp_path, **config):
@@ -695,7 +701,8 @@ def test_aint036_parties_with_a_line_break_do_not_break_the_quarantine(site, adm
         "source_id": "案件号", "reported_at": {"column": "登记时间", "format": "%Y-%m-%d %H:%M"},
         "dispute_type": {"column": "纠纷类型", "map": {"欠薪": "劳资"}}, "parties": "当事人", "enterprise": "信用代码"}}
     data = csv_bytes([["LB1", "2025-01-05 09:00", "走私", "王建国\n李秀英", CODES[0]],
-                      ["LB2", "2025-01-05 10:00", "走私", "张伟\r\n湖州某某服装厂（店主赵强）", CODES[0]]], header=header)
+                      ["LB2", "2025-01-05 10:00", "走私", "张伟\r\n湖州某某服装厂（店主赵强）", CODES[0]]],
+                     header=header)
     _finish(admin, _upload(admin, data, kind="disputes", mapping=mapping))
     first, second = intake.list_quarantine(engine, kind="disputes")
     paths = ("/admin/quarantine", "/admin/quarantine?kind=disputes", f"/admin/quarantine/{first.id}",
@@ -722,7 +729,8 @@ def test_aint037_free_text_cells_and_reasons_are_scrubbed(site, admin):
         page = admin.get(path).get_data(as_text=True)
         for value in ("王建国", "13812345678", id_number, "浙E12345", "13912345678"):
             assert value not in page, (path, value)
-        assert "王**报警称其手机138****5678被盗" in page and "category: &#39;139****5678&#39; is not in the mapping" in page
+        assert "王**报警称其手机138****5678被盗" in page
+        assert "category: &#39;139****5678&#39; is not in the mapping" in page
     raw = list(entry.raw)
     page = admin.get(f"/admin/quarantine/{entry.id}").get_data(as_text=True)
     assert f'name="cell-{raw.index("摘要")}" value=""' in page  # a scrubbed cell is typed over, never posted back
@@ -735,7 +743,7 @@ def test_aint037_free_text_cells_and_reasons_are_scrubbed(site, admin):
 
 
 @given(value=st.text(alphabet="王建国李0123456789'\"\\… ab", min_size=1, max_size=90),
-       field_name=st.sampled_from(sorted(admin_intake.PERSONAL)),
+       field_name=st.sampled_from(sorted(intake_views.PERSONAL)),
        tail=st.sampled_from([" does not match the pattern '^x$'",
                              " is not in the mapping (no map entry, rule or default)",
                              " starts with '=': a spreadsheet would run it as a formula (formulas: reject)"]))
@@ -743,7 +751,7 @@ def test_aint037_free_text_cells_and_reasons_are_scrubbed(site, admin):
 def test_aint038_mask_reason_never_shows_a_personal_value_whatever_its_quotes(value, field_name, tail):
     from data.intake.values import clip
 
-    masked = admin_intake.mask_reason(f"{field_name}: {clip(value)}{tail}")
+    masked = intake_views.mask_reason(f"{field_name}: {clip(value)}{tail}")
     assert not set(masked) & (set(value) & set("王建国李0123456789")), masked
     assert masked.startswith(f"{field_name}: '***'")
 
@@ -794,3 +802,14 @@ def test_aint040_upload_and_quarantine_on_postgresql(pg_database_url, tmp_path):
     finally:
         db.drop_schema(engine)
         engine.dispose()
+
+
+def test_aint090_the_pages_load_the_importer_only_when_used():
+    # the importer costs every worker 150-250 ms and 12 MB at start-up: the pages and the CLI load it on first use
+    assert admin_intake.KINDS == intake.KINDS
+    probe = ("import sys, app; app.create_app({'EQIAN_DATABASE_URL': 'sqlite://'}); "
+             "print(sorted(m for m in sys.modules if m.startswith('data.intake')))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         check=True).stdout.strip().splitlines()[-1]
+    assert out == "[]"
+    assert admin_intake._intake() is intake and intake.runner.spawn  # and it is there when wanted

@@ -85,7 +85,8 @@ class TestCli:
         result = runner.invoke(args=["init-db", "--programme-start", "2025-08-29"])
         assert result.exit_code == 0, result.output
         assert db.get_meta(db.engine_of(server), "programme_start") == "2025-08-29"
-        result = runner.invoke(args=["seed-demo", "--scale", "0.02", "--seed", "3", "--now", "2026-11-29T12:00:00+08:00"])
+        result = runner.invoke(args=["seed-demo", "--scale", "0.02", "--seed", "3",
+                                     "--now", "2026-11-29T12:00:00+08:00"])
         assert result.exit_code == 0, result.output
         assert "incidents" in result.output
         settings = DemoSettings.load(db.engine_of(server))

@@ -259,8 +259,9 @@ def _callback_keys(server) -> list[str]:
     return sorted(app_module.dash_app_of(server).callback_map)
 
 
-def _callback_body(server, key: str) -> dict:
-    return callback_body(key, app_module.dash_app_of(server).callback_map[key])
+def _callback_body(server, key: str, values: dict | None = None) -> dict:
+    """A request for the callback ``key``, with ``values`` by the callback's argument names (others None)."""
+    return callback_body(key, app_module.dash_app_of(server).callback_map[key], values)
 
 
 def _post_callback(client, server, key: str, **headers):
@@ -376,13 +377,12 @@ class TestGate:
         client = _client(server, "wall")
         key = next(k for k, p in server.extensions["eqian_callback_permissions"].items()
                    if p is None and "page-content" in k)
-        body = _callback_body(server, key)
-        body["inputs"][0]["value"] = "/review"
+        body = _callback_body(server, key, {"pathname": "/review"})
         response = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
         assert response.status_code == 200
         page = json.dumps(response.get_json(), ensure_ascii=False)
         assert "无权访问" in page and "review-book" not in page
-        body["inputs"][0]["value"] = "/"
+        body = _callback_body(server, key, {"pathname": "/"})
         allowed = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
         assert "无权访问" not in json.dumps(allowed.get_json(), ensure_ascii=False)
         assert router.page_for  # the router is what answered
@@ -622,11 +622,7 @@ class TestMaskingAndAudit:
         assert not set(plain) & {c.caller_phone for c in calls}
         client = _client(server, "analyst")  # an analyst looking at the wall still sees it masked
         feed = next(k for k in _callback_keys(server) if "wall-feed" in k and "@" not in k)
-        body = _callback_body(server, feed)
-        body["inputs"][0]["value"] = 1
-        for item in body["state"]:
-            if item["id"] == "wall-settings":
-                item["value"] = {"feed_ms": 1000}
+        body = _callback_body(server, feed, {"poll": 1, "settings": {"feed_ms": 1000}})
         response = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
         assert not PHONE.search(response.get_data(as_text=True))
 
@@ -776,7 +772,7 @@ class TestThrottling:
                            for k in range(3)]
         assert auth.lock_seconds(40) == auth.MAX_LOCK_SECONDS
         quiet = at + timedelta(hours=auth.BACKOFF_HOURS, seconds=1)  # a day without a lock: back to the first
-        for i in range(auth.MAX_FAILURES_PER_ADDRESS):
+        for _ in range(auth.MAX_FAILURES_PER_ADDRESS):
             _guess(engine, "name", ATTACKER, quiet)
         with engine.connect() as conn:
             assert auth.last_lock(conn, ATTACKER, quiet).level == 1

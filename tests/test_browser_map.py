@@ -35,7 +35,7 @@ URL = re.compile(r"https?://[^\s\"'\\]+")
 TILE_URL = "http://tiles.local/{z}/{x}/{y}.png"
 GRAPH_ID = "map-under-test"
 TILE_COLOUR = "#ff00ff"
-PANEL = dict(zip(("width", "height"), wall_map.PANEL_SIZE))  # the wall's map panel on the 1920×1080 canvas
+PANEL = dict(zip(("width", "height"), wall_map.PANEL_SIZE, strict=True))  # the wall's map panel, 1920×1080 canvas
 MEASURED = {"standard": (758, 497), "wide": (1408, 766)}  # #wall-map in Chromium, 2026-12 (test_map023 re-measures)
 # Chromium's software GL reports its own performance notes as console warnings; they are not the page's.
 GL_DRIVER_NOTE = re.compile(r"^\[\.WebGL-[0-9a-fx]+\]GL Driver Message \(OpenGL, Performance")
@@ -54,7 +54,7 @@ def _hex_rgb(colour: str) -> tuple[int, int, int]:
 
 
 def _blend(top: str, bottom: str, alpha: float) -> tuple[float, float, float]:
-    return tuple(alpha * a + (1 - alpha) * b for a, b in zip(_hex_rgb(top), _hex_rgb(bottom)))
+    return tuple(alpha * a + (1 - alpha) * b for a, b in zip(_hex_rgb(top), _hex_rgb(bottom), strict=False))
 
 
 def _shape_areas(shape: str) -> dict:
@@ -131,7 +131,7 @@ def _colour_at(trace, z: float) -> str:
     """The colour a discrete colour scale gives to ``z`` (independent lookup over the scale's steps)."""
     share = (z - trace.zmin) / (trace.zmax - trace.zmin)
     steps = trace.colorscale
-    for (lo, colour), (hi, _next) in zip(steps[::2], steps[1::2]):
+    for (lo, colour), (hi, _next) in zip(steps[::2], steps[1::2], strict=False):
         if lo <= share < hi:
             return colour
     raise AssertionError(f"z={z} falls outside the colour scale")
@@ -391,7 +391,7 @@ def _page_errors(console) -> list:
 
 
 def _close(colour, expected, tolerance: float) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(colour, expected))
+    return all(abs(a - b) <= tolerance for a, b in zip(colour, expected, strict=False))
 
 
 def _solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
@@ -440,7 +440,7 @@ class TestMapInBrowser:
         assert pixels["distinct"] > 300, "the map looks blank or flat"
         assert 0.3 < pixels["awayShare"] < 0.9
         assert _close(pixels["samples"][-1], _hex_rgb(theme.BACKGROUND), 3), "background is not the wall's"
-        for station, colour in zip(inputs["areas"]["features"], pixels["samples"][:4]):
+        for station, colour in zip(inputs["areas"]["features"], pixels["samples"][:4], strict=False):
             assert not _close(colour, _hex_rgb(theme.BACKGROUND), 20), station["properties"]["name"]
 
         (left, top), (right, bottom) = state["projected"][4:]
@@ -481,7 +481,7 @@ class TestMapInBrowser:
         centres = [[r["centre_lon"], r["centre_lat"]] for r in station_rows()]
         state = _show(page, site.url + "/", centres)
         pixels = _pixels(page, page.locator(f"#{GRAPH_ID}").screenshot(), state["projected"])
-        for (_score, band), colour in zip(scores.values(), pixels["samples"]):
+        for (_score, band), colour in zip(scores.values(), pixels["samples"], strict=False):
             assert _close(colour, _blend(theme.BAND_COLOURS[band], theme.BACKGROUND, wall_map.AREA_OPACITY), 6), band
         assert _outside(requests, site.url) == [] and _page_errors(console) == []
 
@@ -508,7 +508,7 @@ class TestMapInBrowser:
         console, _requests = _watch(page)
         site = live_server_factory(server).login(page, "wall")
         for viewport, canvas in (((1920, 1080), "standard"), ((3840, 1080), "wide")):
-            page.set_viewport_size(dict(zip(("width", "height"), viewport)))
+            page.set_viewport_size(dict(zip(("width", "height"), viewport, strict=False)))
             page.goto(site.url + "/")
             expected_zoom = wall_map.fit_view((west, south, east, north), wall_map.PANEL_SIZES[canvas])[1]
             page.wait_for_function(WAIT_FOR_MAP, arg="wall-map", timeout=30_000)

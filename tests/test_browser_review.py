@@ -58,8 +58,10 @@ def _watch(page):
 
 def _clean(log, base):
     origin = urlsplit(base).netloc
-    outside = [u for u in log["requests"] if urlsplit(u).netloc not in (origin, "") and not u.startswith(("data:", "blob:"))]
-    problems = [e for e in log["console"] if e[0] in ("error", "pageerror") or (e[0] == "warning" and not GL_NOTE.search(e[1]))]
+    outside = [u for u in log["requests"]
+               if urlsplit(u).netloc not in (origin, "") and not u.startswith(("data:", "blob:"))]
+    problems = [e for e in log["console"]
+                if e[0] in ("error", "pageerror") or (e[0] == "warning" and not GL_NOTE.search(e[1]))]
     return outside, problems
 
 

@@ -20,7 +20,7 @@ from data import service
 from data.core import db
 from data.core.schema import Incident
 from data.demo.generator import seed_demo
-from layouts import wall as wall_layout
+from figures import wall_spec
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,9 +65,10 @@ def _wait_drawn(page):
     page.wait_for_function("""(tileCount) => {
         const tiles = Array.from(document.querySelectorAll('.wall-kpi-value-text'));
         const graphs = Array.from(document.querySelectorAll('#wall-canvas .js-plotly-plot'));
-        return tiles.length === tileCount && document.querySelectorAll(".wall-list-row").length >= 10 && tiles.every(t => t.textContent.trim() !== '—') &&
+        return tiles.length === tileCount && document.querySelectorAll(".wall-list-row").length >= 10 &&
+               tiles.every(t => t.textContent.trim() !== '—') &&
                graphs.length >= 6 && graphs.every(g => g.data && g.data.length > 0);
-    }""", arg=len(wall_layout.KPI_TILES), timeout=30_000)
+    }""", arg=len(wall_spec.KPI_TILES), timeout=30_000)
 
 
 class TestDrawn:

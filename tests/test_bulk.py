@@ -1,4 +1,5 @@
-"""data.core.bulk: column arrays in (COPY on PostgreSQL, executemany on SQLite), the same values out through SQLAlchemy."""
+"""data.core.bulk: column arrays in (COPY on PostgreSQL, executemany on SQLite), the same values out through
+SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ class TestInsertColumns:
         with engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(select(Incident.__table__).order_by(Incident.id))]
         assert len(rows) == len(EXPECTED_INCIDENTS)
-        for got, want in zip(rows, EXPECTED_INCIDENTS):
+        for got, want in zip(rows, EXPECTED_INCIDENTS, strict=True):
             for column, value in want.items():
                 assert got[column] == value, (want["id"], column, got[column])
                 if isinstance(value, datetime):

@@ -87,7 +87,8 @@ class TestPublishedFigures:
         start_utc = datetime(start.year, start.month, start.day, tzinfo=SHANGHAI).astimezone(UTC)
         bound = start_utc.strftime("%Y-%m-%d %H:%M:%S") if demo_engine.dialect.name == "sqlite" else start_utc
         with demo_engine.connect() as conn:
-            rectified = conn.execute(text("SELECT COUNT(*) FROM hazards WHERE rectified_at >= :s"), {"s": bound}).scalar()
+            rectified = conn.execute(text("SELECT COUNT(*) FROM hazards WHERE rectified_at >= :s"),
+                                     {"s": bound}).scalar()
             cases, recovered = conn.execute(text(
                 "SELECT COUNT(*), SUM(recovered_amount) FROM incidents "
                 "WHERE received_at >= :s AND enterprise_related = :t AND category = '刑事'"),

@@ -19,7 +19,7 @@ import json
 from urllib.parse import quote
 
 import pytest
-from auth_support import callback_body, ensure_accounts, login_client, server_callbacks
+from auth_support import callback_body, ensure_accounts, login_client, named_outputs, server_callbacks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, text
@@ -315,32 +315,40 @@ def _same_request(payload, valid: dict) -> bool:
     return isinstance(mutated, dict) and normal(mutated) == normal(valid)
 
 
-# The cases the issue names, with the answer each must get.
+# The cases the issue names, with the answer each must get: the callback's inputs by name, and where to look,
+# one of its outputs by name, or "error".
 NAMED = [
-    ("router.render", ["/enterprise/-1", "", None], 200, "page-content", "未找到该企业"),
-    ("router.render", ["/enterprise/99999999999999999999", "?lang=en", None], 200, "page-content",
+    ("router.render", {"pathname": "/enterprise/-1", "search": ""}, 200, "page", "未找到该企业"),
+    ("router.render", {"pathname": "/enterprise/99999999999999999999", "search": "?lang=en"}, 200, "page",
      "Enterprise not found"),
-    ("router.render", ["/review", "?period=%FF&station=abc", None], 200, "page-content", "review-root"),
-    ("router.render", ["/", "?lang=xx", None], 200, "page-content", "wall"),
-    ("router.render", [5, "", None], 400, "error", "pathname: expected text"),
-    ("review.render", ["?period=%FF&station=abc", "/review", "zh", None], 200, "review-message", "period="),
-    ("review.render", ["?period=custom&first=2026-03-01&last=2026-01-01", "/review", "en", None], 200, "review-message",
-     "lies before"),
-    ("review.render", ["?station=99999999999999999999", "/review", "zh", None], 200, "review-message", "station="),
-    ("review.render", ["?period=custom&first=0001-01-01&last=0001-12-31", "/review", "zh", None], 200, "review-message",
-     "1900-01-01"),
-    ("review.render", ["?row=disputes:enterprise", "/review", "zh", None], 200, "review-message", "null"),
-    ("review.render", [["?x"], "/review", "zh", None], 400, "error", "search: expected text"),
-    ("review.render", ["?period=ytd", "/review", "zh", ["not", "digests"]], 400, "error", "part digests"),
-    ("review.drill", [{"points": [{"customdata": ["station", "x"]}]}, None, "", "zh"], 400, "error", "customdata[1]"),
-    ("wall.frame", [1, {"kind": "station", "id": 2**70}, {"lang": "zh"}, None], 400, "error", "view.id"),
-    ("wall.feed", [1, {"last_id": "x"}, None, None], 400, "error", "last_id"),
+    ("router.render", {"pathname": "/review", "search": "?period=%FF&station=abc"}, 200, "page", "review-root"),
+    ("router.render", {"pathname": "/", "search": "?lang=xx"}, 200, "page", "wall"),
+    ("router.render", {"pathname": 5, "search": ""}, 400, "error", "pathname: expected text"),
+    ("review.render", {"search": "?period=%FF&station=abc", "pathname": "/review", "lang": "zh"}, 200, "message",
+     "period="),
+    ("review.render", {"search": "?period=custom&first=2026-03-01&last=2026-01-01", "pathname": "/review",
+                       "lang": "en"}, 200, "message", "lies before"),
+    ("review.render", {"search": "?station=99999999999999999999", "pathname": "/review", "lang": "zh"}, 200,
+     "message", "station="),
+    ("review.render", {"search": "?period=custom&first=0001-01-01&last=0001-12-31", "pathname": "/review",
+                       "lang": "zh"}, 200, "message", "1900-01-01"),
+    ("review.render", {"search": "?row=disputes:enterprise", "pathname": "/review", "lang": "zh"}, 200, "message",
+     "null"),
+    ("review.render", {"search": ["?x"], "pathname": "/review", "lang": "zh"}, 400, "error", "search: expected text"),
+    ("review.render", {"search": "?period=ytd", "pathname": "/review", "lang": "zh",
+                       "drawn_digests": ["not", "digests"]}, 400, "error", "part digests"),
+    ("review.drill", {"bar_click": {"points": [{"customdata": ["station", "x"]}]}, "search": "", "lang": "zh"}, 400,
+     "error", "customdata[1]"),
+    ("wall.frame", {"poll": 1, "view": {"kind": "station", "id": 2**70}, "settings": {"lang": "zh"}}, 400, "error",
+     "view.id"),
+    ("wall.feed", {"poll": 1, "state": {"last_id": "x"}}, 400, "error", "last_id"),
     # and well-formed input still works
-    ("review.drill", [{"points": [{"curveNumber": 0, "customdata": ["station", 2]}]}, None, "?period=month", "zh"], 200,
-     "page-location", "?period=month&station=2"),
-    ("wall.frame", [1, {"kind": "station", "id": 2}, {"lang": "zh"}, None], 200, "wall-view-name", "派出所"),
-    ("wall.feed", [1, {"last_id": None}, {"kind": "town", "id": None}, {"lang": "zh"}], 200, "wall-feed-state",
-     "last_id"),
+    ("review.drill", {"bar_click": {"points": [{"curveNumber": 0, "customdata": ["station", 2]}]},
+                      "search": "?period=month", "lang": "zh"}, 200, "search", "?period=month&station=2"),
+    ("wall.frame", {"poll": 1, "view": {"kind": "station", "id": 2}, "settings": {"lang": "zh"}}, 200, "view_name",
+     "派出所"),
+    ("wall.feed", {"poll": 1, "state": {"last_id": None}, "view": {"kind": "town", "id": None},
+                   "settings": {"lang": "zh"}}, 200, "state", "last_id"),
 ]
 
 
@@ -355,7 +363,7 @@ def test_fuz004_named_cases_get_the_expected_answer(server, clients, name, value
     payload = assert_clean(response)
     assert response.status_code == status
     if status == 200:
-        part = json.dumps(payload["response"][where], ensure_ascii=False)
+        part = json.dumps(named_outputs(key, spec, payload["response"])[where], ensure_ascii=False)
         assert expected in part, part[:500]
     else:
         assert expected in payload["error"]

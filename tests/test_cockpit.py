@@ -14,7 +14,7 @@ from data import service
 from data.core import db
 from data.core.periods import Window
 from data.core.schema import Incident
-from data.counts.compstat import Unit
+from data.core.scope import Unit
 from data.demo.generator import DemoSettings
 from data.screens.cockpit import SAME_WEEKDAYS, cockpit_numbers
 

@@ -23,8 +23,9 @@ from stdnum.cn import uscc
 from data.core import bulk, periods, vocab
 from data.core.periods import Window
 from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
+from data.core.scope import TOWN, Unit
 from data.counts import compstat
-from data.counts.compstat import TOWN, Unit, compare, comparison_windows, unit_counts
+from data.counts.compstat import compare, comparison_windows, unit_counts
 from data.demo.generator import DemoSettings
 
 UTC = UTC
@@ -116,7 +117,7 @@ def _insert_town(conn) -> None:
     d_level = [_choice(rng, list(vocab.SETTLED_LEVELS), 1)[0] if s == "已化解" else
                (_choice(rng, [None, "企业内"], 1)[0] if s == "未化解" else None) for s in d_status]
     d_settled = [t + timedelta(seconds=int(rng.integers(0, 40 * 86400))) if s == "已化解" else None
-                 for t, s in zip(d_times, d_status)]
+                 for t, s in zip(d_times, d_status, strict=True)]
     d_station = _choice(rng, [1, 2], m)
     bulk.insert_columns(conn, Dispute.__table__, {
         "reported_at": d_times, "dispute_type": _choice(rng, vocab.DISPUTE_TYPES, m),
@@ -134,7 +135,8 @@ def _insert_town(conn) -> None:
         "severity": _choice(rng, vocab.HAZARD_SEVERITIES, h), "enterprise_id": _choice(rng, [None, 1, 2, 3], h),
         "station_id": h_station, "park_id": [_choice(rng, [1, None], 1)[0] if s == 1 else None for s in h_station],
         "deadline": [(t + timedelta(days=30)).date() for t in h_times], "status": h_status,
-        "rectified_at": [t + timedelta(days=3) if s == "已整改" else None for t, s in zip(h_times, h_status)],
+        "rectified_at": [t + timedelta(days=3) if s == "已整改" else None
+                         for t, s in zip(h_times, h_status, strict=True)],
         "created_at": [T0] * h, "source": ["local"] * h, "source_id": [f"hzd-{i}" for i in range(h)],
     })
 
@@ -364,7 +366,8 @@ class TestFestivalAligned:
 
 class TestZeroBasesAndBreakdownKeys:
     def test_cmp020_breakdown_keys_from_every_window(self, town):
-        # today 2026-03-17, month (to yesterday): now 03-01..03-16, 同比 2025-03-01..03-16, 环比 02-01..02-16, baseline 2024
+        # today 2026-03-17, month (to yesterday): now 03-01..03-16, 同比 2025-03-01..03-16, 环比 02-01..02-16,
+        # baseline 2024
         _station3(town, [
             (utc(2026, 2, 28, 16), "刑事"),  # 2026-03-01 00:00 Shanghai: now
             (utc(2026, 3, 16, 15, 59, 59, 999999), "刑事"),  # 2026-03-16 23:59:59.999999: now
@@ -459,29 +462,6 @@ class TestCoverage:
                              keys=[("一般",)])
         assert list(result) == [("一般",)]
         assert result[("一般",)].now is None and result[("一般",)].baseline.missing
-
-
-class TestUnit:
-    def test_cmp030_filters_of_each_kind(self):
-        assert TOWN == Unit("town", None) and TOWN.filters() == {}
-        assert Unit("station", 2).filters() == {"station_id": 2}
-        assert Unit("park", 5).filters() == {"park_id": 5}
-        assert Unit("enterprise", 7).filters() == {}  # enterprises are read from the source table instead
-        assert compstat.UNIT_KINDS == ("town", "station", "park", "enterprise")
-
-    def test_cmp031_unknown_kind(self):
-        with pytest.raises(ValueError, match=r"^unknown unit kind 'district'; use one of town, station, park, "
-                                             r"enterprise$"):
-            Unit("district", 1)
-
-    def test_cmp032_town_takes_no_id(self):
-        with pytest.raises(ValueError, match=r"^unit town takes no id$"):
-            Unit("town", 1)
-
-    @pytest.mark.parametrize("kind", ["station", "park", "enterprise"])
-    def test_cmp033_others_need_an_id(self, kind):
-        with pytest.raises(ValueError, match=rf"^unit {kind} needs an id$"):
-            Unit(kind)
 
 
 # --- the full-scale demo (read-only) -------------------------------------------------------------------

@@ -24,6 +24,7 @@ from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Statio
 from data.demo.generator import DemoSettings
 from data.index import safety_index as si
 from data.screens import enterprise as ent
+from figures.enterprise import index_figure
 from layouts import ids
 
 UTC = UTC
@@ -60,7 +61,8 @@ def _busy_incidents() -> list[dict]:
     # before it is not; 2025-06-15 23:30 is in last year's window, 2025-06-16 00:10 is not
     for received in (utc(2025, 12, 31, 16), utc(2025, 12, 31, 15, 59, 59), utc(2025, 6, 15, 15, 30),
                      utc(2025, 6, 15, 16, 10)):
-        rows.append(dict(received_at=received, category="治安", caller_name="令狐冲天", caller_phone="+86 139-1234-5678",
+        rows.append(dict(received_at=received, category="治安", caller_name="令狐冲天",
+                         caller_phone="+86 139-1234-5678",
                          address="织里镇珍贝路88号", closed_at=received + timedelta(minutes=30)))
     return rows
 
@@ -83,8 +85,10 @@ BUSY_HAZARDS = [  # found, severity, deadline, status, rectified
 def world(engine):
     """Two stations, a park, a busy enterprise, a quiet one (no events, no head count) and another."""
     with Session(engine) as s:
-        s.add_all([Station(id=1, code="ZD", name="织东派出所", polygon_geojson="{}", centre_lat=30.84, centre_lon=120.27),
-                   Station(id=2, code="ZB", name="织北派出所", polygon_geojson="{}", centre_lat=30.86, centre_lon=120.26)])
+        s.add_all([Station(id=1, code="ZD", name="织东派出所", polygon_geojson="{}", centre_lat=30.84,
+                           centre_lon=120.27),
+                   Station(id=2, code="ZB", name="织北派出所", polygon_geojson="{}", centre_lat=30.86,
+                           centre_lon=120.26)])
         s.flush()
         s.add(Park(id=1, name="大港路童装产业园", station_id=1, lat=30.845, lon=120.271))
         s.flush()
@@ -187,13 +191,15 @@ def _sql_counts(engine, enterprise_id: int, today: date) -> dict:
 def _assert_counts_match(engine, p: ent.EnterpriseProfile, enterprise_id: int, today: date) -> None:
     sql = _sql_counts(engine, enterprise_id, today)
     assert p.incidents.total == sql["incidents"]
-    assert p.incidents.by_status == {"处置中": sql["incidents_open"], "已办结": sql["incidents"] - sql["incidents_open"]}
+    assert p.incidents.by_status == {"处置中": sql["incidents_open"],
+                                     "已办结": sql["incidents"] - sql["incidents_open"]}
     assert p.disputes.total == sql["disputes"]
     assert {k: v for k, v in p.disputes.by_status.items() if v} == sql["dispute_status"]
     assert p.hazards.total == sql["hazards"]
     assert p.summary.open_hazards == sql["hazards_open"]
     assert p.summary.overdue_hazards == sql["hazards_overdue"]
-    assert p.hazards.by_status == {"已逾期": sql["hazards_overdue"], "待整改": sql["hazards_open"] - sql["hazards_overdue"],
+    assert p.hazards.by_status == {"已逾期": sql["hazards_overdue"],
+                                   "待整改": sql["hazards_open"] - sql["hazards_overdue"],
                                    "已整改": sql["hazards"] - sql["hazards_open"]}
     assert len(p.incidents.items) == min(50, sql["incidents"])
     assert len(p.disputes.items) == min(50, sql["disputes"])
@@ -219,7 +225,8 @@ class TestCrafted:
     def test_ent001_identity_fields(self, world):
         p = _profile(world, BUSY)
         i = p.identity
-        assert (i.id, i.name, i.credit_code, i.sector, i.workers) == (BUSY, "湖州测试童装有限公司", BUSY_CODE, "童装生产", 20)
+        assert (i.id, i.name, i.credit_code, i.sector, i.workers) == (BUSY, "湖州测试童装有限公司", BUSY_CODE,
+                                                                      "童装生产", 20)
         assert (i.park_id, i.park_name, i.station_id, i.station_name) == (1, "大港路童装产业园", 1, "织东派出所")
         assert i.network_unit_class == "快递物流" and i.registered_on == date(2012, 3, 4)
         assert i.address == "织里镇大港路"  # street level only
@@ -368,7 +375,7 @@ class TestLayout:
             assert f"{pillar['contribution']:.2f}" in drawn
         assert "/review?station=1&park=1" in drawn and '"/review?station=1"' in drawn
         assert not PHONE.search(drawn) and "令狐冲天" not in drawn
-        figure = page.index_figure(busy.history, "zh", si.default_config())
+        figure = index_figure(busy.history, "zh", si.default_config())
         assert len(figure.layout.shapes) == 4  # the four band backgrounds
         assert sorted((s.y0, s.y1) for s in figure.layout.shapes) == [(0, 50), (50, 65), (65, 80), (80, 100)]
         assert busy.history[-1].partial  # June, scored on 15 June: drawn apart (ent015)
@@ -387,7 +394,7 @@ class TestLayout:
             si.refresh(conn, [date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)], TODAY)
         busy = _profile(world, BUSY)
         for lang, note in (("zh", "截至6月15日"), ("en", "to 15 Jun")):
-            figure = page.index_figure(busy.history, lang, si.default_config())
+            figure = index_figure(busy.history, lang, si.default_config())
             main, partial = figure.data[0], figure.data[-1]
             assert list(main.y) == [round(h.score, 2) for h in busy.history[:2]] + [None]  # the line stops at May
             assert list(partial.x) == ["2026-05-01", "2026-06-01"]  # a segment from May to June
@@ -399,7 +406,7 @@ class TestLayout:
             drawn = _serialised(page.kpi_strip(busy, lang))
             assert note in drawn  # the change against May is read as to date, too
         whole = dataclasses.replace(busy, history=tuple(dataclasses.replace(h, through=None) for h in busy.history))
-        figure = page.index_figure(whole.history, "zh", si.default_config())
+        figure = index_figure(whole.history, "zh", si.default_config())
         assert len(figure.data) == 1 + len(si.PILLARS) and None not in figure.data[0].y
 
     def test_ent011_page_without_index_says_so(self, world):

@@ -80,8 +80,8 @@ class TestXlsx:
         body = exports.to_xlsx(sample(), FILTERS, "标题")
         meta = pd.read_excel(io.BytesIO(body), sheet_name=exports.FILTER_SHEET)
         assert meta.columns.tolist() == ["项目", "值"]
-        assert dict(zip(meta["项目"], meta["值"]))["单位"] == "织南派出所"
-        assert dict(zip(meta["项目"], meta["值"]))["标题"] == "标题"
+        assert dict(zip(meta["项目"], meta["值"], strict=True))["单位"] == "织南派出所"
+        assert dict(zip(meta["项目"], meta["值"], strict=True))["标题"] == "标题"
 
 
 class TestFilename:
@@ -259,7 +259,8 @@ class TestDownloads:
         # the to-date rule: every period ends yesterday (on 1 January the year is last year, on a Monday the
         # week is last week)
         yesterday = today - timedelta(days=1)
-        year, week = ("上年" if today.timetuple().tm_yday == 1 else "本年"), ("上周" if today.weekday() == 0 else "本周")
+        year = "上年" if today.timetuple().tm_yday == 1 else "本年"
+        week = "上周" if today.weekday() == 0 else "本周"
         with engine.connect() as conn:
             ytd = conn.execute(text("SELECT count(*) FROM incidents WHERE received_at >= :a AND received_at < :b "
                                     "AND station_id = :s"),
@@ -284,7 +285,7 @@ class TestDownloads:
         assert len([c for c in frame.columns if c.endswith("·本期")]) == 4  # month, week, 28 days, year
         assert frame["项目"].iloc[0] == "警情合计" and len(frame) == 25
         meta = pd.read_excel(io.BytesIO(response.data), sheet_name="筛选条件")
-        values = dict(zip(meta["项目"], meta["值"]))
+        values = dict(zip(meta["项目"], meta["值"], strict=True))
         assert values["仅涉企"] == "是" and values["单位"] == "全镇"
 
     def test_exp042_drill_and_trend_tables(self, client):
@@ -297,7 +298,7 @@ class TestDownloads:
                 "SELECT s.name, count(i.id) FROM stations s LEFT JOIN incidents i ON i.station_id = s.id "
                 "AND i.received_at >= :a AND i.received_at < :b GROUP BY s.name"),
                 {"a": _bound(today - timedelta(days=28)), "b": _bound(today)}).all())  # 28 days to yesterday
-        assert dict(zip(drill["名称"], drill["本期"])) == by_station
+        assert dict(zip(drill["名称"], drill["本期"], strict=True)) == by_station
         trend = pd.read_excel(io.BytesIO(http.get("/export/table/trend.xlsx?row=incidents:刑事").data),
                               sheet_name=0)
         year = (today - timedelta(days=1)).year  # the year holding the last complete day

@@ -29,15 +29,20 @@ from app import create_app
 from data import service
 from data.core import db
 from data.core.periods import shift_year
+from data.core.scope import Unit
 from data.core.timeutil import local_today
+from data.screens.cockpit import cockpit_numbers
 from exports import images as figures_export
 from exports import registry
+from figures import wall_spec
+from figures.strings import t
+from layouts import wall as wall_layout
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_CHARTS = ("index-distribution", "index-funnel", "enterprise-index", "wall-hourly", "wall-categories",
               "wall-last30", "wall-levels", "wall-hazards", "wall-lowest")
 NEW_TABLES = NEW_CHARTS + ("index-stations", "index-parks", "enterprise-incidents", "enterprise-disputes",
-                           "enterprise-hazards")
+                           "enterprise-hazards", "wall-kpis")
 CSV_TYPE, XLSX_TYPE = "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -82,7 +87,7 @@ def _xlsx(response) -> tuple[pd.DataFrame, dict[str, str]]:
     frame = pd.read_excel(io.BytesIO(response.data), sheet_name=0, engine="openpyxl")
     meta = pd.read_excel(io.BytesIO(response.data), sheet_name="筛选条件", engine="openpyxl")
     assert meta.columns.tolist() == ["项目", "值"]
-    return frame, dict(zip(meta["项目"], meta["值"].astype(str)))
+    return frame, dict(zip(meta["项目"], meta["值"].astype(str), strict=True))
 
 
 def _tail_at_least(y: int, mu: float) -> float:
@@ -142,7 +147,7 @@ class TestRegistry:
             assert spec.source in registry.SOURCES
 
     def test_xp002_one_link_component_for_every_page(self):
-        from layouts.review import download_links
+        from layouts.components import download_links
 
         carried = download_links("index-funnel", ("png", "csv"), "zh")
         links = [c for c in _components(carried) if getattr(c, "className", None) == "download"]
@@ -213,7 +218,7 @@ class TestIndexDownloads:
                 {"s": site.station, "a": _bound(date.fromisoformat(first)),
                  "b": _bound(date.fromisoformat(last) + timedelta(days=1))}).all())
         assert set(frame["企业编号"]) == ids and frame["企业编号"].is_monotonic_increasing
-        assert {i: int(n) for i, n in zip(frame["企业编号"], frame["警情数"]) if n} == counts
+        assert {i: int(n) for i, n in zip(frame["企业编号"], frame["警情数"], strict=True) if n} == counts
         # The centre line from the file's own columns: each exposure is rounded to 6 decimals there, so the
         # recomputed p0 may differ from the printed one by the rounding of every row (and the print's own).
         exposure = frame["暴露量（百人·年）"]
@@ -255,12 +260,13 @@ class TestIndexDownloads:
                 "SELECT u.unit_id, u.score FROM safety_index_units u JOIN parks p ON p.id = u.unit_id "
                 "WHERE u.unit_kind = 'park' AND u.month = :m AND p.station_id = :s"),
                 {"m": site.month, "s": site.station}).all())
-        assert dict(zip(frame["编号"], frame["平安指数"])) == {k: round(v, 2) for k, v in now.items()}
-        assert dict(zip(frame["编号"], frame["上月指数"])) == {k: round(before[k], 2) for k in now}
+        assert dict(zip(frame["编号"], frame["平安指数"], strict=True)) == {k: round(v, 2) for k, v in now.items()}
+        assert dict(zip(frame["编号"], frame["上月指数"], strict=True)) == {k: round(before[k], 2) for k in now}
         assert frame["平安指数"].is_monotonic_decreasing and frame["名次"].tolist() == list(range(1, len(now) + 1))
         assert frame["名次变化"].tolist() == (frame["上月名次"] - frame["名次"]).tolist()
         park_frame, lines = _xlsx(_get(site, f"/export/table/index-parks.xlsx?station={site.station}", XLSX_TYPE))
-        assert dict(zip(park_frame["编号"], park_frame["平安指数"])) == {k: round(v, 2) for k, v in parks.items()}
+        assert dict(zip(park_frame["编号"], park_frame["平安指数"], strict=True)) == {
+            k: round(v, 2) for k, v in parks.items()}
         assert lines["园区范围"] == "织南派出所"
 
     def test_xp013_index_charts_print_png_and_svg_text(self, site):
@@ -349,7 +355,7 @@ class TestEnterpriseDownloads:
         assert not set(incidents["报警人"].dropna()) & names
         assert all("*" in p for p in incidents["电话"].dropna())
         assert not set(incidents["地点"].dropna()) & addresses
-        assert dict(zip(disputes["编号"], disputes["当事方"].where(disputes["当事方"].notna(), None))) == {
+        assert dict(zip(disputes["编号"], disputes["当事方"].where(disputes["当事方"].notna(), None), strict=True)) == {
             i: mask_parties(p) for i, p in parties.items()}
         assert dsp_lines["个人信息"].startswith("已脱敏")
         assert set(hazards["编号"]) == hazard_ids and int((hazards["状态"] == "已逾期").sum()) == overdue
@@ -450,15 +456,35 @@ class TestWallDownloads:
         assert frame["去年同期警情数"].tolist() == [sum(1 for t, _c in earlier if t.date().isoformat() == d)
                                               for d in frame["去年同期日期"]]
         levels, _lines = _csv(_get(site, "/export/table/wall-levels.csv", CSV_TYPE))
-        assert dict(zip(levels["化解层级"], levels["件数"])) == {k: settled.get(k, 0) for k in levels["化解层级"]}
+        assert dict(zip(levels["化解层级"], levels["件数"], strict=True)) == {
+            k: settled.get(k, 0) for k in levels["化解层级"]}
         assert abs(levels["占比%"].sum() - 100) < 0.5
         lowest, _lines = _csv(_get(site, "/export/table/wall-lowest.csv", CSV_TYPE))
         assert lowest[lowest["类别"] == "园区"]["编号"].tolist() == [p for p, _s in parks]
         assert lowest[lowest["类别"] == "企业"]["编号"].tolist() == [f for f, _s in firms]
         assert lowest[lowest["类别"] == "企业"]["平安指数"].tolist() == [round(s, 2) for _f, s in firms]
 
+    def test_xp033_the_kpi_table_is_the_wall_row_in_words(self, site):
+        # the wall's KPI row and its download come from one spec (figures/wall_spec.py KPI_TILES)
+        today = local_today()
+        response = _get(site, f"/export/table/wall-kpis.csv?station={site.station}", CSV_TYPE)
+        assert _name(response) == f"织南_核心指标_{today.isoformat()}.csv"
+        frame, lines = _csv(response)
+        assert lines["内容"] == "核心指标" and lines["单位"] == "织南派出所"
+        assert frame["指标"].tolist() == [t(f"kpi_{name}", "zh") for name in wall_spec.KPI_NAMES]
+        with site.engine.connect() as conn:
+            calls = _incident_times(conn, today, today, site.station)
+            numbers = cockpit_numbers(conn, today, Unit("station", site.station))
+        shown = dict(zip(frame["指标"], frame["数值"].astype(str), strict=True))
+        assert shown[t("kpi_today_total", "zh")] == f"{len(calls):,}"  # against plain SQL
+        words = {t(f"sig_{k}", "zh") for k in ("significant", "notable", "noise", "none")}
+        assert set(frame["显著性"].fillna("")) <= words | {""}
+        drawn = [tile.children[1].children[0].children for tile in wall_layout.kpi_tiles(numbers, "zh")]
+        # the wall's own tiles, word for word (the CSV quotes a leading minus against formula injection)
+        assert [v.removeprefix("'") for v in frame["数值"].astype(str)] == drawn
+
     def test_xp032_wall_charts_print_light_with_chinese_text(self, site):
-        from data.counts.compstat import Unit
+        from data.core.scope import Unit
         from data.screens.cockpit import cockpit_numbers
 
         today = local_today()

@@ -149,8 +149,8 @@ def test_flt010_postgres_outage_is_signalled_to_the_wall_and_recovers_without_re
     engine = db.engine_of(app)
     with app.app_context():
         before = cached_wall()
-        ok = wall_callbacks.frame(1, None, {"lang": "zh"}, None)
-        assert ok[-2] == "wall-status status-ok" and ok[-1]["ok"]
+        ok = wall_callbacks.frame(poll=1, view=None, settings={"lang": "zh"}, last=None)
+        assert ok["status_class"] == "wall-status status-ok" and ok["frame"]["ok"]
         assert engine.pool.checkedin() >= 1, "a pooled connection that the outage will break"
 
         pg.stop("fast")
@@ -160,18 +160,18 @@ def test_flt010_postgres_outage_is_signalled_to_the_wall_and_recovers_without_re
         with pytest.raises(SQLAlchemyError):
             cached_wall()
         service.forget_version()
-        stale = wall_callbacks.frame(2, None, {"lang": "zh"}, ok[-1])
-        assert stale[-2] == "wall-status status-stale"
-        assert stale[-1]["db_down"] and not stale[-1]["ok"]
-        assert ok[-1]["stamp"] in stale[-3], "the status names the time of the last good frame"
+        stale = wall_callbacks.frame(poll=2, view=None, settings={"lang": "zh"}, last=ok["frame"])
+        assert stale["status_class"] == "wall-status status-stale"
+        assert stale["frame"]["db_down"] and not stale["frame"]["ok"]
+        assert ok["frame"]["stamp"] in stale["status"], "the status names the time of the last good frame"
 
         pg.start()
         started = time.monotonic()
         after = cached_wall()  # the same app and engine: pool_pre_ping replaces the dead connections
         assert after == before
         service.forget_version()
-        again = wall_callbacks.frame(3, None, {"lang": "zh"}, stale[-1])
-        assert again[-2] == "wall-status status-ok" and again[-1]["ok"]
+        again = wall_callbacks.frame(poll=3, view=None, settings={"lang": "zh"}, last=stale["frame"])
+        assert again["status_class"] == "wall-status status-ok" and again["frame"]["ok"]
         assert time.monotonic() - started < 5
 
 

@@ -328,4 +328,4 @@ def test_flh005_a_killed_workers_replacement_serves_the_page_bundles_to_a_browse
     with ThreadPoolExecutor(4) as pool:  # in parallel, as Chromium does (up to 6 connections per host)
         answers = list(pool.map(lambda path: wall.session.get(server.url + path, timeout=20).status_code, bundles))
     assert answers == [200] * len(bundles), (
-        f"{dict(zip(bundles, answers))}\n{server.log()[-2500:]}")
+        f"{dict(zip(bundles, answers, strict=True))}\n{server.log()[-2500:]}")

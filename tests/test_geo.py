@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import event, select
 
 from data.core.schema import Enterprise, Incident, Park, Station, safety_index_table, safety_index_unit_table
+from data.core.scope import Unit
 from data.core.timeutil import LOCAL_TZ, local_midnight, local_today
-from data.counts.compstat import Unit
 from data.demo.geo import station_rows
 from data.screens import geo
 

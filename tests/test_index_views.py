@@ -20,6 +20,7 @@ from data.demo.generator import DemoSettings
 from data.index import index_views as iv
 from data.index import safety_index as si
 from data.screens.review import ReviewFilters
+from figures import index_views as fv
 from layouts import index_views as lv
 
 # --- an independent Poisson: math.lgamma and math.fsum, one term at a time ------------------------------
@@ -70,7 +71,7 @@ class TestPoisson:
     def test_idx002_quantiles_equal_a_term_by_term_sum(self):
         for p in PS:
             vector = iv.poisson_quantile(p, np.array(MEANS))
-            for mu, got in zip(MEANS, vector):
+            for mu, got in zip(MEANS, vector, strict=True):
                 assert got == brute_quantile(p, mu), (p, mu)
                 assert iv.poisson_quantile(p, mu) == got
 
@@ -92,7 +93,7 @@ class TestLimits:
         for level in (0.95, 0.998):
             tail = (1 - level) / 2
             lower, upper = iv.limit_counts(np.array(MEANS), level)
-            for mu, lo, hi in zip(MEANS, lower, upper):
+            for mu, lo, hi in zip(MEANS, lower, upper, strict=True):
                 r = brute_quantile(tail, mu)
                 alpha = (brute_cdf(r, mu) - tail) / brute_pmf(r, mu)
                 assert lo == pytest.approx(max(0.0, r - alpha), abs=1e-9), (level, mu)
@@ -115,7 +116,7 @@ class TestLimits:
         expected = np.concatenate([rng.uniform(0.01, 3, 300), rng.uniform(3, 60, 300)])
         observed = rng.poisson(expected * rng.choice([0.3, 1, 2, 4], len(expected)))
         flags = iv.classify(observed, expected)
-        for y, mu, flag in zip(observed, expected, flags):
+        for y, mu, flag in zip(observed, expected, flags, strict=True):
             above, below = brute_upper_tail(int(y), mu), brute_cdf(int(y), mu)
             want = ("above_998" if above <= 0.001 else "above_95" if above <= 0.025 else
                     "below_998" if below <= 0.001 else "below_95" if below <= 0.025 else "within")
@@ -200,10 +201,10 @@ class TestBinsAndRanks:
         assert len(texts) == 1 and "平安指数" in texts[0].children
         assert "index" in lv.parts(None, "en")[(lv.REVIEW_INDEX_RANKINGS, "children")][0].children[1].children
         # nothing else shows: both chart sections hidden, the charts empty
-        assert parts[(lv.REVIEW_INDEX_DISTRIBUTION_SECTION, "style")] == parts[(lv.REVIEW_INDEX_FUNNEL_SECTION, "style")] \
-            == {"display": "none"}
-        assert parts[(lv.REVIEW_INDEX_FUNNEL, "figure")]["data"] == parts[(lv.REVIEW_INDEX_DISTRIBUTION, "figure")]["data"] \
-            == []
+        assert parts[(lv.REVIEW_INDEX_DISTRIBUTION_SECTION, "style")] \
+            == parts[(lv.REVIEW_INDEX_FUNNEL_SECTION, "style")] == {"display": "none"}
+        assert parts[(lv.REVIEW_INDEX_FUNNEL, "figure")]["data"] \
+            == parts[(lv.REVIEW_INDEX_DISTRIBUTION, "figure")]["data"] == []
         _assert_ids_unique_in_the_page(parts)
 
 
@@ -283,10 +284,10 @@ class TestDemoTown:
         flagged = points[points["flag"] != "within"]
         assert 0 < len(flagged) < 0.1 * len(points)
         assert sum(views.funnel.flag_counts.values()) == len(points)
-        for y, mu, flag in zip(flagged["incidents"], flagged["expected"], flagged["flag"]):
+        for y, mu, flag in zip(flagged["incidents"], flagged["expected"], flagged["flag"], strict=True):
             tail = brute_upper_tail(int(y), mu) if flag.startswith("above") else brute_cdf(int(y), mu)
             assert tail <= (0.001 if flag.endswith("998") else 0.025), (y, mu, flag)
-        for y, mu in zip(points["incidents"].iloc[::97], points["expected"].iloc[::97]):
+        for y, mu in zip(points["incidents"].iloc[::97], points["expected"].iloc[::97], strict=True):
             flag = iv.classify([y], [mu])[0]
             if flag == "within":
                 assert brute_upper_tail(int(y), mu) > 0.025 and brute_cdf(int(y), mu) > 0.025
@@ -396,13 +397,14 @@ class TestDemoTown:
             assert lv.REVIEW_INDEX_STATIONS in json.dumps(ranking.to_plotly_json(), default=str)
             _assert_ids_unique_in_the_page(parts)
             # the distribution as sent: typed counts that add up, each bin's limits as numbers for the hover
-            sent = _sent(lv.distribution_figure(views, lang))
+            sent = _sent(fv.distribution_figure(views, lang))
             assert sum(int(_decoded(tr["y"]).sum()) for tr in sent) == dist.total
             assert [[int(c) for c in _decoded(tr["y"])] for tr in sent] == [list(dist.counts[b]) for b in dist.bands]
             for tr in sent:
                 assert isinstance(tr["customdata"], dict) and "%{customdata[0]}–%{customdata[1]}" in tr["hovertemplate"]
                 np.testing.assert_array_equal(_decoded(tr["customdata"]),
-                                              [[lo, hi] for lo, hi in zip(dist.edges[:-1], dist.edges[1:])])
+                                              [[lo, hi] for lo, hi in zip(dist.edges[:-1], dist.edges[1:],
+                                                                          strict=True)])
 
     @pytest.mark.parametrize("marks", ["scatter", "scattergl"])
     def test_idx034_the_funnel_sends_numbers_for_the_enterprises_within_the_limits(self, demo_engine, marks):
@@ -411,7 +413,7 @@ class TestDemoTown:
         with demo_engine.connect() as conn:
             views = iv.index_views(conn, today, ReviewFilters(station=1))
         points = views.funnel.points
-        floor = lv.rate_axis(views)[0]
+        floor = fv.rate_axis(views)[0]
         # independently, in plain Python: the places of the enterprises within the limits and who is at each
         places = {}
         for r in points[points["flag"] == "within"].itertuples():
@@ -424,7 +426,7 @@ class TestDemoTown:
         clicks = []  # (a click on a point as the browser reports it, what the page's click handler must answer)
         for lang in ("zh", "en"):
             note = lv.t("idx_hover_imputed", lang)
-            sent = _sent(lv.funnel_figure(views, lang, webgl=marks == "scattergl"))
+            sent = _sent(fv.funnel_figure(views, lang, webgl=marks == "scattergl"))
             assert {tr["type"] for tr in sent if tr.get("mode") == "markers"} == {marks}
             within = [tr for tr in sent if tr.get("legendgroup") == "within"]
             assert [tr["showlegend"] for tr in within] == [True] + [False] * (len(within) - 1)
@@ -474,7 +476,8 @@ class TestDemoTown:
                     continue
                 (tr,) = traces
                 assert [row[0] for row in tr["customdata"]] == rows["enterprise_id"].tolist()
-                assert tr["text"] == [f"{n}{note}" if imp else n for n, imp in zip(rows["name"], rows["imputed"])]
+                assert tr["text"] == [f"{n}{note}" if imp else n
+                                      for n, imp in zip(rows["name"], rows["imputed"], strict=True)]
                 assert tr["hovertemplate"].startswith("%{text}")
         # the page's own click handler (assets/review.js, in node): a lone point opens its enterprise, a shared
         # one nothing, even were its customdata read

@@ -199,21 +199,23 @@ def leaked(text_: str) -> list[str]:
 
 # --- the registries -------------------------------------------------------------------------------------
 
-def _calls(ids) -> dict[str, list[list]]:
-    """Input and state values for each server-side callback, as the page sends them, that draw the planted
-    enterprise, its park and its station."""
+def _calls(ids) -> dict[str, list[dict]]:
+    """Input and state values (by the callback's argument names) for each server-side callback, as the page
+    sends them, that draw the planted enterprise, its park and its station."""
     enterprise, park = ids["enterprise"], ids["park"]
     wall = {"lang": "zh", "poll_ms": 2000, "feed_ms": 1000}
+    views = ({"kind": "town", "id": None}, {"kind": "station", "id": 2})
     return {
-        "router.render": [[path, "", None] for path in ("/", "/review", f"/enterprise/{enterprise}")],
-        "wall.frame": [[1, view, wall, None] for view in ({"kind": "town", "id": None}, {"kind": "station", "id": 2})],
-        "wall.feed": [[1, {"last_id": None}, view, wall]
-                      for view in ({"kind": "town", "id": None}, {"kind": "station", "id": 2})],
-        "review.render": [[search, "/review", "zh", None] for search in
+        "router.render": [{"pathname": path, "search": ""} for path in ("/", "/review", f"/enterprise/{enterprise}")],
+        "wall.frame": [{"poll": 1, "view": view, "settings": wall} for view in views],
+        "wall.feed": [{"poll": 1, "state": {"last_id": None}, "view": view, "settings": wall} for view in views],
+        "review.render": [{"search": search, "pathname": "/review", "lang": "zh"} for search in
                           (f"?station=2&park={park}", f"?enterprise={enterprise}", "?station=2&period=28d")],
-        "review.render_index": [[f"?station=2&park={park}", f"?station=2&park={park}", "/review", None, "zh"]],
-        "review.sync_controls": [[f"?park={park}", "/review"] + [None] * 8],
-        "review.drill": [[{"points": [{"customdata": ["enterprise", enterprise]}]}, None, f"?park={park}", "zh"]],
+        "review.render_index": [{"drawn": f"?station=2&park={park}", "search": f"?station=2&park={park}",
+                                 "pathname": "/review", "lang": "zh"}],
+        "review.sync_controls": [{"search": f"?park={park}", "pathname": "/review"}],
+        "review.drill": [{"bar_click": {"points": [{"customdata": ["enterprise", enterprise]}]},
+                          "search": f"?park={park}", "lang": "zh"}],
     }
 
 
@@ -225,7 +227,8 @@ def _download_query(source: str, ids) -> str:
 def _downloads(ids) -> list[str]:
     urls = [f"/export/table/{name}.{fmt}?{_download_query(spec.source, ids)}"
             for name, spec in export_layout.TABLES.items() for fmt in ("csv", "xlsx")]
-    urls += [f"/export/chart/{name}.svg?{_download_query(spec.source, ids)}" for name, spec in export_layout.CHARTS.items()]
+    urls += [f"/export/chart/{name}.svg?{_download_query(spec.source, ids)}"
+             for name, spec in export_layout.CHARTS.items()]
     urls += [f"/export/report.{fmt}?period=month&unit={quote('织北')}" for fmt in ("pdf", "docx")]
     urls += [f"/export/report.{fmt}?period=28d&station=2" for fmt in ("pdf", "docx")]
     return urls
@@ -311,10 +314,11 @@ class TestTheAnalystSees:
         before = audits()
         key, spec = server_callbacks(server)["router.render"]
         page = clients["analyst"].post("/_dash-update-component", data=json.dumps(
-            callback_body(key, spec, [f"/enterprise/{ids['enterprise']}", "", None])),
+            callback_body(key, spec, {"pathname": f"/enterprise/{ids['enterprise']}", "search": ""})),
             content_type="application/json").get_data(as_text=True)
-        table = readable(clients["analyst"].get(f"/export/table/enterprise-incidents.csv?enterprise={ids['enterprise']}"))
-        hazards = readable(clients["analyst"].get(f"/export/table/enterprise-hazards.xlsx?enterprise={ids['enterprise']}"))
+        enterprise = f"enterprise={ids['enterprise']}"
+        table = readable(clients["analyst"].get(f"/export/table/enterprise-incidents.csv?{enterprise}"))
+        hazards = readable(clients["analyst"].get(f"/export/table/enterprise-hazards.xlsx?{enterprise}"))
         assert PERSON in unescape_json(page)
         assert PHONE in table and PERSON in table
         assert ID in unescape_json(hazards)
@@ -324,7 +328,8 @@ class TestTheAnalystSees:
     def test_lek011_the_feed_is_masked_for_every_viewer_the_analyst_included(self, server, town, clients):
         """A wall is a public screen: its feed is masked whoever is logged in (README, access control)."""
         key, spec = server_callbacks(server)["wall.feed"]
-        body = callback_body(key, spec, [1, {"last_id": None}, {"kind": "station", "id": 2}, {"lang": "zh"}])
+        body = callback_body(key, spec, {"poll": 1, "state": {"last_id": None}, "view": {"kind": "station", "id": 2},
+                                         "settings": {"lang": "zh"}})
         answer = clients["analyst"].post("/_dash-update-component", data=json.dumps(body),
                                          content_type="application/json").get_data(as_text=True)
         assert "欧***" in unescape_json(answer) and leaked(answer) == []

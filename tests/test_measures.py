@@ -22,7 +22,7 @@ from stdnum.cn import uscc
 from data.core import vocab
 from data.core.periods import Window, period_window
 from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Station
-from data.counts.compstat import TOWN, Unit
+from data.core.scope import TOWN, Unit
 from data.counts.measures import (
     CriminalCases,
     DisputeMeasures,

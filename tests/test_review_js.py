@@ -76,7 +76,7 @@ def test_rjs001_js_writes_the_servers_query_for_many_states():
                 for e in ("007", "0", "2147483647", "2147483648", "12345678901", "٣", "-4", "4.0", "")]]
     got = run_js(cases)
     wanted = [python_url(*case) for case in cases]
-    mismatches = [(case, js, py) for case, js, py in zip(cases, got, wanted) if js != py]
+    mismatches = [(case, js, py) for case, js, py in zip(cases, got, wanted, strict=True) if js != py]
     assert not mismatches, mismatches[:5]
     assert got.count(NO_UPDATE) >= 3  # the control cases: a custom period without dates, and the state in the URL
     assert sum(1 for g in got if g != NO_UPDATE and "lang=en" in g) > 500

@@ -219,7 +219,8 @@ class TestParkEnterprises:
     def test_rsp010_top_enterprises_of_a_park_equal_plain_counts(self, town, window):
         with town.connect() as conn:
             frame = incident_frame(conn)
-            for park, category, sector in ((1, None, None), (1, "刑事", None), (1, None, "童装生产"), (2, "纠纷", None)):
+            for park, category, sector in ((1, None, None), (1, "刑事", None), (1, None, "童装生产"),
+                                           (2, "纠纷", None)):
                 f = custom(window, park=park, category=category, sector=sector)
                 assert_drill_equals_plain_counts(conn, frame, TODAY, f, window)
                 assert_drill_equals_plain_counts(conn, frame, TODAY, f, window, limit=2)

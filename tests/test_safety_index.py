@@ -58,7 +58,7 @@ class TestWorkedExample:
             "矛盾纠纷": ("pillar_disputes", "{:.2f}"), "安全隐患": ("pillar_hazards", "{:.2f}"),
             "自治能力": ("pillar_governance", "{:.2f}"), "index": ("score", "{:.2f}"), "band": ("band", "{}"),
         }
-        for (_, want), (_, got) in zip(expected.iterrows(), frame.iterrows()):
+        for (_, want), (_, got) in zip(expected.iterrows(), frame.iterrows(), strict=True):
             assert int(want["id"]) == got["enterprise_id"]
             for header, (column, fmt) in columns.items():
                 assert fmt.format(got[column]) == want[header], (want["enterprise"], header)
@@ -68,7 +68,8 @@ class TestWorkedExample:
         harm = 0.5
         exposures = np.array([0.03, 0.08, 0.2, 0.25, 0.4, 0.2, 1.2, 0.12])
         events = np.array([0.5, 0, 37, 0.5, 6.5, 3, 20, 4])
-        squares = 0.25 + (4 * 9 + 5 * 4 + 2 * 25 + 25) + 0.25 + (3 * 4 + 0.25) + 9 + (25 + 2 * 9 + 4 * 4 + 2 * 0.25) + 2 * 4
+        squares = (0.25 + (4 * 9 + 5 * 4 + 2 * 25 + 25) + 0.25 + (3 * 4 + 0.25) + 9
+                   + (25 + 2 * 9 + 4 * 4 + 2 * 0.25) + 2 * 4)
         omega = squares / events.sum()
         m = events.sum() / exposures.sum()
         s2 = (exposures * (events / exposures - m) ** 2).sum() / exposures.sum()
@@ -309,9 +310,11 @@ class TestEmpty:
         utc = UTC
         today = date(2026, 6, 15)
         with Session(engine) as s:
-            s.add(Station(id=1, code="ZD", name="织东派出所", polygon_geojson="{}", centre_lat=30.84, centre_lon=120.27))
+            s.add(Station(id=1, code="ZD", name="织东派出所", polygon_geojson="{}", centre_lat=30.84,
+                          centre_lon=120.27))
             s.flush()
-            s.add(Enterprise(id=1, name="湖州测试童装有限公司", credit_code="91330502MA2B3C4D5" + uscc.calc_check_digit("91330502MA2B3C4D5"), sector="童装生产",
+            code = "91330502MA2B3C4D5" + uscc.calc_check_digit("91330502MA2B3C4D5")
+            s.add(Enterprise(id=1, name="湖州测试童装有限公司", credit_code=code, sector="童装生产",
                              workers=20, station_id=1, lat=30.845, lon=120.271, address="织里镇大港路12号"))
             s.flush()
             s.add(Dispute(reported_at=datetime(2024, 3, 10, 2, tzinfo=utc), dispute_type="劳资", enterprise_id=1,

@@ -181,7 +181,7 @@ class TestProperties:
                             max_size=3), min_size=1, max_size=4),
            st.lists(st.sampled_from(["与", "和", "、", "；", " ", "\n", "（", "）", "，"]), min_size=4, max_size=4))
     def test_scr032_joined_names_are_all_masked(self, names, joins):
-        raw = "".join(n + j for n, j in zip(names, joins))
+        raw = "".join(n + j for n, j in zip(names, joins, strict=False))
         out = mask_parties(raw)
         assert "\n" not in out
         for name in names:

@@ -25,6 +25,8 @@ from data.core.timeutil import frozen_clock, local_today, now_utc
 from data.screens import cockpit, report, review
 from exports import registry as export_layout
 from exports import report as report_layout
+from figures import review as review_figures
+from figures import wall_spec
 from layouts import ids
 from layouts import review as review_layout
 from layouts import wall as wall_layout
@@ -144,7 +146,7 @@ class TestAtAwkwardHours:
         assert numbers.ytd["incidents"].before == sql_count(town, periods.year_earlier(ytd))
         assert numbers.ytd["incidents"].significance == "noise"
         assert numbers.week_window == week
-        assert wall_layout._ytd_words(numbers, "zh") == ("上年全年" if (moment.month, moment.day) == (1, 1)
+        assert wall_spec.ytd_words(numbers, "zh") == ("上年全年" if (moment.month, moment.day) == (1, 1)
                                                          else "本年至昨日")
 
     def test_tru003_the_report_preset_is_the_same_windows(self, town, moment, week, d28, ytd):
@@ -183,7 +185,7 @@ class TestPartialBuckets:
         assert trend.through == date(2026, 12, 6) and trend.partial_month == date(2026, 12, 1)
         assert trend.years[2026][11] == PER_DAY * 6 == sql_count(town, W("2026-12-01", "2026-12-06"))
         assert trend.years[2026][10] == PER_DAY * 30  # November, whole
-        fig = review_layout.trend_figure(trend, "zh", "警情")
+        fig = review_figures.trend_figure(trend, "zh", "警情")
         solid = next(tr for tr in fig.data if tr.name == "2026")
         assert solid.y[11] is None and solid.y[10] == PER_DAY * 30
         apart = next(tr for tr in fig.data if tr.name and "截至12月6日" in tr.name)
@@ -194,13 +196,13 @@ class TestPartialBuckets:
             with town.connect() as conn:
                 trend = review.monthly_trend(conn, local_today(), review.ReviewFilters(), "incidents", "total")
         assert trend.partial_month is None and trend.years[2026][10] == PER_DAY * 30 and trend.years[2026][11] is None
-        assert [tr.name for tr in review_layout.trend_figure(trend, "zh", "警情").data] == ["2026", "2025", "2024"]
+        assert [tr.name for tr in review_figures.trend_figure(trend, "zh", "警情").data] == ["2026", "2025", "2024"]
 
     def test_tru012_the_festival_view_leaves_today_out(self, town):
         with frozen_clock(shanghai(2027, 2, 5, 23, 0)):  # the Spring Festival eve (festival 2027-02-06)
             with town.connect() as conn:
                 view = review.festival_view(conn, local_today(), review.ReviewFilters())
-        shown = [(k, n) for k, n in zip(view.offsets, view.now) if n is not None]
+        shown = [(k, n) for k, n in zip(view.offsets, view.now, strict=True) if n is not None]
         assert shown[-1] == (-2, PER_DAY)  # 4 February: the last complete day
         assert view.now[view.offsets.index(-1)] is None
 

@@ -16,9 +16,10 @@ from callbacks import wall as wall_callbacks
 from data import service
 from data.core import db
 from data.core.schema import Incident
+from data.core.scope import Unit
 from data.core.timeutil import frozen_clock
-from data.counts.compstat import Unit
 from data.screens import wall as data_wall
+from figures import wall_spec
 from layouts import ids
 from layouts import wall as wall_layout
 
@@ -45,33 +46,53 @@ def server(small_demo):
 
 
 SETTINGS = {"lang": "zh", "poll_ms": 2000, "feed_ms": 1000}
+TOWN = {"kind": "town", "id": None}
+PANELS = ("charts", "kpis", "lowest", "map", "view_name", "data_age")  # what a frame draws
+
+
+def _frame(poll, view, last, settings=SETTINGS) -> dict:
+    """The wall's frame callback, called as Dash calls it (by argument name)."""
+    return wall_callbacks.frame(poll=poll, view=view, settings=settings, last=last)
+
+
+def _feed(poll, state, view=TOWN, settings=SETTINGS) -> dict:
+    """The wall's feed callback, called as Dash calls it (by argument name)."""
+    return wall_callbacks.feed(poll=poll, state=state, view=view, settings=settings)
+
+
+def _kept(out) -> bool:
+    """Whether a frame leaves every panel as drawn."""
+    charts = out["charts"]
+    if set(charts) != set(wall_callbacks.CHART_IDS) or any(value is not no_update for value in charts.values()):
+        return False
+    return all(out[name] is no_update for name in PANELS if name != "charts")
 
 
 class TestFrame:
     def test_wal001_first_frame_draws_every_panel(self, server):
-        out = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
-        charts = out[: len(wall_layout.CHART_PANELS)]
-        kpis, lowest, the_map, view_name, data_age, status, status_class, state = out[len(wall_layout.CHART_PANELS):]
-        assert all(fig.data for fig in charts)
-        assert len(kpis) == len(wall_layout.KPI_NAMES) and the_map.data
-        assert _json(lowest).count("wall-list-row") == 15
-        assert view_name == "全镇" and status.startswith("数据更新") and status_class.endswith("status-ok")
-        assert state["ok"] and state["key"][1:3] == ["town", None]
+        out = _frame(1, TOWN, None)
+        charts = out["charts"]
+        assert list(charts) == [spec.id for spec in wall_layout.CHART_PANELS]
+        assert all(fig.data for fig in charts.values())
+        assert len(out["kpis"]) == len(wall_spec.KPI_NAMES) and out["map"].data
+        assert _json(out["lowest"]).count("wall-list-row") == 15
+        assert out["view_name"] == "全镇" and out["status"].startswith("数据更新")
+        assert out["status_class"].endswith("status-ok")
+        assert out["frame"]["ok"] and out["frame"]["key"][1:3] == ["town", None]
 
     def test_wal002_unchanged_data_redraws_nothing(self, server):
-        first = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
-        state = first[-1]
-        again = wall_callbacks.frame(2, {"kind": "town", "id": None}, SETTINGS, state)
-        panels = len(wall_layout.CHART_PANELS) + 5
-        assert all(value is no_update for value in again[:panels])
-        assert again[-1]["ok"] and again[-3].startswith("数据更新")
+        first = _frame(1, TOWN, None)
+        again = _frame(2, TOWN, first["frame"])
+        assert _kept(again)
+        assert again["frame"]["ok"] and again["status"].startswith("数据更新")
 
     def test_wal003_station_view_counts_only_that_station(self, server, small_demo):
-        town = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
-        station = wall_callbacks.frame(1, {"kind": "station", "id": 2}, SETTINGS, None)
-        assert station[len(wall_layout.CHART_PANELS) + 3] == "织北派出所"
-        town_today = sum(town[0].data[0].y)
-        station_today = sum(station[0].data[0].y)
+        town = _frame(1, TOWN, None)
+        station = _frame(1, {"kind": "station", "id": 2}, None)
+        assert station["view_name"] == "织北派出所"
+        hourly = wall_layout.CHART_PANELS[0].id
+        town_today = sum(town["charts"][hourly].data[0].y)
+        station_today = sum(station["charts"][hourly].data[0].y)
         assert 0 <= station_today <= town_today
 
     def test_wal004_database_outage_keeps_the_last_frame(self, tmp_path):
@@ -79,11 +100,10 @@ class TestFrame:
                                         "EQIAN_SIMULATE": False})
         with broken.app_context():
             service.forget_version()
-            out = wall_callbacks.frame(3, None, SETTINGS, {"ok": True, "stamp": "09:15:02", "key": [1]})
-        panels = len(wall_layout.CHART_PANELS) + 5
-        assert all(value is no_update for value in out[:panels])
-        assert out[-3] == "连接中断 · 最后更新 09:15:02" and out[-2].endswith("status-stale")
-        assert out[-1]["ok"] is False
+            out = _frame(3, None, {"ok": True, "stamp": "09:15:02", "key": [1]})
+        assert _kept(out)
+        assert out["status"] == "连接中断 · 最后更新 09:15:02" and out["status_class"].endswith("status-stale")
+        assert out["frame"]["ok"] is False
 
 
 class TestDataAge:
@@ -97,8 +117,8 @@ class TestDataAge:
         assert data_wall.expected_calls(profile, start, start + timedelta(minutes=30)) == pytest.approx(3.0)
         assert data_wall.expected_calls(profile, start, start + timedelta(hours=2)) == pytest.approx(
             0.5 * 6 + 7 + 0.5 * 8)
-        assert data_wall.expected_calls(profile, start, start) == 0.0 and data_wall.expected_calls([], start,
-                                                                                                   start + timedelta(hours=1)) == 0.0
+        assert data_wall.expected_calls(profile, start, start) == 0.0
+        assert data_wall.expected_calls([], start, start + timedelta(hours=1)) == 0.0
         midnight = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)  # 23:00 Shanghai, across midnight
         assert data_wall.expected_calls(profile, midnight, midnight + timedelta(hours=2)) == pytest.approx(23 + 0)
 
@@ -128,8 +148,8 @@ class TestDataAge:
         with db.make_engine(small_demo).connect() as conn:
             newest = datetime.fromisoformat(str(conn.execute(text("SELECT MAX(received_at) FROM incidents")).scalar()))
         with frozen_clock(newest.replace(tzinfo=UTC) + timedelta(days=3)):
-            out = wall_callbacks.frame(1, {"kind": "town", "id": None}, SETTINGS, None)
-        assert "最新警情 3天前" in _json(out[len(wall_layout.CHART_PANELS) + 4])
+            out = _frame(1, TOWN, None)
+        assert "最新警情 3天前" in _json(out["data_age"])
 
     def test_wal009_age_words(self):
         assert [wall_layout.age_words(m, "zh") for m in (0, 59.9, 60, 47 * 60 + 59, 48 * 60, 59 * 1440,
@@ -139,7 +159,8 @@ class TestDataAge:
 
 class TestFeed:
     def test_wal010_first_feed_is_the_newest_calls_masked(self, server, small_demo):
-        rows, state = wall_callbacks.feed(0, {"last_id": None}, {"kind": "town", "id": None}, SETTINGS)
+        out = _feed(0, {"last_id": None})
+        rows, state = out["rows"], out["state"]
         assert len(rows) == wall_layout.FEED_ROWS
         text_ = _json(rows)
         assert not PHONE.search(text_)
@@ -148,7 +169,7 @@ class TestFeed:
         assert state["last_id"] == newest
 
     def test_wal011_new_calls_are_prepended_and_the_tail_trimmed(self, server, small_demo):
-        _rows, state = wall_callbacks.feed(0, {"last_id": None}, {"kind": "town", "id": None}, SETTINGS)
+        state = _feed(0, {"last_id": None})["state"]
         engine = db.make_engine(small_demo)
         now = datetime.now(UTC)
         with engine.begin() as conn:
@@ -159,16 +180,17 @@ class TestFeed:
                     source_id=f"feed-{now.timestamp()}-{k}", caller_name="欧阳建国", caller_phone="13912345678",
                     address="织里镇利济路88号2幢301室"))
         service.forget_version()  # as half a second later: the process re-reads the data version
-        patch, new_state = wall_callbacks.feed(1, state, {"kind": "town", "id": None}, SETTINGS)
-        ops = patch.to_plotly_json()["operations"]
+        out = _feed(1, state)
+        new_state = out["state"]
+        ops = out["rows"].to_plotly_json()["operations"]
         assert [op["operation"] for op in ops] == ["Prepend", "Prepend", "Delete", "Delete"]
         payload = _json(ops)
         assert "欧**" in payload and "139****5678" in payload and "织里镇利济路" in payload
         assert "13912345678" not in payload and "欧阳建国" not in payload and "88号" not in payload
         assert "feed-flash" in payload  # the priority-1 call flashes
         assert new_state["last_id"] > state["last_id"]
-        nothing, same = wall_callbacks.feed(2, new_state, {"kind": "town", "id": None}, SETTINGS)
-        assert nothing is no_update and same["last_id"] == new_state["last_id"]
+        nothing = _feed(2, new_state)
+        assert nothing["rows"] is no_update and nothing["state"]["last_id"] == new_state["last_id"]
 
 
     def test_wal012_feed_increments_equal_calls_after_for_every_starting_point(self, server, small_demo):
@@ -192,13 +214,12 @@ class TestFeed:
         statements = []
         event.listen(db.engine_of(server), "before_cursor_execute",
                      lambda *args, **_kw: statements.append(args[2]))
-        view = {"kind": "town", "id": None}
-        _rows, first = wall_callbacks.feed(0, {"last_id": None}, view, SETTINGS)
+        first = _feed(0, {"last_id": None})["state"]
         states = [dict(first, last_id=first["last_id"] - k) for k in (0, 1, 2, 5)]
         service.forget_version()
         statements.clear()
         for poll in range(40):  # forty walls' polls within the same data version
-            wall_callbacks.feed(poll, states[poll % len(states)], view, SETTINGS)
+            _feed(poll, states[poll % len(states)])
         assert len(statements) == 2, statements  # the version, then the window once
         assert "incidents" in statements[-1]
 
@@ -294,5 +315,8 @@ class TestRouter:
         assert "页面不存在" in _json(router.page_for("/nowhere", ""))
         assert "页面不存在" in _json(router.page_for("/first", ""))  # the old first screen is gone
         assert "无权访问" in _json(router.page_for("/review", ""))  # a wall screen may not open the review
-        assert router.render("/review", "?period=week", "/review|zh") == (no_update, no_update)
+        assert router.render(pathname="/review", search="?period=week", rendered="/review|zh") == {
+            "page": no_update, "rendered": no_update}
+        drawn = router.render(pathname="/", search="", rendered="/review|zh")
+        assert drawn["rendered"] == "/|zh" and ids.WALL_CANVAS in _json(drawn["page"])
         assert playlist

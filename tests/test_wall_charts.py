@@ -16,7 +16,7 @@ import plotly.io as pio
 import pytest
 
 from data.core.periods import period_window, shift_year
-from data.counts.compstat import Unit
+from data.core.scope import Unit
 from data.counts.metrics import Change
 from data.screens.cockpit import CockpitNumbers
 from figures import theme
@@ -26,7 +26,6 @@ from figures.wall_charts import (
     category_mix_figure,
     hazard_age_figure,
     hourly_figure,
-    index_sparkline,
     last30_figure,
     lowest_figure,
     settled_levels_figure,
@@ -88,7 +87,7 @@ def _numbers(**changes) -> CockpitNumbers:
         today=TODAY, unit=Unit(), at=None, today_total=sum(HOURS_TODAY), today_enterprise=4,
         weekday_avg_total=sum(HOURS_AVG), weekday_avg_enterprise=3.5,
         ytd={k: Change(10, 8) for k in ("incidents", "enterprise_incidents", "traffic_accidents",
-                                         "labour_disputes", "economic_disputes")},
+                                         "labour_disputes", "enterprise_economic_disputes")},
         ytd_window=period_window("ytd", TODAY), week_window=period_window("week", TODAY),
         in_house_share=0.8, disputes_by_level=dict(LEVELS_SHUFFLED), rectification_rate=0.9,
         overdue_hazards=16, hours_today=list(HOURS_TODAY), hours_weekday_avg=list(HOURS_AVG),
@@ -121,12 +120,10 @@ def _zeros() -> CockpitNumbers:
 def _build(name: str, numbers: CockpitNumbers, lang: str = "zh") -> go.Figure:
     if name == "hourly":
         return hourly_figure(numbers, lang, now=NOW)
-    if name == "index_sparkline":
-        return index_sparkline(numbers, lang)
     return CHART_BUILDERS[name](numbers, lang)
 
 
-ALL = [*CHART_BUILDERS, "index_sparkline"]
+ALL = list(CHART_BUILDERS)
 INPUTS = {"full": _numbers, "empty": _empty, "zeros": _zeros}
 _BUILT: dict[tuple[str, str, str], go.Figure] = {}
 
@@ -348,7 +345,7 @@ class TestSettledLevels:
 
     def test_wch022_values_equal_the_input(self):
         fig = settled_levels_figure(_numbers(), "zh")
-        drawn = {y: x for tr in fig.data for y, x in zip(tr.y, tr.x)}
+        drawn = {y: x for tr in fig.data for y, x in zip(tr.y, tr.x, strict=True)}
         assert drawn == LEVELS_SHUFFLED
 
     def test_wch023_in_house_levels_are_a_distinct_trace_and_colour(self):
@@ -370,7 +367,7 @@ class TestSettledLevels:
 
     def test_wch026_no_disputes_still_draws_all_five_levels_at_zero(self):
         fig = settled_levels_figure(_empty(), "zh")
-        drawn = {y: x for tr in fig.data for y, x in zip(tr.y, tr.x)}
+        drawn = {y: x for tr in fig.data for y, x in zip(tr.y, tr.x, strict=True)}
         assert drawn == {lv: 0 for lv in LEVEL_ORDER}
         assert [t for tr in fig.data for t in tr.text] == ["0"] * 5
 
@@ -448,23 +445,6 @@ class TestLowest:
         fig = lowest_figure(_empty(), "zh")
         assert "暂无数据" in [a.text for a in fig.layout.annotations]
         assert all(len(tr.x) == 0 for tr in fig.data)
-
-
-class TestSparkline:
-    def test_wch039_line_equals_the_index_trend(self):
-        fig = index_sparkline(_numbers())
-        assert list(fig.data[0].y) == [s for _, s in TREND]
-        assert list(fig.data[0].x) == [m.isoformat() for m, _ in TREND]
-        assert list(fig.data[1].y) == [TREND[-1][1]]  # the latest month marked
-
-    def test_wch040_no_axes_and_no_legend(self):
-        fig = index_sparkline(_numbers())
-        assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
-        assert fig.layout.showlegend is False
-
-    def test_wch041_no_trend_gives_an_empty_line(self):
-        fig = index_sparkline(_empty())
-        assert len(fig.data) == 1 and len(fig.data[0].y) == 0
 
 
 class TestRegistry:
@@ -561,8 +541,8 @@ class TestAcrossFigures:
             path.unlink(missing_ok=True)  # the batch call reports no error: a figure that fails leaves no file
         # one kaleido browser for all of them (plotly's batch call): write_image starts a browser per image
         pio.write_images([_build(name, _numbers(), lang) for name, lang in jobs], paths,
-                         width=[960 if name != "index_sparkline" else 240 for name, _ in jobs],
-                         height=[540 if name != "index_sparkline" else 80 for name, _ in jobs])
+                         width=[960 for _name, _ in jobs],
+                         height=[540 for _name, _ in jobs])
         for path in paths:
             assert path.is_file(), f"no image for {path.name}"
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path.name

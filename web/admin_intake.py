@@ -18,11 +18,9 @@ an import is one transaction, so nothing of it was stored, and it can simply be 
 per database.
 
 Every import (dry runs and failures too), correction, re-submission and discard is written to the audit log
-as action ``import``. The admin role has no ``unmasked`` permission (data/access/roles.py), so a quarantined row is
-shown masked: cells that feed personal fields (caller name and phone, address, dispute parties) through their
-masks, every other cell and every reason through the free-text scrubber (``data.access.masking.scrub_text``: phones,
-身份证号, bank cards, plates, the caller's name). A masked cell can still be replaced by typing a new value.
-Columns the mapping does not read are named but not shown.
+as action ``import``. The admin role has no ``unmasked`` permission (data/access/roles.py), so runs and
+quarantined rows are shown masked and scrubbed (data/screens/intake_views.py); a masked cell can still be
+replaced by typing a new value.
 """
 
 from __future__ import annotations
@@ -37,9 +35,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -54,12 +51,11 @@ except ImportError:  # WTForms before 3.3 takes (value, label) pairs
         return value, label
 
 from data.access import audit
-from data.access.masking import mask_address, mask_name, mask_parties, mask_phone, scrub_text
 from data.access.roles import reveal
 from data.core import db
 from data.core.cache import cache
-from data.core.timeutil import to_local
 from data.screens import import_runs as intake_runs
+from data.screens import intake_views
 from web.admin import _form_error, _local
 from web.gate import ConfirmForm, client_ip, current_principal, request_lang, role_label
 
@@ -68,7 +64,7 @@ bp = Blueprint("admin_intake", __name__, url_prefix="/admin")
 
 UPLOAD_LIMIT = 512 * 1024 * 1024  # MAX_CONTENT_LENGTH unless the app sets its own
 MAPPING_LIMIT = 1024 * 1024
-KINDS = ("incidents", "disputes", "hazards")  # = data.intake.KINDS, without importing the importer at start-up
+KINDS = ("incidents", "disputes", "hazards")  # = data.intake.KINDS (tested), without loading the importer
 KIND_LABELS = {"incidents": "警情", "disputes": "矛盾纠纷", "hazards": "安全隐患"}
 REPORT_LINES = 200  # rejected and flagged rows a run keeps and shows
 PAGE_SIZE = 50
@@ -82,20 +78,17 @@ RECENT_RUNS = 20
 MAX_CELL = 10_000
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 RUNNING = ("queued", "running")
-# Every free-text field of the three kinds (data/core/schema.py): the fields that name people through their masks,
-# the rest through the scrubber. The masked cells of a row are also the ones whose reasons lose their quoted value.
-PERSONAL: dict[str, Callable[[str | None], str | None]] = {
-    "caller_name": mask_name, "caller_phone": mask_phone, "address": mask_address, "parties": mask_parties,
-    "summary": scrub_text, "description": scrub_text,
-}
-NAME_FIELDS = ("caller_name",)  # whose values are masked wherever they appear in the row's other text
 STORE_KEY = "eqian_admin_intake_store"
 
 
 def _intake():
-    from data import intake  # noqa: PLC0415 - shapely and openpyxl load when an admin uses these pages
+    """The importer package, loaded on first use: at start-up it would add 150-250 ms and 12 MB to every
+    worker (shapely, re2, yaml, psycopg; measured with and without on 2026-12-07)."""
+    from data import intake  # noqa: PLC0415
+    from data.intake import runner  # noqa: PLC0415, F401 - sets intake.runner
 
     return intake
+
 
 
 # -- where runs keep their state ------------------------------------------------------------------------------
@@ -120,8 +113,7 @@ class RunStore:
 
     def save(self, state: dict) -> None:
         """Write a state as the import child does (data.intake.runner.write_state); list a new run."""
-        from data.intake import runner  # noqa: PLC0415 - loads the importer: only when an upload starts
-
+        runner = _intake().runner
         runner.write_state(self.folder, self.prefix, state, cache)
         if state["status"] == "queued":
             try:
@@ -179,8 +171,7 @@ def _default_folder(server) -> Path:
 
 def start_run(server, store: RunStore, state: dict, upload: Path, mapping, who) -> subprocess.Popen:
     """Import ``upload`` in a child process (data.intake.runner); a thread here waits for it to end."""
-    from data.intake import runner  # noqa: PLC0415
-
+    runner = _intake().runner
     memory_mb = int(server.config.get("EQIAN_IMPORT_MEMORY_MB", MEMORY_MB) or 0)
     job = {"database_url": server.config["EQIAN_DATABASE_URL"], "cache_url": server.config.get("EQIAN_CACHE_URL"),
            "cache_timeout": server.config.get("EQIAN_CACHE_TIMEOUT"), "folder": str(store.folder),
@@ -197,8 +188,7 @@ def start_run(server, store: RunStore, state: dict, upload: Path, mapping, who) 
 
 def _watch(server, store: RunStore, job: dict, child: subprocess.Popen) -> None:
     """Wait for an import child; if it ended without its report (killed, crashed), write the error and audit it."""
-    from data.intake import runner  # noqa: PLC0415
-
+    runner = _intake().runner
     code = child.wait()
     run_id = job["state"]["run"]
     Path(job["upload"]).unlink(missing_ok=True)
@@ -267,11 +257,11 @@ def imports_page():
         else:
             message, status = _form_error(form), 400
     store = _store()
-    runs = [_scrubbed(r, "summary", "filename") for r in store.recent()]  # an error may quote a cell
+    runs = [intake_views.scrubbed(r, "summary", "filename") for r in store.recent()]  # an error may quote a cell
     busy = store.busy()
     return _render("admin_imports.html", status, form=form, message=message, runs=runs,
-                   imports=[_scrubbed(i, "filename", "source") for i in imports], status_of=status_of,
-                   busy=busy and _scrubbed(busy, "filename"),
+                   imports=[intake_views.scrubbed(i, "filename", "source") for i in imports], status_of=status_of,
+                   busy=busy and intake_views.scrubbed(busy, "filename"),
                    limit_mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
 
 
@@ -330,30 +320,13 @@ def run_page(run_id: str):
     if state is None:
         return _message(404, "没有这次导入的记录（运行记录保留 7 天）。")
     status = status_of(state)
-    state, report = _masked_run(state)
+    state, report = intake_views.masked_run(state)
     body, code = _render("admin_import_run.html", state=state, run_status=status, report=report,
                          percent=_percent(state), progress_text=_progress_text(state))
     response = current_app.make_response((body, code))
     if status in RUNNING:
         response.headers["Refresh"] = "2"
     return response
-
-
-def _scrubbed(row: dict, *fields: str) -> dict:
-    """``row`` with these free-text fields through the scrubber (a file name, an error, a summary)."""
-    return dict(row, **{name: scrub_text(row.get(name)) for name in fields})
-
-
-def _masked_run(state: dict) -> tuple[dict, dict]:
-    """A run's state and report as a masked role sees them: reasons, errors, summaries and file names scrubbed."""
-    state = _scrubbed(state, "summary", "filename")
-    report = dict(state.get("report") or {})
-    if report:
-        report["error"] = scrub_text(report.get("error"))
-        report["rejections"] = [dict(item, reasons=[mask_reason(r) for r in item["reasons"]],
-                                     source_id=scrub_text(item.get("source_id")))
-                                for item in report.get("rejections", [])]
-    return state, report
 
 
 def _percent(state: dict) -> int:
@@ -389,126 +362,6 @@ def _size(n: int) -> str:
 
 
 # -- the quarantine -------------------------------------------------------------------------------------------
-
-@dataclass
-class RowView:
-    """A quarantined row as the pages show it: the cells the mapping reads (personal ones masked)."""
-
-    item: object
-    cells: list[tuple[int, str, str, bool]] = field(default_factory=list)  # (index, column, shown text, masked)
-    unused: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    filename: str = ""  # the upload's file name and the row's source id: people name files after people
-    source_id: str = ""
-
-
-def cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):  # as a person reads it: local time (a stored row is UTC)
-        return to_local(value).strftime("%Y-%m-%d %H:%M:%S") if value.tzinfo else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _quoted_end(text: str, start: int) -> int:
-    """Where the Python literal opening at ``start`` ends (``values.clip`` writes them), never too early.
-
-    The literal ends at its first unescaped closing quote; a literal ``clip`` cut short ends with "…'" instead,
-    so when no closing quote follows, the last "…'" ends it, else the end of the text (starring too much is safe).
-    """
-    quote = text[start]
-    i = start + 1
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == quote:
-            return i + 1
-        i += 1
-    cut = text.rfind("…'", start + 1)
-    return cut + 2 if cut >= 0 else len(text)
-
-
-def _star_quoted(text: str) -> str:
-    """``text`` with every quoted value in it (either quote) replaced by '***'."""
-    out, i = [], 0
-    while i < len(text):
-        if text[i] in "'\"":
-            end = _quoted_end(text, i)
-            out.append("'***'")
-            i = end
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-def mask_reason(reason: str, names: Iterable[str | None] = ()) -> str:
-    """A rejection reason fit for a masked role: a personal field's quoted value starred, whatever its quotes
-    (O'Brien's value is quoted with "), and personal numbers and ``names`` scrubbed from the whole reason."""
-    field_name, sep, rest = str(reason).partition(":")
-    if sep and field_name in PERSONAL:
-        rest = _star_quoted(rest)
-    return scrub_text(field_name + sep + rest, names) or ""
-
-
-@dataclass(frozen=True)
-class Reader:
-    """What the pages show of an import's rows: the columns its mapping reads (None: the mapping cannot be
-    read, show nothing), the masks of the personal ones, and the columns holding the names of its people."""
-
-    used: set[str] | None
-    masks: dict[str, Callable[[str | None], str | None]] = field(default_factory=dict)
-    names: tuple[str, ...] = ()
-
-
-def _readers(conn, items) -> dict[int, Reader]:
-    """Per import of ``items``: its ``Reader``."""
-    intake = _intake()
-    found = intake_runs.mappings_of(conn, (i.import_id for i in items))
-    out: dict[int, Reader] = {}
-    for r in found:
-        try:
-            mapping = intake.load_mapping(json.loads(r["mapping_json"]), r["kind"])
-        except (intake.MappingError, ValueError):
-            out[r["id"]] = Reader(None)
-            continue
-        if mapping.identity:
-            targets = intake.TARGETS[r["kind"]]
-            out[r["id"]] = Reader(set(targets), {n: m for n, m in PERSONAL.items() if n in targets},
-                                  tuple(n for n in NAME_FIELDS if n in targets))
-            continue
-        columns = {name: spec.columns for name, spec in mapping.fields.items()}
-        masks = {c: mask for name, mask in PERSONAL.items() for c in columns.get(name, ())}
-        names = tuple(c for name in NAME_FIELDS for c in columns.get(name, ()))
-        out[r["id"]] = Reader(mapping.referenced_columns(), masks, names)
-    return out
-
-
-def _view(item, readers: dict[int, Reader], plain: bool = False) -> RowView:
-    """The row as the page shows it: masked and scrubbed unless ``plain`` (a role that may see it unmasked)."""
-    reader = readers.get(item.import_id, Reader(None))
-    names = [cell_text(item.raw.get(c)) for c in reader.names]
-    shown_text = (lambda value: value or "") if plain else (lambda value: scrub_text(value or "", names) or "")
-    view = RowView(item, reasons=list(item.reasons) if plain else [mask_reason(r, names) for r in item.reasons],
-                   filename=shown_text(item.filename), source_id=shown_text(item.source_id))
-    for index, (column, value) in enumerate(item.raw.items()):
-        if reader.used is None or (column not in reader.used and column not in reader.masks):
-            view.unused.append(column)  # a column the mapping does not read is named, never shown
-            continue
-        text = cell_text(value)
-        shown = text if plain else _masked_cell(text, reader.masks.get(column), names)
-        view.cells.append((index, column, shown, shown != text))
-    return view
-
-
-def _masked_cell(text: str, mask: Callable[[str | None], str | None] | None, names: list[str]) -> str:
-    """A cell as a masked role sees it: through its field's mask, then the free-text scrubber."""
-    shown = mask(text) if mask is not None else text
-    return scrub_text(shown or "", names) or ""
-
 
 def _plain(conn, what: str, target: str) -> bool:
     """Whether the current user sees quarantined cells unmasked (only the ``unmasked`` permission; audited)."""
@@ -557,10 +410,11 @@ def _quarantine_list(status: int = 200, message: str = "", results: list | None 
         page = min(page, pages)  # past the last page: the last page
         items = intake.list_quarantine(conn, kind=kind, import_id=import_id, limit=PAGE_SIZE,
                                        offset=(page - 1) * PAGE_SIZE)
-        readers = _readers(conn, items)
+        readers = intake_views.readers(conn, items)
         counts = {k: intake.count_quarantine(conn, kind=k) for k in KINDS}
         plain = bool(items) and _plain(conn, "quarantine rows", f"quarantine page {page}")
-    return _render("admin_quarantine.html", status, rows=[_view(i, readers, plain) for i in items], total=total,
+    rows = [intake_views.row_view(i, readers, plain) for i in items]
+    return _render("admin_quarantine.html", status, rows=rows, total=total,
                    kind=kind or "", import_id=import_id, page=page, pages=pages, counts=counts, message=message,
                    results=results or [], form=ConfirmForm(), done=request.args.get("done", ""))
 
@@ -605,9 +459,10 @@ def _resubmit_one(conn, entry_id: int, who, changed: list[str] | None = None) ->
         (result,) = intake.resubmit(conn, [entry_id], user=who.audit_name[:64])
     except intake.QuarantineError as exc:
         return Outcome(entry_id, False, [str(exc)])
-    reader = _readers(conn, [item]).get(item.import_id, Reader(None))
-    names = [cell_text(item.raw.get(c)) for c in reader.names]
-    outcome = Outcome(entry_id, result.ok, [mask_reason(r, names) for r in result.reasons], result.row_id, item.kind)
+    reader = intake_views.readers(conn, [item]).get(item.import_id, intake_views.Reader(None))
+    names = [intake_views.cell_text(item.raw.get(c)) for c in reader.names]
+    reasons = [intake_views.mask_reason(r, names) for r in result.reasons]
+    outcome = Outcome(entry_id, result.ok, reasons, result.row_id, item.kind)
     detail = f"corrected {', '.join(changed)}; " if changed else ""
     detail += (f"resubmitted: stored as {item.kind} #{result.row_id}" if result.ok
                else "resubmitted: still rejected: " + "; ".join(outcome.reasons))
@@ -625,11 +480,11 @@ def quarantine_row(entry_id: int):
     try:
         with engine.connect() as conn:
             item = intake.get_quarantine_row(conn, entry_id)
-            readers = _readers(conn, [item])
+            readers = intake_views.readers(conn, [item])
             plain = _plain(conn, "quarantine row", f"quarantine #{entry_id}")
     except intake.QuarantineError:
         return _message(404, f"没有待修正数据 #{entry_id}。", back="/admin/quarantine")
-    view = _view(item, readers, plain)
+    view = intake_views.row_view(item, readers, plain)
     form, message, status, outcome = ConfirmForm(), "", 200, None
     if request.method == "POST":
         if not form.validate_on_submit():
@@ -643,12 +498,12 @@ def quarantine_row(entry_id: int):
             else:
                 outcome, message, status = _save(engine, entry_id, changes, request.form.get("action"))
         item = intake.get_quarantine_row(engine, entry_id)
-        view = _view(item, readers, plain)
+        view = intake_views.row_view(item, readers, plain)
     return _render("admin_quarantine.html", status, row=view, form=form, message=message, outcome=outcome,
                    discard_form=ConfirmForm())
 
 
-def _changes(view: RowView) -> tuple[dict[str, str], str]:
+def _changes(view: intake_views.RowView) -> tuple[dict[str, str], str]:
     """The cells the form changed: a visible cell whose text differs, a masked one that was typed in."""
     changes = {}
     for index, column, shown, masked in view.cells:

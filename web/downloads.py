@@ -34,9 +34,12 @@ from data.access.roles import MASKED
 from data.core import db
 from data.core.schema import Station
 from data.core.timeutil import local_today, now_utc
+from data.screens import enterprise
 from data.screens.report import ReportError, build_report, overdue_list, request_from_query
 from data.screens.review import FilterError, baseline_year_of, from_query
 from exports import images as figures_export
+from exports import registry as export_layout
+from exports import report as report_layout
 from exports import tables as exports
 from web.gate import current_principal
 from web.inputs import parse_id
@@ -116,8 +119,6 @@ def _positive_id(params: dict[str, str], key: str) -> int | None:
 # --- the sources of the registry (exports/registry.py): the page data behind each download ------------------
 
 def _review_source(today: date):
-    from exports import registry as export_layout  # noqa: PLC0415
-
     bundle = _bundle()
     with db.current_engine().connect() as conn:
         baseline = baseline_year_of(conn, today)
@@ -126,8 +127,6 @@ def _review_source(today: date):
 
 
 def _overdue_source(today: date):
-    from exports import registry as export_layout  # noqa: PLC0415
-
     bundle = _bundle()
     with db.current_engine().connect() as conn:
         viewer = _viewer()
@@ -138,8 +137,6 @@ def _overdue_source(today: date):
 
 def _index_source(today: date):
     """The review page's safety-index views for the filters' unit and sector (as the page draws them)."""
-    from exports import registry as export_layout  # noqa: PLC0415
-
     scope = from_query(request.query_string.decode()).scope().to_query()
     views = service.index_views(scope, today.isoformat())
     if views is None:
@@ -150,9 +147,6 @@ def _index_source(today: date):
 
 def _enterprise_source(today: date):
     """One enterprise's profile and every event of it; personal data as the user's role may see it."""
-    from data.screens import enterprise  # noqa: PLC0415
-    from exports import registry as export_layout  # noqa: PLC0415
-
     enterprise_id = _positive_id(_params(), "enterprise")
     if enterprise_id is None:
         raise FilterError("enterprise=<id> is required")
@@ -161,17 +155,16 @@ def _enterprise_source(today: date):
         if profile is None:
             raise NotFound(f"无此企业：enterprise={enterprise_id}")
         plain = profile.unmasked  # the profile asked access.reveal, which audited the view
-        data = export_layout.EnterpriseData(profile, enterprise.incidents(conn, enterprise_id, limit=None, unmasked=plain),
-                                            enterprise.disputes(conn, enterprise_id, limit=None, unmasked=plain),
-                                            enterprise.hazards(conn, enterprise_id, today, limit=None, unmasked=plain))
+        data = export_layout.EnterpriseData(
+            profile, enterprise.incidents(conn, enterprise_id, limit=None, unmasked=plain),
+            enterprise.disputes(conn, enterprise_id, limit=None, unmasked=plain),
+            enterprise.hazards(conn, enterprise_id, today, limit=None, unmasked=plain))
     name = profile.identity.name
     return export_layout.Download("enterprise", data, name, name, today)
 
 
 def _wall_source(_today: date):
     """The wall's numbers for the town or ``station=<id>``: the frame the wall itself draws this minute."""
-    from exports import registry as export_layout  # noqa: PLC0415
-
     station = _positive_id(_params(), "station")
     name = None
     if station is not None:
@@ -209,8 +202,6 @@ def _load(source: str):
 @bp.get("/report.<any(pdf, docx):fmt>")
 def report(fmt: str):
     """The report of a period and unit, as PDF or DOCX."""
-    from exports import report as report_layout  # noqa: PLC0415 - reportlab and python-docx load on demand
-
     today = local_today()
     try:
         with db.current_engine().connect() as conn:
@@ -230,8 +221,6 @@ def report(fmt: str):
 @bp.get("/table/<name>.<any(csv, xlsx):fmt>")
 def table(name: str, fmt: str):
     """A table of the registry, with its filters written in."""
-    from exports import registry as export_layout  # noqa: PLC0415
-
     spec = export_layout.TABLES.get(name)
     if spec is None:
         abort(404)
@@ -249,8 +238,6 @@ def table(name: str, fmt: str):
 @bp.get("/chart/<name>.<any(png, svg):fmt>")
 def chart(name: str, fmt: str):
     """A chart of the registry as a print-resolution PNG or an SVG (text kept as text)."""
-    from exports import registry as export_layout  # noqa: PLC0415
-
     spec = export_layout.CHARTS.get(name)
     if spec is None:
         abort(404)

@@ -75,7 +75,7 @@ def _check_dependency(item, spec: dict, where: str) -> None:
 def _check_list(items, specs: list[dict], name: str) -> None:
     if not isinstance(items, list) or len(items) != len(specs):
         raise BadEnvelope(f"{name} must be a list of {len(specs)}")
-    for index, (item, spec) in enumerate(zip(items, specs)):
+    for index, (item, spec) in enumerate(zip(items, specs, strict=True)):  # lengths checked above
         _check_dependency(item, spec, f"{name}[{index}]")
 
 

@@ -3,7 +3,7 @@
 - ``/login`` (a form with a CSRF token), ``/logout`` (confirm, then POST), ``/device#token=…`` (a wall screen:
   the token travels in the URL fragment, which no server log or Referer ever sees; assets/device.js posts it).
 - ``gate`` runs before every request: static files and the login pages are open; everything else needs a
-  session, and then the permission its path needs (``PAGE_PERMISSIONS``) or, for a Dash callback, the
+  session, and then the permission its path needs (web/pages.py) or, for a Dash callback, the
   permission of the module that registered it (``callbacks_need``). Anonymous: pages redirect to the login,
   callbacks and downloads answer 401. Not allowed: 403, audited.
 - Sessions are Flask's signed cookies (Flask-Login on top). A user's session ends after
@@ -45,6 +45,7 @@ from data.core import db
 from data.core.cache import cache
 from data.core.timeutil import now_utc
 from figures.strings import t
+from web import pages
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -54,13 +55,6 @@ PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/static/")
 PUBLIC_PATHS = frozenset({"/login", "/device", "/_favicon.ico", "/favicon.ico"})
 DASH_PREFIX = "/_dash-"
 CALLBACK_PATH = "/_dash-update-component"
-PAGE_PERMISSIONS = (  # (path prefix, permission); the first match wins
-    ("/admin", "admin"),
-    ("/export/", "export"),
-    ("/review", "review"),
-    ("/enterprise/", "review"),
-    ("/wall", "wall"),
-)
 PRINCIPAL_SECONDS = 30
 SEEN_EVERY_SECONDS = 60
 CALLBACK_PERMISSIONS_KEY = "eqian_callback_permissions"
@@ -279,13 +273,9 @@ def is_public(path: str) -> bool:
 
 
 def page_permission(path: str) -> str | None:
-    """The permission a path needs; the wall at / needs "wall"; an unknown page needs only a login."""
-    if path == "/":
-        return "wall"
-    for prefix, permission in PAGE_PERMISSIONS:
-        if path == prefix.rstrip("/") or path.startswith(prefix):
-            return permission
-    return None
+    """The permission a path needs (web/pages.py: the wall at / needs "wall"); an unknown page needs only a login."""
+    page = pages.guarding(path)
+    return page.permission if page is not None else None
 
 
 def callback_permission(server) -> str | None:

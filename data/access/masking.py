@@ -74,8 +74,9 @@ _PLATE = re.compile(r"([京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂�
 MIN_NAME = 2  # a one-character "name" would mask every such character of the text
 # A person named by their role in free text (报警人王建国称…, 负责人：李四): the name runs to the next word that
 # cannot be part of it. Names the record does not hold are found this way.
-_ROLE_WORDS = ("报警人|来电人|求助人|当事人|事主|负责人|法定代表人|法人代表|法人|店主|老板娘|老板|经理|厂长|股东|员工|工人|"
-               "租户|房东|业主|嫌疑人|被害人|受害人|死者|伤者|驾驶人|司机|联系人|监护人|对方|其妻|其夫|其子|其女")
+_ROLE_WORDS = ("报警人|来电人|求助人|当事人|事主|负责人|法定代表人|法人代表|法人|店主|老板娘|老板|经理|厂长|"
+               "股东|员工|工人|租户|房东|业主|嫌疑人|被害人|受害人|死者|伤者|驾驶人|司机|联系人|监护人|对方|其妻|"
+               "其夫|其子|其女")
 _NAME_STOP = r"(?=称|说|于|在|与|和|及|因|的|向|到|被|将|已|反映|来电|报警|等|[，。；、：:（()）\s\d]|$)"
 _ROLE_PERSON = re.compile(rf"({_ROLE_WORDS})([:：]?\s*)([\u4e00-\u9fff]{{2,4}}?){_NAME_STOP}")
 # A door after a street (大港路88号3幢, 富民路12-3号502室): the street stays, the numbers go.
@@ -84,7 +85,7 @@ _DOOR = re.compile(r"(路|街|大道|巷|弄|道|村|社区|小区)(\d[\d\-－�
 
 def id_check_digit(body17: str) -> str:
     """The GB 11643 check character of the first 17 digits of a 身份证号."""
-    return _ID_CHECK[sum(int(d) * w for d, w in zip(body17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(body17, _ID_WEIGHTS, strict=False)) % 11]
 
 
 def _valid_birth(year: int, month: int, day: int) -> bool:

@@ -80,7 +80,7 @@ def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Sequenc
         return 0
     dialect = conn.dialect.name
     converted = [_convert(table.c[name], columns[name], dialect) for name in names]
-    rows = list(zip(*converted))
+    rows = list(zip(*converted, strict=True))  # checked equal above
     if dialect == "postgresql":
         buffer = io.StringIO()
         for row in rows:

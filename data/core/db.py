@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 
@@ -60,8 +61,6 @@ def engine_of(app) -> Engine:
 
 def current_engine() -> Engine:
     """The engine of the Flask app handling the current request or CLI command."""
-    from flask import current_app
-
     return engine_of(current_app)
 
 

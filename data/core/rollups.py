@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import BigInteger, Boolean, Column, Connection, Date, Integer, Select, String, Table, func, select, text
 from sqlalchemy.sql import and_
 
 from data.core.periods import Window
 from data.core.schema import Base, Dispute, Hazard, Incident
+from data.core.timeutil import local_day_range
 
 Expr = Callable[[str, str], str]  # (dialect name, row prefix such as "NEW." or "t.") -> SQL
 
@@ -266,7 +267,7 @@ def _sqlite_trigger_sql(source: Table) -> list[str]:
 def _pg_delta(rollup: Rollup, parts: list[tuple[str, int]]) -> str:
     keys = rollup.key_names()
     selects = " UNION ALL ".join(
-        f"SELECT {', '.join(f'{e} AS {k}' for e, k in zip(rollup.key_exprs('postgresql', 't.'), keys))}, "
+        f"SELECT {', '.join(f'{e} AS {k}' for e, k in zip(rollup.key_exprs('postgresql', 't.'), keys, strict=True))}, "
         f"{sign} AS d FROM {table} t WHERE {rollup.where_sql('postgresql', 't.')}"
         for table, sign in parts
     )
@@ -502,8 +503,6 @@ def total(conn: Connection, family: str, window: Window, filters: Filters | None
 def counts_raw(conn: Connection, family: str, window: Window, filters: Filters | None = None,
                group_by: tuple[str, ...] = (), enterprise_id: int | None = None) -> dict[tuple, int]:
     """The same counts by a plain GROUP BY over the source table (benchmarks, tests, one enterprise)."""
-    from data.core.timeutil import local_day_range
-
     rollup = FAMILIES[family].any
     dialect = conn.dialect.name
     prefix = f"{rollup.source.name}."
@@ -521,7 +520,7 @@ def counts_raw(conn: Connection, family: str, window: Window, filters: Filters |
         values = list(value) if isinstance(value, (tuple, list, set, frozenset)) else [value]
         names = [f"f{i}_{j}" for j in range(len(values))]
         where.append(f"{exprs[name]} IN ({', '.join(':' + n for n in names)})")
-        params.update(zip(names, values))
+        params.update(zip(names, values, strict=True))
     select_list = [exprs[g] for g in group_by]
     sql = (f"SELECT {', '.join(select_list + ['COUNT(*)'])} FROM {rollup.source.name} "
            f"WHERE {' AND '.join(where)}")
@@ -531,13 +530,11 @@ def counts_raw(conn: Connection, family: str, window: Window, filters: Filters |
         params = {k: _sqlite_param(v) for k, v in params.items()}
     booleans = [isinstance(next((d.type_ for d in rollup.dims if d.name == g), None), Boolean) for g in group_by]
     rows = conn.execute(text(sql), params)
-    return {tuple(bool(v) if b else _normalise(v) for v, b in zip(row[:-1], booleans)): int(row[-1])
+    return {tuple(bool(v) if b else _normalise(v) for v, b in zip(row[:-1], booleans, strict=True)): int(row[-1])
             for row in rows if row[-1]}
 
 
 def _sqlite_param(value):
-    from datetime import datetime
-
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     return value

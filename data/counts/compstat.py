@@ -16,34 +16,14 @@ from sqlalchemy import Connection
 
 from data.core import periods, rollups
 from data.core.periods import Window
+from data.core.scope import TOWN, Unit
 from data.counts.metrics import Change, exposure
 
-UNIT_KINDS = ("town", "station", "park", "enterprise")
 BREAKDOWNS = {
     "incidents": ("category", "subcategory", "enterprise_related"),
     "disputes": ("dispute_type", "settled_level", "with_enterprise", "status"),
     "hazards": ("hazard_type", "severity", "status"),
 }
-
-
-@dataclass(frozen=True)
-class Unit:
-    """Where to count: the whole town, or one station, park or enterprise."""
-
-    kind: str = "town"
-    id: int | None = None
-
-    def __post_init__(self):
-        if self.kind not in UNIT_KINDS:
-            raise ValueError(f"unknown unit kind {self.kind!r}; use one of {', '.join(UNIT_KINDS)}")
-        if (self.kind == "town") != (self.id is None):
-            raise ValueError(f"unit {self.kind} {'takes no' if self.kind == 'town' else 'needs an'} id")
-
-    def filters(self) -> dict:
-        return {} if self.kind in ("town", "enterprise") else {f"{self.kind}_id": self.id}
-
-
-TOWN = Unit()
 
 
 def unit_counts(conn: Connection, family: str, window: Window, unit: Unit = TOWN,
@@ -131,7 +111,7 @@ def compare(conn: Connection, family: str, kind: str, today: date, baseline_year
     for key in sorted(found, key=str):
         now = _get(counted["now"], key)
 
-        def against(name: str) -> Change:
+        def against(name: str, now=now, key=key) -> Change:
             return Change(now, _get(counted[name], key), exposure(windows["now"], windows[name]))
 
         result[key] = Comparison(

@@ -35,8 +35,9 @@ from sqlalchemy import Connection, and_, func, select
 from data.core import vocab
 from data.core.periods import Window
 from data.core.schema import Hazard, Incident
+from data.core.scope import TOWN, Unit
 from data.core.timeutil import local_day_range
-from data.counts.compstat import TOWN, Unit, unit_counts
+from data.counts.compstat import unit_counts
 from data.counts.metrics import significance
 
 
@@ -239,9 +240,7 @@ class OverdueHazard:
 
 def overdue_hazards(conn: Connection, today: date, unit: Unit = TOWN, limit: int | None = None) -> list[OverdueHazard]:
     """Open hazards past their deadline as of ``today``, most overdue first."""
-    conditions = [Hazard.status == "待整改", Hazard.deadline < today]
-    if unit.kind != "town":
-        conditions.append(getattr(Hazard, f"{unit.kind}_id") == unit.id)
+    conditions = [Hazard.status == "待整改", Hazard.deadline < today, *unit.where(Hazard)]
     stmt = (select(Hazard.id, Hazard.enterprise_id, Hazard.station_id, Hazard.hazard_type, Hazard.severity,
                    Hazard.deadline)
             .where(and_(*conditions)).order_by(Hazard.deadline, Hazard.id))
@@ -262,9 +261,7 @@ def enterprise_criminal_cases(conn: Connection, window: Window, unit: Unit = TOW
     """Enterprise-related criminal cases received in a window, with their loss and recovered amounts."""
     start, end = local_day_range(window.first, window.last)
     conditions = [Incident.received_at >= start, Incident.received_at < end, Incident.category == "刑事",
-                  Incident.enterprise_related.is_(True)]
-    if unit.kind != "town":
-        conditions.append(getattr(Incident, f"{unit.kind}_id") == unit.id)
+                  Incident.enterprise_related.is_(True), *unit.where(Incident)]
     cases, loss, recovered = conn.execute(
         select(func.count(), func.coalesce(func.sum(Incident.loss_amount), 0),
                func.coalesce(func.sum(Incident.recovered_amount), 0)).where(and_(*conditions))

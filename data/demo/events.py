@@ -38,7 +38,8 @@ PRIORITY_MIX = {  # P(priority 1, 2, 3) by category
     "群众求助": (0.10, 0.30, 0.60), "其他": (0.02, 0.18, 0.80),
 }
 SUMMARY_DETAIL = {
-    "刑事": "报警人称财物被盗或被骗，请求处理", "治安": "现场有人员冲突，请求民警到场", "交通事故": "发生交通事故，请求处理",
+    "刑事": "报警人称财物被盗或被骗，请求处理", "治安": "现场有人员冲突，请求民警到场",
+    "交通事故": "发生交通事故，请求处理",
     "纠纷": "双方发生纠纷，请求调解", "群众求助": "群众求助，请求帮助", "火灾": "发现火情，请求处置",
     "电信网络诈骗": "报警人称被电信网络诈骗", "其他": "其他警情",
 }
@@ -47,7 +48,8 @@ LEVEL_MIX = {  # settled level shares before and after the programme start
     "after": (0.46, 0.22, 0.16, 0.11, 0.05),
 }
 LEVEL_DAYS = (1.5, 4.0, 6.0, 20.0, 90.0)  # median days to settle at each level
-LEVEL_MEDIATORS = (("企业调解员", "矛盾调处队"), ("平安大姐工作室", "老兵驿站"), ("社区民警",), ("人民调解员", "律师"), ("法院",))
+LEVEL_MEDIATORS = (("企业调解员", "矛盾调处队"), ("平安大姐工作室", "老兵驿站"), ("社区民警",), ("人民调解员", "律师"),
+                   ("法院",))
 OTHER_DISPUTE_MIX = {"经济": 0.30, "邻里": 0.25, "婚恋家庭": 0.18, "交通": 0.15, "其他": 0.12}
 HAZARD_TYPE_MIX = {"消防": 0.35, "用电": 0.25, "三合一住人": 0.12, "生产安全": 0.15, "危化品": 0.05,
                    "特种设备": 0.05, "其他": 0.03}
@@ -76,7 +78,7 @@ def _draw_each(rng, options: tuple[tuple, ...], which) -> list:
     """``[rng.choice(options[w]) for w in which]`` in one call (the same draws, in the same order)."""
     lengths = np.array([len(options[w]) for w in which], dtype=np.int64)
     picks = rng.integers(0, lengths)
-    return [options[w][k] for w, k in zip(which, picks)]
+    return [options[w][k] for w, k in zip(which, picks, strict=True)]
 
 
 @lru_cache(maxsize=64)
@@ -226,8 +228,8 @@ def _incidents(rng, cell, day, times, world: World, after: bool) -> dict:
     recovered = np.where(criminal, np.round(np.where(criminal, loss, 0).astype(float) * recovered_share, -1), None)
 
     address = ent["address"][ent_rows] if related else random_addresses(rng, n, detail=True)
-    summary = np.array([f"{mask_address(a)}附近{s}：{SUMMARY_DETAIL[c]}" for a, s, c in zip(address, sub, category)],
-                       dtype=object)
+    summary = np.array([f"{mask_address(a)}附近{s}：{SUMMARY_DETAIL[c]}"
+                        for a, s, c in zip(address, sub, category, strict=True)], dtype=object)
     return {
         "_table": "incidents",
         "received_at": times,
@@ -273,7 +275,7 @@ def _disputes(rng, cell, day, times, world: World, after: bool) -> dict:
     ent_names = ent["name"][ent_rows.clip(0)]
     parties = np.array([
         (f"{p}等{k}人；{e}" if k > 1 else f"{p}；{e}") if has else f"{p}；{q}"
-        for p, k, e, has, q in zip(names, party_count, ent_names, with_ent, random_names(rng, n))
+        for p, k, e, has, q in zip(names, party_count, ent_names, with_ent, random_names(rng, n), strict=True)
     ], dtype=object)
     amount = np.where(dtype == "劳资", party_count * rng.uniform(6_000, 9_000, n) * rng.integers(1, 5, n),
                       rng.lognormal(np.log(60_000), 1.1, n)).round(-1)

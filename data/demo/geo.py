@@ -53,7 +53,7 @@ def wedge_polygon(start_deg: float, end_deg: float, step_deg: float = 3.0) -> di
     if angles[-1] < end_deg:
         angles = np.append(angles, end_deg)
     lon, lat = polar_to_lonlat(angles, town_radius_km(angles))
-    ring = [[CENTRE_LON, CENTRE_LAT]] + [[round(a, 6), round(b, 6)] for a, b in zip(lon, lat)]
+    ring = [[CENTRE_LON, CENTRE_LAT]] + [[round(a, 6), round(b, 6)] for a, b in zip(lon, lat, strict=True)]
     ring.append(ring[0])
     return {"type": "Polygon", "coordinates": [ring]}
 
@@ -93,12 +93,3 @@ def jitter(rng: np.random.Generator, lon, lat, sigma_km: float):
         np.asarray(lon) + rng.normal(0, sigma_km, n) / KM_PER_DEG_LON,
         np.asarray(lat) + rng.normal(0, sigma_km, n) / KM_PER_DEG_LAT,
     )
-
-
-def station_of_point(lon, lat) -> np.ndarray:
-    """0-based station index of each point, by its angle from the centre."""
-    x = (np.asarray(lon) - CENTRE_LON) * KM_PER_DEG_LON
-    y = (np.asarray(lat) - CENTRE_LAT) * KM_PER_DEG_LAT
-    angle = np.degrees(np.arctan2(y, x))
-    angle = np.where(angle < -45.0, angle + 360.0, angle)
-    return np.clip(((angle + 45.0) // 90.0).astype(int), 0, len(STATIONS) - 1)

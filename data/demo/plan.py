@@ -86,7 +86,7 @@ def _sf_offsets(ordinals: np.ndarray) -> np.ndarray:
 
 
 def _ramp(x: np.ndarray, points: list[tuple[float, float]]) -> np.ndarray:
-    xs, ys = zip(*points)
+    xs, ys = zip(*points, strict=True)
     return np.interp(x, xs, ys)
 
 

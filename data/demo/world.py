@@ -136,19 +136,19 @@ def random_phones(rng: np.random.Generator, n: int) -> np.ndarray:
     """Eleven-digit mainland mobile numbers."""
     prefixes = _uniform_choice(rng, PHONE_PREFIXES, n)
     tails = rng.integers(0, 10**8, n)
-    return np.array([p + f"{t:08d}" for p, t in zip(prefixes, tails)])
+    return np.array([p + f"{t:08d}" for p, t in zip(prefixes, tails, strict=True)])
 
 
 def random_addresses(rng: np.random.Generator, n: int, detail: bool) -> np.ndarray:
     """Street addresses in Zhili; ``detail`` adds building and room, the part masking removes."""
     streets = _uniform_choice(rng, STREET_ARRAY, n)
     numbers = rng.integers(1, 900, n)
-    base = [f"织里镇{s}{k}号" for s, k in zip(streets, numbers)]
+    base = [f"织里镇{s}{k}号" for s, k in zip(streets, numbers, strict=True)]
     if not detail:
         return np.array(base)
     blocks = rng.integers(1, 30, n)
     rooms = rng.integers(101, 1208, n)
-    return np.array([f"{b}{k}幢{r}室" for b, k, r in zip(base, blocks, rooms)])
+    return np.array([f"{b}{k}幢{r}室" for b, k, r in zip(base, blocks, rooms, strict=True)])
 
 
 def credit_codes(rng: np.random.Generator, n: int, individual: np.ndarray) -> np.ndarray:
@@ -214,7 +214,7 @@ def build_world(seed: int, scale: float, today: date, programme_start: date) -> 
     unit_classes = unit_classes[np.linspace(0, len(unit_classes) - 1, n_units).round().astype(int)]
     unit_rows = rng.choice(n, n_units, replace=False)
     network[unit_rows] = unit_classes
-    for row, cls in zip(unit_rows, unit_classes):
+    for row, cls in zip(unit_rows, unit_classes, strict=True):
         sectors[row] = NETWORK_CLASS_SECTOR.get(cls, "商贸服务")
 
     workers = _worker_counts(rng, n, int(round(N_WORKERS * scale))).astype(object)

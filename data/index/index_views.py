@@ -16,8 +16,9 @@ For one filter state (station, park or enterprise, and sector) and the latest mo
 
 Head counts follow the index (docs/safety-index.md): no head count recorded means the sector's median,
 below 1 counts as 1. Counts come from the enterprise x month rollup ``ru_ent_inc_month``; the index from
-``safety_index`` and ``safety_index_units``. No incident row is read. The pure maths (Poisson quantiles,
-limits, classification, ranks) is separate from the database functions.
+``safety_index`` and ``safety_index_units``, read through ``data.index.stored``. No incident row is read. The pure
+maths (Poisson quantiles, limits, classification, ranks) is separate from the database functions. The rankings
+(``unit_ranking``) are the report's too.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from data.core import rollups
 from data.core.periods import Window
 from data.core.schema import Enterprise, Park, Station
-from data.core.schema import safety_index_table as index_table
-from data.core.schema import safety_index_unit_table as unit_table
+from data.core.scope import TOWN, Unit
 from data.index import safety_index as si
+from data.index import stored
 
 BIN_WIDTH = 5.0
 LEVELS = (0.95, 0.998)  # two-sided coverage of the control limits
@@ -109,7 +110,7 @@ def poisson_cdf(k, mu):
     top = int(max(flat_k.max(initial=0), 0))
     log_fact = _log_factorials(top)
     steps = np.arange(top + 1)
-    for i, (kk, m) in enumerate(zip(flat_k, flat_mu)):
+    for i, (kk, m) in enumerate(zip(flat_k, flat_mu, strict=True)):
         if kk < 0:
             continue
         if m == 0:
@@ -162,7 +163,7 @@ def funnel_limits(p0: float, exposures, levels: tuple[float, float] = LEVELS) ->
     """Control limits as rates (events per unit of exposure) at each exposure, for centre rate p0."""
     e = np.asarray(exposures, dtype=float)
     out = {}
-    for level, suffix in zip(sorted(levels), ("95", "998")):
+    for level, suffix in zip(sorted(levels), ("95", "998"), strict=False):
         lower, upper = limit_counts(p0 * e, level)
         out[f"lower_{suffix}"] = np.divide(lower, e, out=np.zeros_like(e), where=e > 0)
         out[f"upper_{suffix}"] = np.divide(upper, e, out=np.full_like(e, np.inf), where=e > 0)
@@ -222,12 +223,14 @@ class Scope:
     enterprise_name: str | None = None
 
     @property
-    def unit(self) -> tuple[str, int]:
+    def unit(self) -> Unit:
+        """The unit the scope looks at: its park, else its station, else the town (an enterprise is seen in its
+        park)."""
         if self.park is not None:
-            return ("park", self.park)
+            return Unit("park", self.park)
         if self.station is not None:
-            return ("station", self.station)
-        return ("town", 0)
+            return Unit("station", self.station)
+        return TOWN
 
 
 @dataclass(frozen=True)
@@ -313,15 +316,6 @@ class IndexViews:
 
 # --- database ------------------------------------------------------------------------------------------------
 
-def latest_month(conn: Connection, today: date) -> date | None:
-    """The latest month with a stored index, not after today's month."""
-    value = conn.execute(select(func.max(index_table.c.month))
-                         .where(index_table.c.month <= si.month_start(today))).scalar()
-    if value is None:
-        return None
-    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
-
-
 def resolve_scope(conn: Connection, f) -> Scope:
     """The filters as a scope: an enterprise filter looks at its park (its station if it has none)."""
     station, park = getattr(f, "station", None), getattr(f, "park", None)
@@ -355,28 +349,22 @@ def scope_enterprises(scope: Scope):
     """The ids of the scope's enterprises as a SELECT; None for the whole town."""
     if scope.park is None and scope.station is None and not scope.sector:
         return None
-    stmt = select(Enterprise.id)
-    if scope.park is not None:
-        stmt = stmt.where(Enterprise.park_id == scope.park)
-    elif scope.station is not None:
-        stmt = stmt.where(Enterprise.station_id == scope.station)
+    stmt = select(Enterprise.id).where(*scope.unit.where(Enterprise))
     if scope.sector:
         stmt = stmt.where(Enterprise.sector == scope.sector)
     return stmt
 
 
 def _columns(conn: Connection, stmt, names: list[str]) -> pd.DataFrame:
-    columns = list(zip(*conn.execute(stmt).all())) or [()] * len(names)  # columnar: much faster than rows
-    return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(names, columns)})
+    columns = list(zip(*conn.execute(stmt).all(), strict=True)) or [()] * len(names)  # columnar: faster than rows
+    return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(names, columns, strict=True)})
 
 
 def _enterprises(conn: Connection, month: date, members=None) -> pd.DataFrame:
     """The enterprises of ``members`` (a SELECT of ids; None: all) with the head count used by the index and
     their score this month (one small join; the sector medians are the whole town's)."""
-    stmt = (select(Enterprise.id, Enterprise.name, Enterprise.sector, Enterprise.workers, Enterprise.park_id,
-                   Enterprise.station_id, index_table.c.score, index_table.c.band)
-            .select_from(Enterprise.__table__.outerjoin(
-                index_table, (index_table.c.enterprise_id == Enterprise.id) & (index_table.c.month == month))))
+    stmt = stored.with_enterprise_scores(select(Enterprise.id, Enterprise.name, Enterprise.sector, Enterprise.workers,
+                                                Enterprise.park_id, Enterprise.station_id), month)
     if members is not None:
         stmt = stmt.where(Enterprise.id.in_(members))
     frame = _columns(conn, stmt, ["enterprise_id", "name", "sector", "workers", "park_id", "station_id", "score",
@@ -405,7 +393,7 @@ class TownBase:
 
 def town_base(conn: Connection, today: date) -> TownBase | None:
     """The town-wide rows of the index views; None when no index is stored yet."""
-    month = latest_month(conn, today)
+    month = stored.latest_month(conn, today)
     if month is None:
         return None
     return TownBase(month, _enterprises(conn, month), incident_counts(conn, month, today))
@@ -413,11 +401,7 @@ def town_base(conn: Connection, today: date) -> TownBase | None:
 
 def _scope_rows(frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     """The rows of ``frame`` (all enterprises) in the scope: what ``scope_enterprises`` selects."""
-    keep = np.ones(len(frame), dtype=bool)
-    if scope.park is not None:
-        keep &= (frame["park_id"] == scope.park).to_numpy()
-    elif scope.station is not None:
-        keep &= (frame["station_id"] == scope.station).to_numpy()
+    keep = scope.unit.mask(frame)
     if scope.sector:
         keep &= (frame["sector"] == scope.sector).to_numpy()
     return frame[keep].reset_index(drop=True)
@@ -465,20 +449,20 @@ def funnel(frame: pd.DataFrame, counts: dict[int, int], window: Window, category
     return Funnel(window, category, p0, total, exposure, points, grid, limits, flag_counts)
 
 
-def _unit_scores(conn: Connection, kind: str, months: tuple[date, date]) -> dict[date, dict[int, tuple]]:
-    rows = conn.execute(select(unit_table.c.month, unit_table.c.unit_id, unit_table.c.score, unit_table.c.band,
-                               unit_table.c.enterprises)
-                        .where(unit_table.c.unit_kind == kind, unit_table.c.month.in_(list(months)))).all()
-    out: dict[date, dict[int, tuple]] = {m: {} for m in months}
-    for month, unit_id, score, band, enterprises in rows:
-        month = date.fromisoformat(month[:10]) if isinstance(month, str) else month
-        out.setdefault(month, {})[int(unit_id)] = (float(score), band, int(enterprises))
-    return out
+def by_rank(row: RankRow) -> tuple:
+    """The review's order of a ranking: by rank (equal to 1e-9 share one), then id."""
+    return (row.rank, row.id)
+
+
+def by_score(row: RankRow) -> tuple:
+    """The report's order of a ranking: by exact score, highest first, then id. The same as ``by_rank`` but
+    for scores within 1e-9 of each other (one rank), which it lists by score rather than by id."""
+    return (-row.score, row.id)
 
 
 def ranking(kind: str, names: dict[int, str], now: dict[int, tuple], before: dict[int, tuple],
-            highlight: int | None, stations: dict[int, int] | None = None) -> tuple[RankRow, ...]:
-    """Rank rows of the units in ``names`` that have a score now (pure: no database), best first.
+            highlight: int | None, stations: dict[int, int] | None = None, order=by_rank) -> tuple[RankRow, ...]:
+    """Rank rows of the units in ``names`` that have a score now (pure: no database), best first (``order``).
     ``now`` and ``before`` map a unit to (score, band, enterprises); ``stations`` a park to its station."""
     scored = {uid: now[uid][0] for uid in names if uid in now}
     previous = {uid: before[uid][0] for uid in names if uid in before}
@@ -486,7 +470,16 @@ def ranking(kind: str, names: dict[int, str], now: dict[int, tuple], before: dic
     rows = [RankRow(kind, uid, names[uid], scored[uid], now[uid][1], moves[uid][0], previous.get(uid),
                     moves[uid][1], moves[uid][2], now[uid][2], uid == highlight, (stations or {}).get(uid))
             for uid in scored]
-    return tuple(sorted(rows, key=lambda r: (r.rank, r.id)))
+    return tuple(sorted(rows, key=order))
+
+
+def unit_ranking(conn: Connection, kind: str, names: dict[int, str], month: date, highlight: int | None = None,
+                 stations: dict[int, int] | None = None, order=by_rank) -> tuple[RankRow, ...]:
+    """The units of ``names`` (stations or parks) ranked by their stored index of ``month``, with their rank and
+    score the month before: the one ranking of the review's index views and the report."""
+    previous = si.add_months(month, -1)
+    scores = stored.unit_scores(conn, kind, (month, previous), names)
+    return ranking(kind, names, scores[month], scores[previous], highlight, stations, order)
 
 
 def index_views(conn: Connection, today: date, f, base: TownBase | None = None) -> IndexViews | None:
@@ -495,7 +488,7 @@ def index_views(conn: Connection, today: date, f, base: TownBase | None = None) 
     ``base`` (``town_base`` for the same data and day, e.g. from a cache) saves reading every enterprise and
     its count again for each unit: the scope's rows are cut from it. Without it they are read for the scope."""
     if base is None:
-        month = latest_month(conn, today)
+        month = stored.latest_month(conn, today)
         if month is None:
             return None
     else:
@@ -509,9 +502,10 @@ def index_views(conn: Connection, today: date, f, base: TownBase | None = None) 
     scored = frame.dropna(subset=["score"])
     band_names = tuple(name for name, _ in config.bands) + (config.last_band,)
     counts = score_bins(scored["score"], scored["band"], band_names)
-    units = _unit_scores(conn, scope.unit[0], (month, previous))
-    unit_now = units[month].get(scope.unit[1]) if not scope.sector else None
-    unit_before = units[previous].get(scope.unit[1]) if not scope.sector else None
+    kind, unit_id = scope.unit.rollup_key
+    units = stored.unit_scores(conn, kind, (month, previous), [unit_id])
+    unit_now = units[month].get(unit_id) if not scope.sector else None
+    unit_before = units[previous].get(unit_id) if not scope.sector else None
     highlight = None
     if scope.enterprise is not None:
         own = frame.loc[frame["enterprise_id"] == scope.enterprise, "score"]  # the scope is its park
@@ -534,14 +528,12 @@ def index_views(conn: Connection, today: date, f, base: TownBase | None = None) 
     plot = funnel(frame, incidents, window, scope.category)
 
     station_names = dict(conn.execute(select(Station.id, Station.name)).all())
-    stations_scores = _unit_scores(conn, "station", (month, previous))
-    stations = ranking("station", station_names, stations_scores[month], stations_scores[previous], scope.station)
+    stations = unit_ranking(conn, "station", station_names, month, scope.station)
     park_stmt = select(Park.id, Park.name, Park.station_id)
     if scope.station is not None:
-        park_stmt = park_stmt.where(Park.station_id == scope.station)
+        park_stmt = park_stmt.where(*Unit("station", scope.station).where(Park))
     park_rows = conn.execute(park_stmt).all()
-    park_scores = _unit_scores(conn, "park", (month, previous))
-    parks = ranking("park", {r.id: r.name for r in park_rows}, park_scores[month], park_scores[previous], scope.park,
-                    {r.id: r.station_id for r in park_rows})
+    parks = unit_ranking(conn, "park", {r.id: r.name for r in park_rows}, month, scope.park,
+                         {r.id: r.station_id for r in park_rows})
     return IndexViews(month, previous, scope, distribution, plot, stations, parks, scope.station,
                       bool(scope.sector), f)

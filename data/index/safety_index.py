@@ -18,6 +18,7 @@ Pure maths (shrinkage, normalisation, aggregation) is separate from the database
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from collections.abc import Callable
@@ -179,7 +180,7 @@ def _members(codes: np.ndarray, used: np.ndarray) -> dict[int, np.ndarray]:
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], used, side="left")
     ends = np.searchsorted(codes[order], used, side="right")
-    return {int(g): order[a:b] for g, a, b in zip(used, starts, ends)}
+    return {int(g): order[a:b] for g, a, b in zip(used, starts, ends, strict=True)}
 
 
 def _per_group(levels: list[pd.Series] | None, min_size: int, stats,
@@ -545,8 +546,6 @@ def reference_bounds(conn: Connection, today: date, config: IndexConfig | None =
 
 def default_version(config: IndexConfig) -> str:
     """A short fingerprint of the configuration: changed weights or bounds get their own stored bounds."""
-    import hashlib
-
     return hashlib.sha1(repr(config).encode()).hexdigest()[:8]
 
 
@@ -627,7 +626,7 @@ def _unit_rows(frame: pd.DataFrame, month: date, config: IndexConfig) -> list[di
         units = weighted_unit_scores(frame, column, config)
         for unit_id, score, band, enterprises, workers in zip(
                 units.index, units["score"].tolist(), units["band"], units["enterprises"].tolist(),
-                units["workers"].tolist()):
+                units["workers"].tolist(), strict=True):
             rows.append({"month": month, "unit_kind": kind, "unit_id": int(unit_id), "score": score, "band": band,
                          "enterprises": int(enterprises), "workers": float(workers)})
     return rows
@@ -699,7 +698,8 @@ def receipt(conn: Connection, enterprise_id: int, month: date, today: date,
             entry["previous_value"] = float(prev[ind.name])
         inds.append(entry)
     pillars = [{"name": p, "label": config.pillar_labels[p], "weight": config.pillar_weights[p],
-                "score": float(row[f"pillar_{p}"]), "contribution": float(row[f"pillar_{p}"] * config.pillar_weights[p]),
+                "score": float(row[f"pillar_{p}"]),
+                "contribution": float(row[f"pillar_{p}"] * config.pillar_weights[p]),
                 "previous_contribution": (float(prev[f"pillar_{p}"] * config.pillar_weights[p])
                                           if prev is not None else None)}
                for p in PILLARS]

@@ -19,6 +19,7 @@ the same file again changes nothing (no rows, no quarantine entries, no ``import
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import ARRAY, Connection, Engine, Text, cast, func, insert, literal_column, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -92,10 +94,6 @@ class ImportReport:
     def changed(self) -> bool:
         """Whether the import stored anything (rows or quarantine entries)."""
         return bool(self.accepted or self.quarantined)
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows_read / self.seconds if self.seconds > 0 else 0.0
 
     def fail(self, exc: BaseException | str, line: int | None = None) -> ImportReport:
         self.ok = False
@@ -368,15 +366,14 @@ class _PgCopy:
         """End the statement (its triggers run now); with ``exc``, abort it."""
         if self._context is None:
             return
-        if True:
-            context, self._context, self._copy = self._context, None, None
-            if exc is None:
-                context.__exit__(None, None, None)
-            else:
-                try:
-                    context.__exit__(type(exc), exc, exc.__traceback__)
-                except Exception:  # noqa: BLE001 - the transaction is rolled back anyway
-                    pass
+        context, self._context, self._copy = self._context, None, None
+        if exc is None:
+            context.__exit__(None, None, None)
+        else:
+            try:
+                context.__exit__(type(exc), exc, exc.__traceback__)
+            except Exception:  # noqa: BLE001 - the transaction is rolled back anyway
+                pass
 
 
 class _Writer:
@@ -553,17 +550,7 @@ def import_file(target: Engine | Connection, kind: str, data, mapping=None, *, f
 
 def _is_database_error(exc: BaseException) -> bool:
     """SQLAlchemy's errors, and the drivers' own (a COPY fed through the raw psycopg cursor raises those)."""
-    if isinstance(exc, SQLAlchemyError):
-        return True
-    import sqlite3
-
-    if isinstance(exc, sqlite3.Error):
-        return True
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exc, psycopg.Error)
+    return isinstance(exc, (SQLAlchemyError, sqlite3.Error, psycopg.Error))
 
 
 def _run(conn: Connection, mapping: Mapping, the_input: Input, report: ImportReport, now: datetime,

@@ -13,6 +13,7 @@ holding more than ``MAX_VALUES`` values (YAML aliases expanded) is refused befor
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from dataclasses import dataclass, field
@@ -498,8 +499,6 @@ def load_mapping(spec, kind: str, source: str | None = None) -> Mapping:
     if not isinstance(encoding, str):
         raise _fail("encoding", f"an encoding name such as utf-8 or gbk, got {encoding!r}")
     if encoding != "auto":
-        import codecs
-
         try:
             encoding = codecs.lookup(encoding).name
         except LookupError as exc:

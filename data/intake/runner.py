@@ -27,6 +27,8 @@ import importlib
 import json
 import logging
 import os
+import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -34,6 +36,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from flask import Flask
+
+from data.access import audit
+from data.access.roles import Principal
+from data.core import cache as caching
+from data.core import db
 from data.intake import importer
 
 log = logging.getLogger(__name__)
@@ -96,8 +104,6 @@ def spawn(job: dict) -> subprocess.Popen:
 def exit_reason(code: int | None, memory_mb: int) -> str:
     """Why a child ended without writing its report, in words for the run page."""
     if code is not None and code < 0:
-        import signal
-
         try:
             name = signal.Signals(-code).name
         except ValueError:
@@ -114,8 +120,6 @@ def limit_memory(memory_mb: int) -> None:
     """Cap this process's address space at ``memory_mb`` (0: no cap), so a runaway import fails alone."""
     if not memory_mb:
         return
-    import resource
-
     limit = memory_mb * 1024 * 1024
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
@@ -199,9 +203,6 @@ class _Run:
 
 def record_audit(engine, who: dict, state: dict, import_id: int | None) -> None:
     """The run's ``import`` audit entry: target the file, run and import; detail the summary line."""
-    from data.access import audit  # noqa: PLC0415
-    from data.access.roles import Principal  # noqa: PLC0415
-
     target = f"{state['filename']} · run {state['run']}"
     if import_id:
         target += f" · import #{import_id}"
@@ -216,10 +217,6 @@ def record_audit(engine, who: dict, state: dict, import_id: int | None) -> None:
 def _cache_app(job: dict):
     """A bare Flask app holding the shared cache (the state goes there too), or None if it cannot be had."""
     try:
-        from flask import Flask  # noqa: PLC0415
-
-        from data.core import cache as caching  # noqa: PLC0415
-
         app = Flask("eqian-import")
         app.config.update(EQIAN_CACHE_URL=job.get("cache_url") or "null",
                           EQIAN_CACHE_TIMEOUT=int(job.get("cache_timeout") or 300))
@@ -235,8 +232,6 @@ def main(stdin=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     job = json.loads((stdin or sys.stdin.buffer).read().decode("utf-8"))
     limit_memory(int(job.get("memory_mb") or 0))
-    from data.core import db  # noqa: PLC0415
-
     engine = db.make_engine(job["database_url"])
     app, cache = _cache_app(job)
     upload = Path(job["upload"])

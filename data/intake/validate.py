@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select
 
 from data.core.schema import Enterprise, InvalidCreditCode, Park, Station, validate_credit_code
 from data.core.timeutil import LOCAL_TZ, now_utc
+from data.core.vocab import INCIDENT_SUBCATEGORIES
 from data.intake import coords
 from data.intake.mapping import TARGETS, TIME_FIELD, FieldSpec, Mapping, MappingError, identity_fields
 from data.intake.values import (
@@ -454,8 +455,6 @@ class RowValidator:
         if kind == "incidents":
             sub = values.get("subcategory")
             if sub is not None and values.get("category") is not None:
-                from data.core.vocab import INCIDENT_SUBCATEGORIES
-
                 if sub not in INCIDENT_SUBCATEGORIES[values["category"]]:
                     errors.append(f"subcategory: {sub} is not a subcategory of {values['category']}")
             if values.get("enterprise_related") is None:

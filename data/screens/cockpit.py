@@ -8,17 +8,20 @@ refresh calls through the cache (``data.service``), and what the benchmark times
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Connection, and_, func, select
 
 from data.core import rollups
 from data.core.periods import Window, period_window, year_earlier
-from data.core.schema import Enterprise, Hazard, Incident, Park, safety_index_table, safety_index_unit_table
-from data.core.timeutil import to_local
-from data.counts.compstat import TOWN, Unit, covered_counts, unit_counts
+from data.core.schema import Hazard, Incident
+from data.core.scope import TOWN, Unit
+from data.core.timeutil import LOCAL_TZ, now_utc, to_local
+from data.counts.compstat import unit_counts
 from data.counts.measures import dispute_measures, hazard_measures
 from data.counts.metrics import Change, exposure
+from data.counts.programme import FIGURE_ORDER, figure_totals
+from data.index import stored
 from data.index.safety_index import partial_months
 
 SAME_WEEKDAYS = 8  # today is compared with the average of the same weekday over the last eight weeks
@@ -36,7 +39,7 @@ class CockpitNumbers:
     today_enterprise: int
     weekday_avg_total: float  # the same weekday's average up to the same time of day
     weekday_avg_enterprise: float
-    ytd: dict[str, Change]  # incidents, enterprise_incidents, traffic_accidents, labour_disputes, economic_disputes
+    ytd: dict[str, Change]  # the headline figures (data/counts/programme.py FIGURES), by their keys
     ytd_window: Window  # year to date, to the last complete day (the to-date rule: data/core/periods.py)
     week_window: Window  # this week to the last complete day
     in_house_share: float | None
@@ -62,32 +65,15 @@ def _weekday_days(today: date) -> list[date]:
 
 
 def _ytd(conn: Connection, today: date, unit: Unit) -> dict[str, Change]:
+    """The headline figures (data/counts/programme.py) of the year to date against the same days a year earlier."""
     now_w = period_window("ytd", today)
     before_w = year_earlier(now_w)
-    inc = {w: covered_counts(conn, "incidents", w, unit, group_by=("category", "enterprise_related"))
-           for w in (now_w, before_w)}
-    dsp = {w: covered_counts(conn, "disputes", w, unit, group_by=("dispute_type", "with_enterprise"))
-           for w in (now_w, before_w)}
-
-    def total(counts, keep) -> int | None:  # None: the data do not cover the window (无数据)
-        return None if counts is None else sum(n for key, n in counts.items() if keep(*key))
-
-    def change(source, keep) -> Change:
-        return Change(total(source[now_w], keep), total(source[before_w], keep), exposure(now_w, before_w))
-
-    return {
-        "incidents": change(inc, lambda c, e: True),
-        "enterprise_incidents": change(inc, lambda c, e: bool(e)),
-        "traffic_accidents": change(inc, lambda c, e: c == "交通事故"),
-        "labour_disputes": change(dsp, lambda t, e: t == "劳资"),
-        "economic_disputes": change(dsp, lambda t, e: t == "经济" and bool(e)),
-    }
+    now, before = figure_totals(conn, now_w, unit), figure_totals(conn, before_w, unit)
+    return {key: Change(now[key], before[key], exposure(now_w, before_w)) for key in FIGURE_ORDER}
 
 
 def _open_hazards_by_age(conn: Connection, today: date, unit: Unit) -> list[dict]:
-    conditions = [Hazard.status == "待整改"]
-    if unit.kind != "town":
-        conditions.append(getattr(Hazard, f"{unit.kind}_id") == unit.id)
+    conditions = [Hazard.status == "待整改", *unit.where(Hazard)]
     rows = conn.execute(select(Hazard.found_at, Hazard.deadline).where(and_(*conditions))).all()
     buckets = [{"from": lo, "to": hi, "open": 0, "overdue": 0} for lo, hi in HAZARD_AGE_BUCKETS]
     for found_at, deadline in rows:
@@ -98,31 +84,14 @@ def _open_hazards_by_age(conn: Connection, today: date, unit: Unit) -> list[dict
 
 
 def _index(conn: Connection, today: date, unit: Unit):
-    units = safety_index_unit_table
-    kind, unit_id = ("town", 0) if unit.kind == "town" else (unit.kind, unit.id)
-    first = date(today.year - 1, today.month, 1)
-    trend = [(m if isinstance(m, date) else date.fromisoformat(m), float(s)) for m, s in conn.execute(
-        select(units.c.month, units.c.score)
-        .where(units.c.unit_kind == kind, units.c.unit_id == unit_id, units.c.month >= first)
-        .order_by(units.c.month))]
+    trend = stored.unit_trend(conn, unit, date(today.year - 1, today.month, 1))
     latest = trend[-1][0] if trend else None
     parks, enterprises = [], []
     if latest is not None:
-        park_q = (select(units.c.unit_id, Park.name, units.c.score, units.c.band)
-                  .join(Park, Park.id == units.c.unit_id)
-                  .where(units.c.unit_kind == "park", units.c.month == latest))
-        if unit.kind == "station":
-            park_q = park_q.where(Park.station_id == unit.id)
-        parks = [{"id": r[0], "name": r[1], "score": float(r[2]), "band": r[3]}
-                 for r in conn.execute(park_q.order_by(units.c.score, units.c.unit_id).limit(5))]
-        idx = safety_index_table
-        ent_q = (select(idx.c.enterprise_id, Enterprise.name, idx.c.score, idx.c.band)
-                 .join(Enterprise, Enterprise.id == idx.c.enterprise_id)
-                 .where(idx.c.month == latest))
-        if unit.kind == "station":
-            ent_q = ent_q.where(Enterprise.station_id == unit.id)
-        enterprises = [{"id": r[0], "name": r[1], "score": float(r[2]), "band": r[3]}
-                       for r in conn.execute(ent_q.order_by(idx.c.score, idx.c.enterprise_id).limit(10))]
+        parks = [{"id": r.id, "name": r.name, "score": float(r.score), "band": r.band}
+                 for r in stored.lowest_parks(conn, latest, unit, limit=5)]
+        enterprises = [{"id": r.id, "name": r.name, "score": float(r.score), "band": r.band}
+                       for r in stored.lowest_enterprises(conn, latest, unit, limit=10)]
     return trend, parks, enterprises
 
 
@@ -202,10 +171,6 @@ def cockpit_numbers(conn: Connection, today: date, unit: Unit = TOWN, now=None) 
 
 def _time_of_day(today: date, now):
     """Shanghai wall-clock time to compare today with: now, or the end of a past day."""
-    from datetime import datetime, time
-
-    from data.core.timeutil import LOCAL_TZ, now_utc
-
     moment = to_local(now or now_utc())
     if moment.date() > today:
         return datetime.combine(today, time(23, 59, 59), LOCAL_TZ)

@@ -1,9 +1,9 @@
 """The enterprise profile (企业档案): identity, safety index history and receipt, and its events.
 
 ``profile(conn, enterprise_id, today)`` gathers everything the profile page draws for one enterprise.
-Personal data is masked here unless the viewer may see it (data/access/roles.py; such a view is audited): callers' names and phones,
-addresses cut to street level, and the personal names among a dispute's parties (organisations keep their
-names). No Dash in this module.
+Personal data is masked here unless the viewer may see it (data/access/roles.py; such a view is audited):
+callers' names and phones, addresses cut to street level, and the personal names among a dispute's parties
+(organisations keep their names). No Dash in this module.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from data.access.masking import (  # noqa: F401 - mask_parties
 from data.access.roles import MASKED, Principal, reveal
 from data.core.periods import Window, period_window, year_earlier
 from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Station, Team
-from data.core.schema import safety_index_table as index_table
 from data.core.timeutil import local_day_range, to_local
 from data.core.vocab import DISPUTE_STATUSES
 from data.counts.metrics import Change
-from data.index import safety_index
+from data.index import safety_index, stored
 
 EVENT_LIMIT = 50
 
@@ -174,7 +173,8 @@ def profile(conn: Connection, enterprise_id: int, today: date, viewer: Principal
     hist = history(conn, enterprise_id)
     return EnterpriseProfile(
         identity=ident, history=hist, receipt=latest_receipt(conn, enterprise_id, hist, today),
-        incidents=incidents(conn, enterprise_id, unmasked=unmasked), disputes=disputes(conn, enterprise_id, unmasked=unmasked),
+        incidents=incidents(conn, enterprise_id, unmasked=unmasked),
+        disputes=disputes(conn, enterprise_id, unmasked=unmasked),
         hazards=hazards(conn, enterprise_id, today, unmasked=unmasked), summary=summary(conn, enterprise_id, today),
         today=today,
         unmasked=unmasked)
@@ -205,9 +205,7 @@ def identity(conn: Connection, enterprise_id: int, unmasked: bool = False) -> Id
 
 def history(conn: Connection, enterprise_id: int) -> tuple[IndexPoint, ...]:
     """The stored index of every month, oldest first; a month scored while in progress carries its last day."""
-    c = index_table.c
-    rows = conn.execute(select(c.month, c.score, c.band, c.incidents, c.disputes, c.hazards, c.governance)
-                        .where(c.enterprise_id == enterprise_id).order_by(c.month)).all()
+    rows = stored.enterprise_history(conn, enterprise_id)
     partial = safety_index.partial_months(conn)
     return tuple(IndexPoint(_as_date(r.month), float(r.score), r.band, float(r.incidents), float(r.disputes),
                             float(r.hazards), float(r.governance), partial.get(_as_date(r.month))) for r in rows)
@@ -257,7 +255,8 @@ def disputes(conn: Connection, enterprise_id: int, limit: int | None = EVENT_LIM
                Dispute.amount, Dispute.settled_level, Dispute.mediator, Dispute.status, Dispute.settled_at)
         .where(Dispute.enterprise_id == enterprise_id)
         .order_by(Dispute.reported_at.desc(), Dispute.id.desc()).limit(limit)).all()
-    items = tuple(DisputeItem(r.id, to_local(r.reported_at), r.dispute_type, r.parties if unmasked else mask_parties(r.parties),
+    items = tuple(DisputeItem(r.id, to_local(r.reported_at), r.dispute_type,
+                              r.parties if unmasked else mask_parties(r.parties),
                               int(r.party_count or 0), r.amount, r.settled_level, r.mediator, r.status,
                               to_local(r.settled_at) if r.settled_at else None) for r in rows)
     counts = dict(conn.execute(select(Dispute.status, func.count()).where(Dispute.enterprise_id == enterprise_id)

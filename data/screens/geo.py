@@ -19,9 +19,10 @@ from sqlalchemy import Connection, Integer, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction, count
 
-from data.core.schema import Enterprise, Incident, Park, Station, safety_index_table, safety_index_unit_table
+from data.core.schema import Incident, Park, Station
+from data.core.scope import TOWN, Unit
 from data.core.timeutil import local_day_range, local_midnight, local_today
-from data.counts.compstat import TOWN, Unit
+from data.index import stored
 
 BANDS = ("蓝", "黄", "橙", "红")  # best first, as data/index/safety_index.toml defines them
 RISKY_BANDS = ("橙", "红")
@@ -91,8 +92,7 @@ def incidents_today(conn: Connection, now: datetime, unit: Unit = TOWN) -> list[
                Incident.lat.is_not(None), Incident.lon.is_not(None))
         .order_by(Incident.received_at, Incident.id)
     )
-    if unit.kind == "station":
-        stmt = stmt.where(Incident.station_id == unit.id)
+    stmt = stmt.where(*unit.where(Incident))
     return [
         {"lat": round(float(r.lat), POINT_DECIMALS), "lon": round(float(r.lon), POINT_DECIMALS),
          "priority": int(r.priority), "category": r.category,
@@ -116,8 +116,7 @@ def heat_cells(conn: Connection, today: date, days: int = 7, unit: Unit = TOWN,
         .where(Incident.received_at >= start, Incident.received_at < end,
                Incident.lat.is_not(None), Incident.lon.is_not(None))
     )
-    if unit.kind == "station":
-        located = located.where(Incident.station_id == unit.id)
+    located = located.where(*unit.where(Incident))
     cells = located.subquery()
     # Grouping the subquery's columns keeps each bound parameter in one place (PostgreSQL would not see
     # two differently-bound FLOOR(lat / $n) expressions as the same group key).
@@ -133,14 +132,10 @@ def heat_cells(conn: Connection, today: date, days: int = 7, unit: Unit = TOWN,
 def parks(conn: Connection, unit: Unit = TOWN, month: date | None = None) -> list[dict]:
     """The parks of the unit with their place, and their index score and band of ``month`` when given."""
     _check_unit(unit)
-    units = safety_index_unit_table
     stmt = select(Park.id, Park.name, Park.station_id, Park.lat, Park.lon).order_by(Park.id)
     if month is not None:
-        stmt = stmt.add_columns(units.c.score, units.c.band).outerjoin(
-            units, (units.c.unit_kind == "park") & (units.c.unit_id == Park.id)
-            & (units.c.month == _month_start(month)))
-    if unit.kind == "station":
-        stmt = stmt.where(Park.station_id == unit.id)
+        stmt = stored.with_unit_scores(stmt, "park", Park.id, _month_start(month))
+    stmt = stmt.where(*unit.where(Park))
     result = []
     for r in conn.execute(stmt):
         score, band = (r.score, r.band) if month is not None else (None, None)
@@ -156,27 +151,15 @@ def risky_enterprises(conn: Connection, month: date, unit: Unit = TOWN,
     unknown = [b for b in bands if b not in BANDS]
     if unknown:
         raise ValueError(f"unknown band {unknown[0]!r}; use one of {', '.join(BANDS)}")
-    idx = safety_index_table
-    stmt = (
-        select(Enterprise.id, Enterprise.name, Enterprise.station_id, Enterprise.lat, Enterprise.lon,
-               idx.c.score, idx.c.band)
-        .join(idx, idx.c.enterprise_id == Enterprise.id)
-        .where(idx.c.month == _month_start(month), idx.c.band.in_(tuple(bands)))
-        .order_by(idx.c.score, Enterprise.id)
-    )
-    if unit.kind == "station":
-        stmt = stmt.where(Enterprise.station_id == unit.id)
     return [
         {"id": int(r.id), "name": r.name, "station_id": int(r.station_id), "lat": float(r.lat),
          "lon": float(r.lon), "score": float(r.score), "band": r.band}
-        for r in conn.execute(stmt)
+        for r in stored.lowest_enterprises(conn, _month_start(month), unit, bands)
     ]
 
 
 def station_scores(conn: Connection, month: date) -> dict[int, tuple[float, str]]:
     """Each station's safety index score and band of ``month``: {station_id: (score, band)}."""
-    units = safety_index_unit_table
-    stmt = (select(units.c.unit_id, units.c.score, units.c.band)
-            .where(units.c.unit_kind == "station", units.c.month == _month_start(month))
-            .order_by(units.c.unit_id))
-    return {int(r.unit_id): (float(r.score), r.band) for r in conn.execute(stmt)}
+    month = _month_start(month)
+    scores = stored.unit_scores(conn, "station", [month])[month]
+    return {unit_id: (row.score, row.band) for unit_id, row in scores.items()}

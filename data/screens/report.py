@@ -35,9 +35,10 @@ from data.access import masking
 from data.access.roles import MASKED, Principal, reveal
 from data.core import db, periods, rollups, vocab
 from data.core.periods import Window
-from data.core.schema import Enterprise, Park, Station, safety_index_table, safety_index_unit_table
+from data.core.schema import Enterprise, Park, Station
+from data.core.scope import Unit
 from data.core.timeutil import now_utc, to_local
-from data.counts.compstat import Comparison, Unit, covered_total, unit_counts
+from data.counts.compstat import Comparison, covered_total, unit_counts
 from data.counts.measures import (
     CriminalCases,
     DisputeMeasures,
@@ -49,6 +50,9 @@ from data.counts.measures import (
     overdue_hazards,
 )
 from data.counts.metrics import Change, exposure
+from data.counts.programme import FIGURES
+from data.index import stored
+from data.index.index_views import by_score, unit_ranking
 from data.screens.review import (
     BookRow,
     DrillItem,
@@ -347,13 +351,9 @@ def window_sql(column: str, window: Window) -> str:
     return f"{column} >= '{window.first.isoformat()} 00:00+08' AND {column} < '{end.isoformat()} 00:00+08'"
 
 
-def unit_conditions(unit: Unit) -> list[str]:
-    return [] if unit.kind == "town" else [f"{unit.kind}_id = {unit.id}"]
-
-
 def where_clause(family: str, window: Window, unit: Unit, filters: dict | None = None) -> str:
     """The rows of a base table that a figure counts, as an SQL condition."""
-    conditions = [window_sql(TIME_COLUMNS[family], window), *unit_conditions(unit)]
+    conditions = [window_sql(TIME_COLUMNS[family], window), *unit.sql()]
     conditions += [_condition(k, v) for k, v in (filters or {}).items()]
     return " AND ".join(conditions)
 
@@ -438,7 +438,8 @@ def report_book(conn: Connection, windows: dict[str, Window | None], unit: Unit)
     for key in order:
         now = counted["now"][key]
         before = counted.get("before")
-        def against(name: str, counts) -> Change:
+
+        def against(name: str, counts, now=now, key=key) -> Change:
             return Change(now, counts[key], exposure(windows["now"], windows[name]))
 
         rows.append(BookRow(key[0], key[1], {BOOK_KEY: Comparison(
@@ -488,55 +489,35 @@ class IndexSummary:
     rankings: list[tuple[str, list[IndexRank]]]  # (title, ranks best first)
 
 
-def _unit_scores(conn: Connection, kind: str, month: date, ids: list[int] | None = None) -> dict[int, tuple]:
-    units = safety_index_unit_table
-    stmt = select(units.c.unit_id, units.c.score, units.c.band, units.c.enterprises).where(
-        units.c.unit_kind == kind, units.c.month == month)
-    if ids is not None:
-        stmt = stmt.where(units.c.unit_id.in_(ids))
-    return {int(r.unit_id): (float(r.score), r.band, int(r.enterprises)) for r in conn.execute(stmt)}
-
-
 def _ranks(conn: Connection, kind: str, names: dict[int, str], month: date) -> list[IndexRank]:
-    now = _unit_scores(conn, kind, month, list(names))
-    before = _unit_scores(conn, kind, _add_months(month, -1), list(names))
-    ranks = [IndexRank(kind, uid, names[uid], s, b, before.get(uid, (None,))[0], e)
-             for uid, (s, b, e) in now.items()]
-    return sorted(ranks, key=lambda r: (-r.score, r.id))
+    """The units of ``names`` by their index of ``month``, best first (the ranking of the review's index views,
+    listed by exact score, ties by id)."""
+    return [IndexRank(kind, r.id, r.name, r.score, r.band, r.previous_score, r.enterprises)
+            for r in unit_ranking(conn, kind, names, month, order=by_score)]
 
 
 def _lowest_enterprises(conn: Connection, month: date, unit: Unit, limit: int = 10) -> list[IndexRank]:
-    idx = safety_index_table
-    stmt = (select(idx.c.enterprise_id, Enterprise.name, idx.c.score, idx.c.band)
-            .join(Enterprise, Enterprise.id == idx.c.enterprise_id).where(idx.c.month == month))
-    if unit.kind != "town":
-        stmt = stmt.where(getattr(Enterprise, f"{unit.kind}_id") == unit.id)
-    rows = conn.execute(stmt.order_by(idx.c.score, idx.c.enterprise_id).limit(limit)).all()
-    previous = dict(conn.execute(select(idx.c.enterprise_id, idx.c.score).where(
-        idx.c.month == _add_months(month, -1), idx.c.enterprise_id.in_([r[0] for r in rows])
-    )).all()) if rows else {}
-    return [IndexRank("enterprise", int(r[0]), r[1], float(r[2]), r[3],
-                      float(previous[r[0]]) if r[0] in previous else None) for r in rows]
+    rows = stored.lowest_enterprises(conn, month, unit, limit=limit)
+    previous = stored.enterprise_scores(conn, _add_months(month, -1), [r.id for r in rows])
+    return [IndexRank("enterprise", int(r.id), r.name, float(r.score), r.band,
+                      float(previous[r.id]) if r.id in previous else None) for r in rows]
 
 
 def index_summary(conn: Connection, month: date, runit: ReportUnit) -> IndexSummary:
     """The safety index of the unit in ``month`` and the rankings the report prints."""
     unit = runit.unit
-    kind, unit_id = ("town", 0) if unit.kind == "town" else (unit.kind, unit.id)
-    own = _unit_scores(conn, kind, month, [unit_id]).get(unit_id)
-    before = _unit_scores(conn, kind, _add_months(month, -1), [unit_id]).get(unit_id)
+    own = stored.unit_score(conn, unit, month)
+    before = stored.unit_score(conn, unit, _add_months(month, -1))
     rankings: list[tuple[str, list[IndexRank]]] = []
-    if unit.kind == "town":
+    if unit.is_town:
         stations = dict(conn.execute(select(Station.id, Station.name)).all())
         rankings.append(("各派出所", _ranks(conn, "station", stations, month)))
     if unit.kind in ("town", "station"):
-        stmt = select(Park.id, Park.name)
-        if unit.kind == "station":
-            stmt = stmt.where(Park.station_id == unit.id)
+        stmt = select(Park.id, Park.name).where(*unit.where(Park))
         rankings.append(("各园区", _ranks(conn, "park", dict(conn.execute(stmt).all()), month)))
     rankings.append(("平安指数最低的企业", _lowest_enterprises(conn, month, unit)))
-    return IndexSummary(month, own[0] if own else None, own[1] if own else None, before[0] if before else None,
-                        [(title, ranks) for title, ranks in rankings if ranks])
+    return IndexSummary(month, own.score if own else None, own.band if own else None,
+                        before.score if before else None, [(title, ranks) for title, ranks in rankings if ranks])
 
 
 @dataclass(frozen=True)
@@ -676,10 +657,11 @@ def incident_sentences(facts: _Facts, book, period: ReportPeriod, runit: ReportU
 def dispute_sentence(conn: Connection, facts: _Facts, book, runit: ReportUnit) -> tuple[Sentence, DisputeMeasures]:
     total, f1 = _book_change(facts, book, "disputes", "total", "矛盾纠纷")
     labour, f2 = _book_change(facts, book, "disputes", "劳资", "劳资纠纷")
-    econ_filters = {"dispute_type": "经济", "with_enterprise": True}
-    econ_now, econ_before = (covered_total(conn, "disputes", facts.windows[name], facts.unit, econ_filters)
+    econ = FIGURES["enterprise_economic_disputes"]
+    econ_now, econ_before = (covered_total(conn, econ.family, facts.windows[name], facts.unit, econ.filters)
                              for name in ("now", "year_earlier"))
-    f3 = facts.change("disputes.enterprise_economic", "涉企经济纠纷", econ_now, econ_before, "disputes", econ_filters)
+    f3 = facts.change("disputes.enterprise_economic", "涉企经济纠纷", econ_now, econ_before, econ.family,
+                      dict(econ.filters))
     measures = dispute_measures(conn, facts.windows["now"], facts.unit)
     if total.now is None:
         return Sentence("期内无矛盾纠纷数据（数据未覆盖本期）。", f1 + f2 + f3), measures
@@ -727,7 +709,7 @@ def hazard_sentence(conn: Connection, facts: _Facts, book, today: date,
                     "已整改 / 发现 × 100"),
           facts.add("hazards.overdue", f"截至{today.month}月{today.day}日逾期未整改隐患", len(overdue),
                     "SELECT count(*) FROM hazards WHERE status = '待整改' AND deadline < "
-                    f"'{today.isoformat()}'" + "".join(f" AND {c}" for c in unit_conditions(facts.unit))))
+                    f"'{today.isoformat()}'" + "".join(f" AND {c}" for c in facts.unit.sql())))
     text = f"排查发现安全隐患{n(total.now)}处，{change_phrase(total.year_earlier)}"
     if total.now:
         text += f"；其中已整改{n(measures.rectified)}处，整改率{share_text(measures.rectification_rate)}"
@@ -768,16 +750,13 @@ def criminal_sentence(conn: Connection, facts: _Facts) -> tuple[Sentence, Crimin
 def index_sentence(facts: _Facts, summary: IndexSummary, runit: ReportUnit) -> Sentence | None:
     if summary.score is None:
         return None
-    kind, unit_id = ("town", 0) if runit.unit.kind == "town" else (runit.unit.kind, runit.unit.id)
-    query = ("SELECT score, band FROM safety_index_units WHERE month = '{m}' AND unit_kind = "
-             f"'{kind}' AND unit_id = {unit_id}")
     fs = [facts.add("index.score", f"{summary.month.month}月企业平安指数", round(summary.score, 1),
-                    query.format(m=summary.month.isoformat()))]
+                    stored.unit_score_query(runit.unit, summary.month))]
     text = f"{summary.month.month}月，{runit.place}企业平安指数{summary.score:.1f}（{summary.band}档）"
     if summary.previous is not None:
         previous_month = _add_months(summary.month, -1)
         fs.append(facts.add("index.previous", f"{previous_month.month}月企业平安指数", round(summary.previous, 1),
-                            query.format(m=previous_month.isoformat())))
+                            stored.unit_score_query(runit.unit, previous_month)))
         diff = Decimal(repr(summary.score - summary.previous)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
         text += "，与上月持平" if diff == 0 else f"，较上月{'上升' if diff > 0 else '下降'}{abs(diff)}分"
     lows = [ranks for title, ranks in summary.rankings if ranks and ranks[0].kind in ("station", "park")]

@@ -15,9 +15,10 @@ from sqlalchemy import Connection, func, select
 from data.core import periods, rollups, vocab
 from data.core.periods import Window, spring_festival
 from data.core.schema import Enterprise, Incident, Park, Station
+from data.core.scope import Unit
 from data.core.timeutil import local_day_range
 from data.counts import measures
-from data.counts.compstat import Comparison, Unit, compare, comparison_windows, covered_counts, unit_counts
+from data.counts.compstat import Comparison, compare, comparison_windows, covered_counts, unit_counts
 from data.counts.metrics import Change, add_changes, exposure, poisson_z, significance
 from data.counts.programme import programme_start
 from data.screens import geo
@@ -323,17 +324,13 @@ def festival_view(conn: Connection, today: date, f: ReviewFilters, section: str 
 
     def series(anchor: date) -> dict:
         window = Window(anchor + timedelta(days=span[0]), anchor + timedelta(days=span[1]))
-        if unit.kind == "enterprise":
-            counted = rollups.counts_raw(conn, section, window, filters, ("day",), enterprise_id=unit.id)
-        else:
-            counted = rollups.counts(conn, section, window, {**unit.filters(), **filters}, ("day",))
-        return {k[0]: n for k, n in counted.items()}
+        return {k[0]: n for k, n in unit_counts(conn, section, window, unit, filters, ("day",)).items()}
 
     now, before = series(festival_now), series(festival_before)
     now_values = [now.get(festival_now + timedelta(days=k), 0) if festival_now + timedelta(days=k) <= through else None
                   for k in offsets]
     before_values = [before.get(festival_before + timedelta(days=k), 0) for k in offsets]
-    shown = [(a, b) for a, b in zip(now_values, before_values) if a is not None]
+    shown = [(a, b) for a, b in zip(now_values, before_values, strict=True) if a is not None]
     return FestivalView(year, offsets, now_values, before_values, sum(a for a, _ in shown), sum(b for _, b in shown))
 
 
@@ -354,7 +351,8 @@ class DrillItem:
         return Change(self.now, self.before, self.exposure)
 
 
-def drill_items(conn: Connection, today: date, f: ReviewFilters, baseline_year: int, limit: int = 20) -> list[DrillItem]:
+def drill_items(conn: Connection, today: date, f: ReviewFilters, baseline_year: int,
+                limit: int = 20) -> list[DrillItem]:
     """The units one level down (stations of the town, parks of a station, enterprises of a park)."""
     windows = comparison_windows(f.period if f.period != "custom" else "custom", today, baseline_year,
                                  f.custom_window())

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from data.core.scope import Unit
 from data.core.timeutil import to_local
-from data.counts.compstat import Unit
 from data.index.safety_index import month_start
 from data.screens import geo
 from data.screens.cockpit import CockpitNumbers, cockpit_numbers, station_alerts
@@ -48,7 +48,7 @@ def expected_calls(profile: list[float], start: datetime, end: datetime) -> floa
 def data_age(conn: Connection, now: datetime, unit: Unit, profile: list[float]) -> DataAge:
     """The newest incident's age and whether it is unusual: P(no call in the gap) < 1% given the usual calls
     per hour of the same weekday (``profile``), or no call for a day or more, or none at all."""
-    newest = newest_receipt(conn, now, unit.id if unit.kind == "station" else None)
+    newest = newest_receipt(conn, now, unit.filters().get("station_id"))
     if newest is None:
         return DataAge(None, None, 0.0, True)
     gap = now - newest

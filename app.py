@@ -33,10 +33,11 @@ log = logging.getLogger("eqian")
 def check_vocabulary() -> None:
     """Refuse to start when a vocabulary value lacks what the app needs of it: an incident category its harm
     weight, a settlement level its escalation step (data/index/safety_index.toml), a displayed value or index band
-    its English label (figures/strings.py), the wall's grids a panel (figures/wall_spec.py). Raises
-    IndexConfigError, LabelError or GridError naming what is missing."""
+    its English label (figures/strings.py), a wall KPI tile its label and the wall's grids a panel
+    (figures/wall_spec.py). Raises IndexConfigError, LabelError or SpecError naming what is missing."""
     index_config = safety_index.load_config()
     check_labels(tuple(name for name, _lower in index_config.bands))
+    wall_spec.check_tiles()
     wall_spec.check_grids()
 
 

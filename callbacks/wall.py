@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from data import service
+from data.core.scope import TOWN, Unit
 from data.core.timeutil import now_utc, to_local
 from figures import wall_map
 from figures.strings import t
@@ -28,12 +29,12 @@ log = logging.getLogger(__name__)
 CHART_IDS = tuple(spec.id for spec in wall.CHART_PANELS)  # the charts of ``frame``'s answer, by component id
 
 
-def _unit(view) -> tuple[str, int | None]:
+def _unit(view) -> Unit:
     """The unit a view store names: a station with a valid id, else the town."""
     view = inputs.mapping(view, "view")
     if view.get("kind") == "station" and view.get("id") is not None:
-        return "station", inputs.unit_id(view["id"], "view.id")
-    return "town", None
+        return Unit("station", inputs.unit_id(view["id"], "view.id"))
+    return TOWN
 
 
 def _canvas(settings) -> str:
@@ -59,19 +60,19 @@ def frame(poll, view, settings, last):
     class, and the frame's state."""
     lang = inputs.lang(inputs.mapping(settings, "settings").get("lang"))
     canvas = _canvas(settings)
-    kind, unit_id = _unit(view)
+    unit = _unit(view)
     last = inputs.mapping(last, "frame")
     last_stamp = inputs.text(last.get("stamp"), "frame.stamp", max_len=32)
     now = now_utc()
     try:
         version = service.data_version()
         minute = now.replace(second=0, microsecond=0).isoformat()
-        key = [version, kind, unit_id, minute, lang, canvas]
+        key = [version, *unit.cache_key, minute, lang, canvas]
         if last and last.get("ok") and last.get("key") == key:
             state = {**last, "at": now.isoformat(), "stamp": _stamp(now)}
             return {**_panels_kept(), "status": t("status_ok", lang, time=_stamp(now)),
                     "status_class": "wall-status status-ok", "frame": state}
-        data = service.wall(minute, kind, unit_id)
+        data = service.wall(minute, *unit.cache_key)
     except SQLAlchemyError as exc:
         log.warning("wall frame failed: %s", exc.__class__.__name__)
         stamp = last_stamp or "--:--:--"
@@ -83,8 +84,8 @@ def frame(poll, view, settings, last):
     tile_url = current_app.config.get("EQIAN_TILE_URL", "")
     the_map = map_figure(data.areas, data.station_scores, data.points, data.heat, data.parks, data.enterprises,
                          lang=lang, tile_url=tile_url, canvas=canvas)
-    name = t("view_town", lang) if kind == "town" else next(
-        (f["properties"]["name"] for f in data.areas["features"] if f["properties"]["id"] == unit_id), "")
+    name = t("view_town", lang) if unit.is_town else next(
+        (f["properties"]["name"] for f in data.areas["features"] if f["properties"]["id"] == unit.id), "")
     state = {"ok": True, "key": key, "at": now.isoformat(), "stamp": _stamp(now), "alerts": data.alerts}
     return {"charts": charts, "kpis": wall.kpi_tiles(numbers, lang), "lowest": wall.lowest_list(numbers, lang),
             "map": the_map, "view_name": name, "data_age": wall.data_age_badge(data.data_age, lang),
@@ -95,17 +96,17 @@ def feed(poll, state, view, settings):
     """The live call feed: the newest calls at first, then only what arrived since, prepended (``poll`` only
     starts it). Answers the rows (all of them, or a Patch) and the feed's state."""
     lang = inputs.lang(inputs.mapping(settings, "settings").get("lang"))
-    kind, unit_id = _unit(view)
-    station = unit_id if kind == "station" else None
+    unit = _unit(view)
+    station = unit.id  # a station's, or None: the town's
     state = inputs.mapping(state, "feed state")
     last_id = inputs.integer(state.get("last_id"), "feed state.last_id")
     now = now_utc().isoformat()
     try:
-        if last_id is None or state.get("view") != [kind, unit_id]:
+        if last_id is None or state.get("view") != list(unit.cache_key):
             calls = service.feed_start(wall.FEED_ROWS, station)
             last_id = max((c.id for c in calls), default=0)
             rows = [wall.feed_row(c, lang) for c in calls]
-            return {"rows": rows, "state": {"last_id": last_id, "at": now, "view": [kind, unit_id]}}
+            return {"rows": rows, "state": {"last_id": last_id, "at": now, "view": list(unit.cache_key)}}
         calls = service.calls_since(last_id, wall.FEED_ROWS, station)
     except SQLAlchemyError as exc:
         log.warning("wall feed failed: %s", exc.__class__.__name__)
@@ -117,7 +118,7 @@ def feed(poll, state, view, settings):
         rows.prepend(wall.feed_row(call, lang, new=True))
     for _ in calls:
         del rows[-1]
-    return {"rows": rows, "state": {"last_id": calls[-1].id, "at": now, "view": [kind, unit_id], "ok": True}}
+    return {"rows": rows, "state": {"last_id": calls[-1].id, "at": now, "view": list(unit.cache_key), "ok": True}}
 
 
 def register_callbacks(app) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from data.core import periods
 from data.counts.metrics import Change, format_pct, poisson_z, significance
 from data.screens.cockpit import CockpitNumbers
-from figures.strings import t
+from figures.strings import STRINGS, t
 from figures.text import SIGNIFICANCE_MARKS, change_tone, count_text
 
 
@@ -183,8 +183,26 @@ GRIDS: dict[str, Grid] = {  # assets/wall.js picks the canvas: wide from a 3:1 w
 }
 
 
-class GridError(ValueError):
+class SpecError(ValueError):
+    """A wall spec the wall cannot be drawn from: a tile or panel without its words, or a broken grid."""
+
+
+class GridError(SpecError):
     """A wall grid that does not place every panel exactly, or names an area no panel has."""
+
+
+def check_tiles(tiles: tuple[KpiSpec, ...] | None = None, panels: tuple[WallPanel, ...] | None = None) -> None:
+    """Every KPI tile has a name of its own and its label (``kpi_<name>``) in Chinese and English, and every
+    panel's title exists: a tile added without its words stops the app at start-up, not a frame later."""
+    tiles, panels = tiles or KPI_TILES, panels or PANELS
+    names = [spec.name for spec in tiles]
+    if len(set(names)) != len(names):
+        raise SpecError(f"wall KPI tiles named twice: {sorted({n for n in names if names.count(n) > 1})}")
+    unlabelled = [n for n in names if not all(STRINGS.get(f"kpi_{n}", ("", "")))]
+    untitled = [p.name for p in panels if p.title is not None and not all(STRINGS.get(p.title, ("", "")))]
+    if unlabelled or untitled:
+        raise SpecError(f"wall KPI tiles without a label in figures/strings.py (kpi_<name>, zh and en): "
+                        f"{unlabelled}; panels without a title: {untitled}")
 
 
 def check_grids(grids: dict[str, Grid] | None = None, panels: tuple[WallPanel, ...] = PANELS) -> None:

@@ -149,3 +149,35 @@ def test_arc004_dash_free_layers_load_no_dash_nor_a_layer_above(package):
 def test_arc005_the_probe_sees_a_forbidden_import():
     # the same probe on a module that does load Dash reports it, so the check above can fail
     assert "dash" in {m.split(".")[0] for m in _probe(["layouts.review"])}
+
+
+# --- no SQL above data/: the layers that draw, serve and wire ask data/ for answers ------------------------------
+ABOVE_DATA = ("figures", "exports", "layouts", "web", "callbacks", "app", "commands")
+
+
+def sql_imports(imports: set[str]) -> list[str]:
+    """The imports of ``imports`` that would let a module write SQL: anything of sqlalchemy but its exceptions,
+    and the schema's tables and models (its constants, written in capitals, are vocabulary)."""
+    found = []
+    for name in sorted(imports):
+        if name.split(".")[0] == "sqlalchemy" and not name.startswith("sqlalchemy.exc"):
+            found.append(name)
+        elif name.startswith("data.core.schema.") and not name.rpartition(".")[2].isupper():
+            found.append(name)
+        elif name == "data.core.schema":
+            found.append(name)
+    return found
+
+
+def test_arc006_no_sql_above_data():
+    offenders = {str(f.relative_to(ROOT)): found for f in project_files()
+                 if module_name(f).split(".")[0] in ABOVE_DATA and (found := sql_imports(imported_modules(f)))}
+    assert offenders == {}
+
+
+def test_arc007_the_sql_check_sees_a_query(monkeypatch):
+    fake = ROOT / "callbacks" / "probe.py"
+    source = ("from sqlalchemy import select\nfrom sqlalchemy.exc import SQLAlchemyError\n"
+              "from data.core.schema import Incident, IMPORT_KINDS\n")
+    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: source)
+    assert sql_imports(imported_modules(fake)) == ["data.core.schema.Incident", "sqlalchemy.select"]

@@ -171,10 +171,14 @@ def _line(finding: str) -> int:
     return int(finding.split(":")[0].removeprefix("line "))
 
 
+UNIT_COLUMNS = {"station_id", "park_id", "enterprise_id"}  # the columns that place a row in a unit
+
+
 def hand_scopes(source: str) -> list[str]:
     """Where ``source`` writes a unit's scope by hand: the town's ("town", 0) key, an f-string that builds the
     column name from a kind (f"{unit.kind}_id"), a comparison of a column with a unit's id (X.station_id ==
-    unit.id), or a test of a unit's kind against the town (unit.kind == "town")."""
+    unit.id, or Incident.station_id == station_id), or a test of a unit's kind against the town
+    (unit.kind == "town")."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Tuple) and [getattr(e, "value", None) for e in node.elts] == ["town", 0]:
@@ -192,6 +196,12 @@ def hand_scopes(source: str) -> list[str]:
             columns = [s for s in sides if isinstance(s, ast.Attribute) and s.attr.endswith("_id")]
             if eq and ids and columns:
                 found.append(f"line {node.lineno}: {_name(columns[0])} == {_name(ids[0])}")
+            # a model's unit column against a plain value: Incident.station_id == station_id
+            models = [s for s in columns if s.attr in UNIT_COLUMNS and isinstance(s.value, ast.Name)
+                      and s.value.id[:1].isupper()]
+            values = [s for s in sides if isinstance(s, ast.Name)]
+            if eq and models and values and not ids:
+                found.append(f"line {node.lineno}: {_name(models[0])} == {values[0].id}")
             kinds = [s for s in sides if isinstance(s, ast.Attribute) and s.attr == "kind"]
             towns = [s for s in sides if isinstance(s, ast.Constant) and s.value == "town"]
             if eq and kinds and towns:
@@ -249,13 +259,14 @@ class TestOneHome:
             '        stmt = stmt.where(getattr(Hazard, f"{unit.kind}_id") == unit.id)\n'
             '    if runit.unit.kind == "station":\n'
             '        stmt = stmt.where(Park.station_id == runit.unit.id)\n'
-            '    return stmt\n'
+            '    return stmt.where(Incident.enterprise_id == enterprise_id)\n'
         )
         found = hand_scopes(planted)
         assert any('("town", 0)' in f and f.startswith("line 2") for f in found)
         assert sum(f.startswith("line 3") and "_id" in f for f in found) == 1
         assert any(f.startswith("line 6") and "kind}_id" in f for f in found)
         assert "line 8: Park.station_id == runit.unit.id" in found
+        assert "line 9: Incident.enterprise_id == enterprise_id" in found
         assert {f for f in found if f.endswith('== "town"')} == {
             'line 2: unit.kind == "town"', 'line 3: unit.kind == "town"', 'line 5: unit.kind == "town"'}
         # the home itself holds them, and is what the check leaves out

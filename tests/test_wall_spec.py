@@ -84,3 +84,15 @@ def test_wsp005_the_app_refuses_to_start_with_a_panel_left_out_of_a_grid(monkeyp
     monkeypatch.setitem(wall_spec.GRIDS, "wide", broken)
     with pytest.raises(wall_spec.GridError, match=r"'wide': panels not placed \['hazards'\]"):
         app_module.create_app({"EQIAN_DATABASE_URL": "sqlite://"})
+
+
+def test_wsp006_a_tile_without_its_label_stops_the_app_at_start_up(monkeypatch):
+    wall_spec.check_tiles()
+    trial = wall_spec.KpiSpec("trial", lambda n, lang, _p: wall_spec.Tile("trial", "", ""))
+    monkeypatch.setattr(wall_spec, "KPI_TILES", (*wall_spec.KPI_TILES, trial))
+    with pytest.raises(wall_spec.SpecError, match=r"without a label .*\['trial'\]"):
+        app_module.create_app({"EQIAN_DATABASE_URL": "sqlite://"})
+    with pytest.raises(wall_spec.SpecError, match="named twice: \\['index'\\]"):
+        wall_spec.check_tiles((*wall_spec.KPI_TILES, *(s for s in wall_spec.KPI_TILES if s.name == "index")))
+    monkeypatch.setitem(STRINGS, "kpi_trial", ("试", "Trial"))
+    app_module.create_app({"EQIAN_DATABASE_URL": "sqlite://"})  # with its words it starts

@@ -26,13 +26,12 @@ from datetime import date
 from urllib.parse import parse_qs, quote
 
 from flask import Blueprint, Response, abort, request, send_file
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from data import service
 from data.access.roles import MASKED
-from data.core import db
-from data.core.schema import Station
+from data.core import db, units
+from data.core.scope import TOWN, Unit
 from data.core.timeutil import local_today, now_utc
 from data.screens import enterprise
 from data.screens.report import ReportError, build_report, overdue_list, request_from_query
@@ -166,14 +165,14 @@ def _enterprise_source(today: date):
 def _wall_source(_today: date):
     """The wall's numbers for the town or ``station=<id>``: the frame the wall itself draws this minute."""
     station = _positive_id(_params(), "station")
-    name = None
+    name, unit = None, TOWN if station is None else Unit("station", station)
     if station is not None:
         with db.current_engine().connect() as conn:
-            name = conn.execute(select(Station.name).where(Station.id == station)).scalar()
+            name = units.station_name(conn, station)
         if name is None:
             raise NotFound(f"无此派出所：station={station}")
     minute = now_utc().replace(second=0, microsecond=0).isoformat()
-    numbers = service.wall(minute, "station" if station is not None else "town", station).numbers
+    numbers = service.wall(minute, *unit.cache_key).numbers
     unit, short = export_layout.wall_unit_names(name)
     return export_layout.Download("wall", numbers, unit, short, numbers.today)
 

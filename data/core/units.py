@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from data.core.schema import Park, Station
+from data.core.scope import Unit
 
 
 def stations(conn: Connection) -> list[dict]:
@@ -12,9 +13,14 @@ def stations(conn: Connection) -> list[dict]:
     return [{"id": r.id, "name": r.name} for r in conn.execute(select(Station.id, Station.name).order_by(Station.id))]
 
 
+def station_name(conn: Connection, station_id: int) -> str | None:
+    """One station's name (None: no such station)."""
+    return conn.execute(select(Station.name).where(*Unit("station", station_id).where(Station))).scalar()
+
+
 def parks(conn: Connection, station_id: int | None = None) -> list[dict]:
     """Every park (of one station), with its station."""
     stmt = select(Park.id, Park.name, Park.station_id).order_by(Park.id)
     if station_id is not None:
-        stmt = stmt.where(Park.station_id == station_id)
+        stmt = stmt.where(*Unit("station", station_id).where(Park))
     return [{"id": r.id, "name": r.name, "station_id": r.station_id} for r in conn.execute(stmt)]

@@ -24,12 +24,18 @@ from data.access.masking import (  # noqa: F401 - mask_parties
 from data.access.roles import MASKED, Principal, reveal
 from data.core.periods import Window, period_window, year_earlier
 from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Station, Team
+from data.core.scope import Unit
 from data.core.timeutil import local_day_range, to_local
 from data.core.vocab import DISPUTE_STATUSES
 from data.counts.metrics import Change
 from data.index import safety_index, stored
 
 EVENT_LIMIT = 50
+
+
+def _scope(enterprise_id: int) -> Unit:
+    """The enterprise as a unit: every query of the profile is scoped through it (data/core/scope.py)."""
+    return Unit("enterprise", enterprise_id)
 
 # Derived statuses (incidents have no status column; a hazard past its deadline is overdue).
 INCIDENT_CLOSED = "已办结"
@@ -189,12 +195,12 @@ def identity(conn: Connection, enterprise_id: int, unmasked: bool = False) -> Id
                Enterprise.address)
         .join(Station, Station.id == Enterprise.station_id)
         .outerjoin(Park, Park.id == Enterprise.park_id)
-        .where(Enterprise.id == enterprise_id)
+        .where(*_scope(enterprise_id).where(Enterprise))
     ).first()
     if row is None:
         return None
     teams = tuple(TeamInfo(r.team_type, _as_date(r.established_on), int(r.members or 0)) for r in conn.execute(
-        select(Team.team_type, Team.established_on, Team.members).where(Team.enterprise_id == enterprise_id)
+        select(Team.team_type, Team.established_on, Team.members).where(*_scope(enterprise_id).where(Team))
         .order_by(Team.established_on, Team.team_type)))
     return Identity(int(row.id), row.name, row.credit_code, row.sector,
                     None if row.workers is None else int(row.workers), row.park_id, row.park_name,
@@ -236,7 +242,7 @@ def incidents(conn: Connection, enterprise_id: int, limit: int | None = EVENT_LI
         select(Incident.id, Incident.received_at, Incident.category, Incident.subcategory, Incident.priority,
                Incident.channel, Incident.address, Incident.caller_name, Incident.caller_phone,
                Incident.disposition, Incident.closed_at)
-        .where(Incident.enterprise_id == enterprise_id)
+        .where(*_scope(enterprise_id).where(Incident))
         .order_by(Incident.received_at.desc(), Incident.id.desc()).limit(limit)).all()
     items = tuple(IncidentItem(r.id, to_local(r.received_at), r.category, r.subcategory, int(r.priority), r.channel,
                                *_people(unmasked, r.address, r.caller_name, r.caller_phone),
@@ -244,7 +250,7 @@ def incidents(conn: Connection, enterprise_id: int, limit: int | None = EVENT_LI
                                to_local(r.closed_at) if r.closed_at else None) for r in rows)
     closed = case((Incident.closed_at.is_not(None), 1), else_=0)
     total, n_closed = conn.execute(select(func.count(), func.coalesce(func.sum(closed), 0))
-                                   .where(Incident.enterprise_id == enterprise_id)).one()
+                                   .where(*_scope(enterprise_id).where(Incident))).one()
     total, n_closed = int(total), int(n_closed)
     return EventList(items, total, {INCIDENT_OPEN: total - n_closed, INCIDENT_CLOSED: n_closed})
 
@@ -253,13 +259,13 @@ def disputes(conn: Connection, enterprise_id: int, limit: int | None = EVENT_LIM
     rows = conn.execute(
         select(Dispute.id, Dispute.reported_at, Dispute.dispute_type, Dispute.parties, Dispute.party_count,
                Dispute.amount, Dispute.settled_level, Dispute.mediator, Dispute.status, Dispute.settled_at)
-        .where(Dispute.enterprise_id == enterprise_id)
+        .where(*_scope(enterprise_id).where(Dispute))
         .order_by(Dispute.reported_at.desc(), Dispute.id.desc()).limit(limit)).all()
     items = tuple(DisputeItem(r.id, to_local(r.reported_at), r.dispute_type,
                               r.parties if unmasked else mask_parties(r.parties),
                               int(r.party_count or 0), r.amount, r.settled_level, r.mediator, r.status,
                               to_local(r.settled_at) if r.settled_at else None) for r in rows)
-    counts = dict(conn.execute(select(Dispute.status, func.count()).where(Dispute.enterprise_id == enterprise_id)
+    counts = dict(conn.execute(select(Dispute.status, func.count()).where(*_scope(enterprise_id).where(Dispute))
                                .group_by(Dispute.status)).all())
     by_status = {s: int(counts.get(s, 0)) for s in DISPUTE_STATUSES}
     return EventList(items, sum(by_status.values()), by_status)
@@ -278,14 +284,14 @@ def hazards(conn: Connection, enterprise_id: int, today: date, limit: int | None
     rows = conn.execute(
         select(Hazard.id, Hazard.found_at, Hazard.hazard_type, Hazard.severity, Hazard.description, Hazard.deadline,
                Hazard.rectified_at, Hazard.status)
-        .where(Hazard.enterprise_id == enterprise_id)
+        .where(*_scope(enterprise_id).where(Hazard))
         .order_by(Hazard.found_at.desc(), Hazard.id.desc()).limit(limit)).all()
     items = tuple(HazardItem(r.id, to_local(r.found_at), r.hazard_type, r.severity,
                              r.description if unmasked else scrub_text(r.description),
                              _as_date(r.deadline), to_local(r.rectified_at) if r.rectified_at else None,
                              hazard_status(r.status, _as_date(r.deadline), today)) for r in rows)
     open_, overdue = _open_hazards(conn, enterprise_id, today)
-    total = int(conn.execute(select(func.count()).where(Hazard.enterprise_id == enterprise_id)).scalar_one())
+    total = int(conn.execute(select(func.count()).where(*_scope(enterprise_id).where(Hazard))).scalar_one())
     return EventList(items, total, {HAZARD_OVERDUE: overdue, HAZARD_OPEN: open_ - overdue,
                                     HAZARD_RECTIFIED: total - open_})
 
@@ -295,13 +301,14 @@ def _open_hazards(conn: Connection, enterprise_id: int, today: date) -> tuple[in
     overdue = case((Hazard.deadline < today, 1), else_=0)
     n_open, n_overdue = conn.execute(
         select(func.count(), func.coalesce(func.sum(overdue), 0))
-        .where(Hazard.enterprise_id == enterprise_id, Hazard.status == HAZARD_OPEN)).one()
+        .where(*_scope(enterprise_id).where(Hazard), Hazard.status == HAZARD_OPEN)).one()
     return int(n_open), int(n_overdue)
 
 
-def _count_between(conn: Connection, column, enterprise_column, enterprise_id: int, window: Window) -> int:
+def _count_between(conn: Connection, column, enterprise_id: int, window: Window) -> int:
+    """The enterprise's rows of ``column``'s table whose ``column`` falls on a day of ``window``."""
     start, end = local_day_range(window.first, window.last)
-    return int(conn.execute(select(func.count()).where(enterprise_column == enterprise_id, column >= start,
+    return int(conn.execute(select(func.count()).where(*_scope(enterprise_id).where(column.table), column >= start,
                                                        column < end)).scalar_one())
 
 
@@ -309,10 +316,10 @@ def summary(conn: Connection, enterprise_id: int, today: date) -> Summary:
     """This year to yesterday (the to-date rule) against the same days last year; hazards open and overdue now."""
     ytd = period_window("ytd", today)
     before = year_earlier(ytd)
-    inc = Change(_count_between(conn, Incident.received_at, Incident.enterprise_id, enterprise_id, ytd),
-                 _count_between(conn, Incident.received_at, Incident.enterprise_id, enterprise_id, before))
-    dsp = Change(_count_between(conn, Dispute.reported_at, Dispute.enterprise_id, enterprise_id, ytd),
-                 _count_between(conn, Dispute.reported_at, Dispute.enterprise_id, enterprise_id, before))
+    inc = Change(_count_between(conn, Incident.received_at, enterprise_id, ytd),
+                 _count_between(conn, Incident.received_at, enterprise_id, before))
+    dsp = Change(_count_between(conn, Dispute.reported_at, enterprise_id, ytd),
+                 _count_between(conn, Dispute.reported_at, enterprise_id, before))
     open_, overdue = _open_hazards(conn, enterprise_id, today)
     return Summary(inc, dsp, open_, overdue, ytd)
 

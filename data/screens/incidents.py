@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select
 from data.access.masking import mask_address, mask_name, mask_phone, scrub_text
 from data.access.roles import MASKED, Principal, reveal
 from data.core.schema import Incident, Station
+from data.core.scope import TOWN, Unit
 from data.core.timeutil import local_midnight, local_today, to_local
 
 
@@ -61,26 +62,29 @@ def _calls(conn: Connection, conditions: list, order, limit: int, viewer: Princi
     return rows
 
 
+def _station(station_id: int | None) -> list:
+    """The conditions that keep one station's calls (none: the town's), through the unit scope."""
+    return (TOWN if station_id is None else Unit("station", station_id)).where(Incident)
+
+
 def latest_calls(conn: Connection, limit: int = 10, viewer: Principal = MASKED,
                  station_id: int | None = None) -> list[CallRow]:
     """The newest calls by receipt time, newest first; personal data masked unless the viewer may see it."""
-    conditions = [] if station_id is None else [Incident.station_id == station_id]
+    conditions = _station(station_id)
     return _calls(conn, conditions, (Incident.received_at.desc(), Incident.id.desc()), limit, viewer)
 
 
 def newest_calls(conn: Connection, limit: int = 50, viewer: Principal = MASKED,
                  station_id: int | None = None) -> list[CallRow]:
     """The most recently stored calls (by id), newest first: the window the live feeds read from."""
-    conditions = [] if station_id is None else [Incident.station_id == station_id]
+    conditions = _station(station_id)
     return _calls(conn, conditions, (Incident.id.desc(),), limit, viewer)
 
 
 def calls_after(conn: Connection, after_id: int, limit: int = 20, viewer: Principal = MASKED,
                 station_id: int | None = None) -> list[CallRow]:
     """Calls stored after the one with id ``after_id``, oldest first (the live feed's increment)."""
-    conditions = [Incident.id > after_id]
-    if station_id is not None:
-        conditions.append(Incident.station_id == station_id)
+    conditions = [Incident.id > after_id, *_station(station_id)]
     return _calls(conn, conditions, (Incident.id,), limit, viewer)
 
 
@@ -91,7 +95,5 @@ def last_call_id(conn: Connection) -> int:
 
 def newest_receipt(conn: Connection, now: datetime, station_id: int | None = None) -> datetime | None:
     """When the newest incident received up to ``now`` came in (the town's, or one station's): None if none."""
-    conditions = [Incident.received_at <= now]
-    if station_id is not None:
-        conditions.append(Incident.station_id == station_id)
+    conditions = [Incident.received_at <= now, *_station(station_id)]
     return conn.execute(select(func.max(Incident.received_at)).where(*conditions)).scalar()

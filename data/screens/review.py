@@ -406,7 +406,7 @@ def park_enterprise_query(window: Window, park: int, members, category: str | No
     through the (enterprise_id, received_at) index: the rows read are the members' incidents in the window,
     not every incident of the window as a read by park and time would be."""
     start, end = local_day_range(window.first, window.last)
-    conditions = [Incident.enterprise_id.in_(members), Incident.park_id == park,
+    conditions = [Incident.enterprise_id.in_(members), *Unit("park", park).where(Incident),
                   Incident.received_at >= start, Incident.received_at < end]
     if category:
         conditions.append(Incident.category == category)

@@ -19,12 +19,14 @@ from callbacks import router
 from data.access import accounts
 from data.core import cache, db
 from data.core.config import INSTANCE_DIR, PROJECT_ROOT, load_config
+from data.core.organisation import DEFAULT as DEFAULT_ORGANISATION
 from data.demo import generator
 from data.index import jobs, safety_index
 from figures import wall_spec
 from figures.strings import check_labels, t
+from figures.text import org_title
 from layouts import pages
-from web import admin, admin_intake, downloads, errors
+from web import admin, admin_intake, admin_reference, downloads, errors
 from web import gate as auth
 
 log = logging.getLogger("eqian")
@@ -49,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     server = Flask(__name__, instance_path=str(INSTANCE_DIR), template_folder=str(PROJECT_ROOT / "web" / "templates"))
     server.config.update(settings)
     server.jinja_env.globals["t"] = t
+    server.jinja_env.globals["org_title"] = auth.page_title
     if settings["EQIAN_PROXY_HOPS"] > 0:  # the client's address and scheme as the proxy saw them
         hops = settings["EQIAN_PROXY_HOPS"]
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -62,7 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     dash_app = Dash(
         __name__,
         server=server,
-        title=t("app_title"),
+        title=org_title("app_title", DEFAULT_ORGANISATION),  # the tab before a page draws; pages name the organisation
         update_title=None,
         assets_folder=str(PROJECT_ROOT / "assets"),
         serve_locally=True,
@@ -81,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     downloads.register(server)
     admin.register(server)
     admin_intake.register(server)
+    admin_reference.register(server)
     commands.register(server)
     auth.secure(dash_app)  # last: the CSP carries the hashes of every inline script registered above
     _set_up_dash_now(dash_app)

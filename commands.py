@@ -17,6 +17,7 @@ from data.access import accounts as auth
 from data.access import audit
 from data.access import roles as access
 from data.core import db, rollups
+from data.core import organisation as org_settings
 from data.core.schema import IMPORT_KINDS
 from data.core.timeutil import local_today
 from data.demo import generator
@@ -25,6 +26,7 @@ from data.screens import report as reports
 from exports import images as figures_export
 from exports import report as report_layout
 from exports import tables as exports
+from web.admin import save_organisation
 
 
 def _engine():
@@ -48,14 +50,14 @@ def init_db(drop: bool, programme_start: datetime | None) -> None:
 
 @click.command("seed-demo")
 @click.option("--seed", type=int, default=None, help="Random seed (default EQIAN_DEMO_SEED).")
-@click.option("--scale", type=float, default=None, help="Size relative to Zhili (default EQIAN_DEMO_SCALE, 1.0).")
+@click.option("--scale", type=float, default=None, help="Size (1.0: the full demo town; default EQIAN_DEMO_SCALE).")
 @click.option("--reset", is_flag=True, help="Wipe the database first.")
 @click.option("--now", "now_text", default=None, help="End the demo at this ISO instant instead of now.")
 @click.option("--programme-start", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Programme start (default: 15 months before today).")
 @with_appcontext
 def seed_demo(seed, scale, reset, now_text, programme_start) -> None:
-    """Generate the synthetic demo town of Zhili, ending at the current time."""
+    """Generate the synthetic demo town (data/demo), ending at the current time."""
     engine = _engine()
     seed = current_app.config["EQIAN_DEMO_SEED"] if seed is None else seed
     scale = current_app.config["EQIAN_DEMO_SCALE"] if scale is None else scale
@@ -133,7 +135,8 @@ def rebuild_rollups() -> None:
 @click.option("--period", default="month", show_default=True,
               help="2026-10, 2026, 2026-Q3, 2026-W44, 2026-10-15, 2026-01-01..2026-10-31, "
                    "or week/28d/month/quarter/ytd.")
-@click.option("--unit", default="全镇", show_default=True, help="全镇, a station (织南) or a park (香圩墩园区).")
+@click.option("--unit", default="全镇", show_default=True,
+              help="全镇 (the whole jurisdiction), a station (its name or code) or a park (its name).")
 @click.option("--format", "fmt", type=click.Choice(["pdf", "docx"]), default="pdf", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Output file (default: 织南_平安建设通报_…_<today>.<format> in the current folder).")
@@ -209,6 +212,33 @@ def _audit_import(file: str, report, user: str | None) -> None:
                      detail=report.summary(), role="cli")
 
 
+@click.command("import-stations")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--code-field", required=True, help="The field holding each station's code.")
+@click.option("--name-field", required=True, help="The field holding each station's name.")
+@click.option("--crs", default=None, help="The file's coordinate system when it names none (EPSG:4547, …).")
+@click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02"]), default="wgs84", show_default=True,
+              help="What the longitudes and latitudes are once read (gcj02: from a Chinese map service).")
+@click.option("--dry-run", is_flag=True, help="Check and report, store nothing.")
+@click.option("--user", default=None, help="Who imports (recorded in the audit log).")
+@with_appcontext
+def import_stations(file, code_field, name_field, crs, coords, dry_run, user) -> None:
+    """Create or update the stations and their boundaries from GeoJSON, KML or a zipped shapefile (all or nothing)."""
+    from data.intake import boundaries  # noqa: PLC0415 - GDAL and pyproj load only for this command (0.4 s)
+
+    try:
+        with _engine().begin() as conn:
+            report = boundaries.import_boundaries(conn, file, code_field, name_field, crs, coords, dry_run)
+            audit.record(conn, f"cli:{user or getpass.getuser()}"[:80], "import",
+                         target=f"{Path(file).name} · stations", detail=boundaries.describe(report), role="cli")
+    except boundaries.BoundaryError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
 @click.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["leader", "analyst", "admin"]), required=True,
@@ -271,10 +301,39 @@ def revoke_token(token_id: int) -> None:
     click.echo(f"device token {token_id} revoked (running servers apply it within 30 s)")
 
 
+def _organisation_options(fn):
+    """One option per organisation setting: --name, --short-name, … (data/core/organisation.py FIELDS)."""
+    for name in reversed(org_settings.FIELDS):
+        fn = click.option(f"--{name.replace('_', '-')}", name, default=None, help=org_settings.LABELS[name])(fn)
+    return fn
+
+
+@click.command("set-organisation")
+@_organisation_options
+@click.option("--user", default=None, help="Who changes them (recorded in the audit log).")
+@with_appcontext
+def set_organisation(user: str | None, **values) -> None:
+    """Set the organisation's names (what titles, reports and file names say); without options, show them."""
+    changes = {k: v for k, v in values.items() if v is not None}
+    try:
+        with _engine().begin() as conn:
+            changed = save_organisation(conn, changes, f"cli:{user or getpass.getuser()}"[:80]) if changes else {}
+            current = org_settings.load(conn)
+    except org_settings.OrganisationError as exc:
+        raise click.ClickException(str(exc)) from None
+    for key, (old, new) in changed.items():
+        click.echo(f"{key}: {old!r} -> {new!r}")
+    if changes and not changed:
+        click.echo("nothing changed")
+    if not changes:
+        for key in org_settings.FIELDS:
+            click.echo(f"{key} ({org_settings.LABELS[key]}): {getattr(current, key)!r}")
+
+
 def register(app) -> None:
     """Add the commands to a Flask app's CLI."""
     for command in (init_db, seed_demo, simulate, refresh_index, rebuild_rollups, report, import_file,
-                    create_user, change_user, issue_token, revoke_token):
+                    create_user, change_user, issue_token, revoke_token, set_organisation, import_stations):
         app.cli.add_command(command)
 
 

@@ -44,7 +44,7 @@ def enterprise_page(raw_id: str, lang: str):
             profile, demo = load(enterprise_id, local_today().isoformat())
         if profile is None:
             return layout.not_found(raw_id, lang)
-        return layout.page(profile, lang, demo)
+        return layout.page(profile, lang, demo, org=service.organisation())
     except SQLAlchemyError as exc:
         log.warning("enterprise %s unavailable: %s", enterprise_id, exc.__class__.__name__)
         return layout.unavailable(raw_id, lang)

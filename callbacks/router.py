@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from callbacks import review as review_callbacks
 from callbacks import wall as wall_callbacks
 from callbacks.enterprise import enterprise_page
+from data import service
 from data.core import db, units
 from data.demo.generator import is_demo
 from figures.strings import lang_from_search, t
@@ -45,7 +46,7 @@ def wall_page(lang: str, kiosk: bool):
     playlist += [{"kind": "station", "id": s["id"], "seconds": config["EQIAN_WALL_STATION_SECONDS"], "name": s["name"]}
                  for s in stations]
     return wall.layout(lang, kiosk, demo, playlist, int(config["EQIAN_REFRESH_SECONDS"] * 1000),
-                       int(config["EQIAN_FEED_SECONDS"] * 1000))
+                       int(config["EQIAN_FEED_SECONDS"] * 1000), service.organisation_or_default())
 
 
 def review_page(lang: str):
@@ -56,7 +57,7 @@ def review_page(lang: str):
     except SQLAlchemyError as exc:
         log.warning("review page without units: %s", exc.__class__.__name__)
         stations, parks, demo = [], [], False
-    return review.layout(lang, stations, parks, demo)
+    return review.layout(lang, stations, parks, demo, service.organisation_or_default())
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def frame(poll, view, settings, last):
             return {**_panels_kept(), "status": t("status_ok", lang, time=_stamp(now)),
                     "status_class": "wall-status status-ok", "frame": state}
         data = service.wall(minute, *unit.cache_key)
+        org = service.organisation()
     except SQLAlchemyError as exc:
         log.warning("wall frame failed: %s", exc.__class__.__name__)
         stamp = last_stamp or "--:--:--"
@@ -87,7 +88,7 @@ def frame(poll, view, settings, last):
     name = t("view_town", lang) if unit.is_town else next(
         (f["properties"]["name"] for f in data.areas["features"] if f["properties"]["id"] == unit.id), "")
     state = {"ok": True, "key": key, "at": now.isoformat(), "stamp": _stamp(now), "alerts": data.alerts}
-    return {"charts": charts, "kpis": wall.kpi_tiles(numbers, lang), "lowest": wall.lowest_list(numbers, lang),
+    return {"charts": charts, "kpis": wall.kpi_tiles(numbers, lang), "lowest": wall.lowest_list(numbers, lang, org),
             "map": the_map, "view_name": name, "data_age": wall.data_age_badge(data.data_age, lang),
             "status": t("status_ok", lang, time=_stamp(now)), "status_class": "wall-status status-ok", "frame": state}
 

@@ -23,9 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from data.core import db, rollups
+from data.core import organisation as org_settings
 from data.core.cache import cache
+from data.core.organisation import Organisation
 from data.core.scope import Unit
 from data.index import index_views as views
 from data.screens.cockpit import CockpitNumbers, cockpit_numbers
@@ -178,6 +181,22 @@ def versioned(timeout: int = 3600) -> Callable:
         return wrapper
 
     return decorate
+
+
+@versioned()
+def organisation(conn) -> Organisation:
+    """The organisation's words (data/core/organisation.py); a settings change bumps the data version."""
+    return org_settings.load(conn)
+
+
+def organisation_or_default() -> Organisation:
+    """The organisation for a page's title: the neutral defaults while the database cannot answer (the login
+    page and the wall's shell still draw; the frames report the outage)."""
+    try:
+        return organisation()
+    except SQLAlchemyError as exc:
+        log.warning("organisation unreadable, using defaults: %s", exc.__class__.__name__)
+        return org_settings.DEFAULT
 
 
 @versioned()

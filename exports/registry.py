@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data.core.organisation import DEFAULT as DEFAULT_ORGANISATION
+from data.core.organisation import WHOLE, Organisation
 from data.core.periods import last_complete_day, shift_year
 from data.core.timeutil import local_stamp, now_utc, to_local
 from data.core.vocab import IN_HOUSE_LEVELS, INCIDENT_CATEGORIES, SETTLED_LEVELS
@@ -146,11 +148,12 @@ def overdue_frame(rows: list[OverdueRow]) -> pd.DataFrame:
 
 # --- filters and names ------------------------------------------------------------------------------
 
-def unit_names(bundle: ReviewBundle) -> tuple[str, str]:
-    """(the unit as the filters name it, its short form for file names): (织南派出所, 织南), (全镇, 织里)."""
+def unit_names(bundle: ReviewBundle, org: Organisation = DEFAULT_ORGANISATION) -> tuple[str, str]:
+    """(the unit as the filters name it, its short form for file names): (某某派出所, 某某), or for the whole
+    jurisdiction (全镇, the organisation's place name)."""
     name = bundle.crumbs[-1][0] if bundle.crumbs else "town"
     if name == "town":
-        return "全镇", "织里"
+        return WHOLE, org.file_place
     return name, name.removesuffix("派出所")
 
 
@@ -208,14 +211,15 @@ def _float(value, digits: int) -> float | None:
     return round(value, digits) if math.isfinite(value) else None
 
 
-def index_unit_names(views) -> tuple[str, str]:
-    """(the scope in words, its short form for file names): 香圩墩园区, 织南派出所 / 织南, 全镇 / 织里."""
+def index_unit_names(views, org: Organisation = DEFAULT_ORGANISATION) -> tuple[str, str]:
+    """(the scope in words, its short form for file names): a park's name twice, 某某派出所 / 某某, or 全镇 and the
+    organisation's place name."""
     scope = views.scope
     if scope.park_name:
         return scope.park_name, scope.park_name
     if scope.station_name:
         return scope.station_name, scope.station_name.removesuffix("派出所")
-    return "全镇", "织里"
+    return WHOLE, org.file_place
 
 
 def _month_words(month: date) -> str:
@@ -417,10 +421,10 @@ PRINT_TEXT = "#1f2d3d"
 PRINT_MUTED = "#5d6d7e"
 
 
-def wall_unit_names(name: str | None) -> tuple[str, str]:
-    """(the wall's unit in words, for file names): (全镇, 织里) or (织南派出所, 织南)."""
+def wall_unit_names(name: str | None, org: Organisation = DEFAULT_ORGANISATION) -> tuple[str, str]:
+    """(the wall's unit in words, for file names): (全镇, the organisation's place name) or (某某派出所, 某某)."""
     if not name:
-        return "全镇", "织里"
+        return WHOLE, org.file_place
     return name, name.removesuffix("派出所")
 
 
@@ -585,11 +589,12 @@ class Download:
 
     source: str
     data: Any
-    unit: str  # 全镇, 织南派出所, 香圩墩园区, an enterprise's name
-    short: str  # the file name's unit: 织里, 织南, 香圩墩园区, an enterprise's name
+    unit: str  # 全镇, a station's or park's name, an enterprise's name
+    short: str  # the file name's unit: the organisation's place name, a station's short name, a park's, an enterprise's
     today: date
     baseline: int | None = None  # review: the baseline year
     unmasked: bool = False  # personal data in plain text (the viewer may see it; the view was audited)
+    org: Organisation = DEFAULT_ORGANISATION  # whose file it is: its title line names the organisation
 
 
 Subject = str | Callable[[Download], str]
@@ -712,5 +717,5 @@ def _notes(spec, d: Download) -> list[tuple[str, str]]:
 
 
 def title_of(d: Download, subject: str) -> str:
-    """The title line of a table file: 织里公安 e企安365 · 织南派出所 · 期间对比表."""
-    return f"织里公安 e企安365 · {d.unit} · {subject}"
+    """The title line of a table file: 某某公安 e企安365 · 某某派出所 · 期间对比表 (no name set: e企安365 · …)."""
+    return " ".join(f"{d.org.short_name} e企安365 · {d.unit} · {subject}".split())

@@ -393,7 +393,7 @@ def render_pdf(data: ReportData, charts: list[Chart], images: dict[str, bytes]) 
     out = io.BytesIO()
     margin = 18 * mm
     width = A4[0] - 2 * margin
-    footer = "织里公安 e企安365 · 内部资料 注意保管" + (" · 演示数据" if data.demo else "")
+    footer = data.footer
 
     def decorate(canvas, doc):
         canvas.saveState()
@@ -407,9 +407,9 @@ def render_pdf(data: ReportData, charts: list[Chart], images: dict[str, bytes]) 
         canvas.restoreState()
 
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=18 * mm,
-                            bottomMargin=18 * mm, title=data.title, author="织里公安 e企安365",
+                            bottomMargin=18 * mm, title=data.title, author=data.author,
                             subject=f"{data.unit.name} {data.period.title}")
-    story = [Paragraph("织里公安 · e企安365", styles["org"]), Spacer(1, 4 * mm),
+    story = [Paragraph(data.masthead, styles["org"]), Spacer(1, 4 * mm),
              Paragraph(_esc(data.title), styles["title"])]
     if data.demo:
         story.append(Paragraph("演示数据 · 非真实警情", styles["demo"]))
@@ -535,10 +535,10 @@ def render_docx(data: ReportData, charts: list[Chart], images: dict[str, bytes])
     for name in ("Title", "Heading 1", "Heading 2"):
         _docx_font(document.styles[name], "黑体")
         document.styles[name].font.color.rgb = RGBColor(0x1F, 0x2D, 0x3D)
-    section.footer.paragraphs[0].text = "织里公安 e企安365 · 内部资料 注意保管" + (" · 演示数据" if data.demo else "")
+    section.footer.paragraphs[0].text = data.footer
     section.header.paragraphs[0].text = data.title
 
-    org = document.add_paragraph("织里公安 · e企安365")
+    org = document.add_paragraph(data.masthead)
     org.alignment = WD_ALIGN_PARAGRAPH.CENTER
     title = document.add_heading(data.title, level=0)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -594,7 +594,7 @@ def render_docx(data: ReportData, charts: list[Chart], images: dict[str, bytes])
                            "时间按北京时间（UTC+8）划分自然日，区间含首不含尾。")
     _docx_table(document, FACT_HEADER, fact_rows(data), 7, widths_cm=[1.2, 3.5, 2.3, 10])
     core = document.core_properties
-    core.title, core.author, core.subject = data.title, "织里公安 e企安365", data.period.title
+    core.title, core.author, core.subject = data.title, data.author, data.period.title
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

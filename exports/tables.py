@@ -146,7 +146,7 @@ def _name_part(text, limit: int = NAME_PART_MAX) -> str:
 
 
 def filename(unit: str, subject: str, day: date, ext: str) -> str:
-    """A file name people recognise: 织里_警情分类_2026-11-28.png (unsafe characters removed, long parts cut:
+    """A file name people recognise: 某某_警情分类_2026-11-28.png (unsafe characters removed, long parts cut:
     the name stays well under the 255 bytes most file systems allow)."""
     parts = [_name_part(unit), _name_part(subject), day.isoformat()]
     stem = "_".join(p for p in parts if p) or "export"

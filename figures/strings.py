@@ -6,12 +6,12 @@ from data.core import vocab
 from figures.strings_auth import AUTH_STRINGS
 
 STRINGS = {
-    "app_title": ("织里公安 e企安365 数字驾驶舱", "Zhili Police e-Qi'an 365 Cockpit"),
+    "app_title": ("{org} e企安365 数字驾驶舱", "{org} e-Qi'an 365 Cockpit"),
     "demo_mark": ("演示数据", "DEMO DATA"),
     "not_found": ("页面不存在", "Page not found"),
     "to_wall": ("返回驾驶舱", "Back to the cockpit"),
     # leadership review
-    "review_title": ("织里公安 e企安365 · 领导研判", "Zhili Police e-Qi'an 365 · Leadership review"),
+    "review_title": ("{org} e企安365 · 领导研判", "{org} e-Qi'an 365 · Leadership review"),
     "period_week": ("本周", "This week"),
     "period_28d": ("近28天", "Last 28 days"),
     "period_month": ("本月", "This month"),
@@ -85,7 +85,7 @@ STRINGS = {
     "review_error": ("筛选条件有误：{error}", "Invalid filter: {error}"),
     "review_db_down": ("数据库暂时无法连接，请稍后刷新。", "The database is unreachable; please refresh later."),
     # wall cockpit
-    "wall_title": ("织里公安 e企安365 数字驾驶舱", "Zhili Police e-Qi'an 365 Cockpit"),
+    "wall_title": ("{org} e企安365 数字驾驶舱", "{org} e-Qi'an 365 Cockpit"),
     "view_town": ("全镇", "Whole town"),
     "switch_language": ("English", "中文"),
     "kiosk_mode": ("大屏模式", "Kiosk mode"),
@@ -200,7 +200,6 @@ STRINGS = {
     "ent_park": ("所属园区", "Industrial park"),
     "ent_no_park": ("不在园区内", "Not in a park"),
     "ent_address": ("地址（至街道）", "Address (street only)"),
-    "ent_network_class": ("平安织里自家人", "Safe Zhili network"),
     "ent_not_network": ("非网络单位", "Not a network unit"),
     "ent_registered": ("登记日期", "Registered"),
     "ent_identity": ("企业信息", "Identity"),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 AUTH_STRINGS = {
-    "login_title": ("登录 · 织里公安 e企安365", "Log in · Zhili Police e-Qi'an 365"),
-    "login_heading": ("织里公安 e企安365 数字驾驶舱", "Zhili Police e-Qi'an 365 Cockpit"),
+    "login_title": ("登录 · {org} e企安365", "Log in · {org} e-Qi'an 365"),
+    "login_heading": ("{org} e企安365 数字驾驶舱", "{org} e-Qi'an 365 Cockpit"),
     "login_username": ("用户名", "Username"),
     "login_password": ("密码", "Password"),
     "login_submit": ("登录", "Log in"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from data.core.organisation import DEFAULT as DEFAULT_ORGANISATION
+from data.core.organisation import Organisation
 from data.counts.metrics import Change, format_pct
 from data.index import safety_index
 from data.screens import enterprise as ent
@@ -108,7 +110,7 @@ def header(identity: ent.Identity | None, lang: str, demo: bool, lang_href: str)
 # --- the page ------------------------------------------------------------------------------------------
 
 def page(profile: ent.EnterpriseProfile, lang: str, demo: bool = False,
-         config: safety_index.IndexConfig | None = None) -> html.Div:
+         config: safety_index.IndexConfig | None = None, org: Organisation = DEFAULT_ORGANISATION) -> html.Div:
     """The whole profile of one enterprise."""
     config = config or safety_index.default_config()
     ident = profile.identity
@@ -124,7 +126,7 @@ def page(profile: ent.EnterpriseProfile, lang: str, demo: bool = False,
         header(ident, lang, demo, f"/enterprise/{ident.id}"),
         title,
         kpi_strip(profile, lang),
-        html.Div([identity_card(ident, lang), index_section(profile, lang, config)], className="ent-grid"),
+        html.Div([identity_card(ident, lang, org), index_section(profile, lang, config)], className="ent-grid"),
         receipt_section(profile.receipt, lang, config),
         incidents_section(profile.incidents, lang, ident.id),
         disputes_section(profile.disputes, lang, ident.id),
@@ -175,8 +177,9 @@ def kpi_strip(profile: ent.EnterpriseProfile, lang: str) -> html.Div:
     ], id=ids.ENT_KPIS, className="ent-kpis")
 
 
-def identity_card(ident: ent.Identity, lang: str) -> html.Section:
-    """Who the enterprise is, where it is, and the self-governance teams it has set up."""
+def identity_card(ident: ent.Identity, lang: str, org: Organisation = DEFAULT_ORGANISATION) -> html.Section:
+    """Who the enterprise is, where it is, and the self-governance teams it has set up; its network class is
+    labelled with the organisation's name for its network."""
     workers = (t("ent_workers_value", lang, n=f"{ident.workers:,}") if ident.workers is not None
                else t("ent_workers_unknown", lang))
     facts = [
@@ -192,7 +195,8 @@ def identity_card(ident: ent.Identity, lang: str) -> html.Section:
     ]
     items = []
     for key, value in facts:
-        items += [html.Dt(t(key, lang)), html.Dd(value, **{"data-field": key})]
+        label = org.network_word(lang) if key == "ent_network_class" else t(key, lang)
+        items += [html.Dt(label), html.Dd(value, **{"data-field": key})]
     if ident.teams:
         teams = html.Table([
             html.Thead(_head_row([t("ent_team_type", lang), t("ent_team_since", lang), t("ent_team_members", lang)],

@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 from dash import dcc, html
 
 from data.core import vocab
+from data.core.organisation import DEFAULT as DEFAULT_ORGANISATION
+from data.core.organisation import Organisation
 from data.counts.compstat import Comparison
 from data.counts.metrics import Change, format_pct
 from data.screens.review import BOOK_PERIODS, DEFAULT_ROW, PRESETS, BookRow, DrillItem, ReviewFilters, drill_filters
@@ -28,7 +30,7 @@ from figures.review import (
     window_words,
 )
 from figures.strings import t, tv
-from figures.text import SIGNIFICANCE_MARKS, count_text
+from figures.text import SIGNIFICANCE_MARKS, count_text, org_title
 from figures.theme import GRAPH_CONFIG
 from layouts import ids, index_views
 from layouts.components import TABLE_AND_CHART, download_links
@@ -37,13 +39,14 @@ from layouts.markup import Node, block, el, link
 REVIEW_GRAPH_CONFIG = {**GRAPH_CONFIG, "displayModeBar": "hover", "modeBarButtonsToRemove": ["sendDataToCloud"]}
 
 
-def layout(lang: str, stations: list[dict], parks: list[dict], demo: bool) -> html.Div:
+def layout(lang: str, stations: list[dict], parks: list[dict], demo: bool,
+           org: Organisation = DEFAULT_ORGANISATION) -> html.Div:
     """The review page shell: header, filter bar bound to the URL, and the content area."""
     other = "en" if lang == "zh" else "zh"
     return html.Div([
         dcc.Store(id=ids.REVIEW_LANG, data=lang),
         html.Header([
-            html.H1(t("review_title", lang), className="review-title"),
+            html.H1(org_title("review_title", org, lang), className="review-title"),
             html.Span(t("demo_mark", lang), className="demo-mark") if demo else None,
             html.Nav(id=ids.REVIEW_BREADCRUMBS, className="review-breadcrumbs"),
             html.Div([html.A(t("switch_language", lang), href=f"/review?lang={other}", id=ids.REVIEW_LANG_LINK),

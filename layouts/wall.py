@@ -14,10 +14,13 @@ from dataclasses import dataclass
 
 from dash import dcc, html
 
+from data.core.organisation import DEFAULT as DEFAULT_ORGANISATION
+from data.core.organisation import Organisation
 from data.screens.cockpit import CockpitNumbers
 from data.screens.incidents import CallRow
 from figures import wall_spec
 from figures.strings import t, tv
+from figures.text import org_title
 from figures.theme import GRAPH_CONFIG
 from layouts import ids
 
@@ -96,30 +99,32 @@ def grid_style() -> dict[str, str]:
             for part, value in grid.css().items()}
 
 
-def _short_name(name: str) -> str:
-    """An enterprise name without the city prefix and the legal form, for tight lists."""
-    for prefix in ("湖州织里", "湖州"):
-        if name.startswith(prefix):
+def _short_name(name: str, prefixes: tuple[str, ...] = ()) -> str:
+    """An enterprise name without its place prefix (the organisation's ``name_prefixes``, longest first) and the
+    legal form, for tight lists."""
+    for prefix in prefixes:
+        if name.startswith(prefix) and len(name) > len(prefix):
             name = name[len(prefix):]
             break
     return name.replace("有限公司", "")
 
 
-def _ranked(items: list[dict], short: bool) -> list:
+def _ranked(items: list[dict], short: bool, prefixes: tuple[str, ...] = ()) -> list:
     return [html.Div([html.Span(f"{rank}", className="rank"),
-                      html.Span(_short_name(item["name"]) if short else item["name"], className="name",
+                      html.Span(_short_name(item["name"], prefixes) if short else item["name"], className="name",
                                 title=item["name"]),
                       html.Span(f"{item['score']:.1f}", className=f"score band-{item['band']}")],
                      className="wall-list-row") for rank, item in enumerate(items, start=1)]
 
 
-def lowest_list(numbers: CockpitNumbers, lang: str) -> html.Div:
+def lowest_list(numbers: CockpitNumbers, lang: str, org: Organisation = DEFAULT_ORGANISATION) -> html.Div:
     """The five parks and ten enterprises with the lowest safety index, as two ranked columns."""
     return html.Div([
         html.Div([html.Div(t("lowest_parks", lang), className="wall-list-head")] + _ranked(numbers.lowest_parks, False),
                  className="wall-list-column"),
         html.Div([html.Div(t("lowest_enterprises", lang), className="wall-list-head")]
-                 + _ranked(numbers.lowest_enterprises, True), className="wall-list-column wall-list-dense"),
+                 + _ranked(numbers.lowest_enterprises, True, org.prefixes),
+                 className="wall-list-column wall-list-dense"),
     ], className="wall-list-columns")
 
 
@@ -162,11 +167,11 @@ def data_age_badge(age, lang: str) -> html.Span | str:
                      title=t("data_age_title", lang, expected=expected))
 
 
-def header(lang: str, demo: bool) -> html.Header:
-    """Title, view name, date and clock, data freshness, and the demo mark."""
+def header(lang: str, demo: bool, org: Organisation = DEFAULT_ORGANISATION) -> html.Header:
+    """Title (with the organisation's name), view name, date and clock, data freshness, and the demo mark."""
     demo_mark = html.Span(t("demo_mark", lang), id=ids.WALL_DEMO_MARK, className="demo-mark") if demo else None
     return html.Header([
-        html.Div([html.H1(t("wall_title", lang), id=ids.WALL_TITLE, className="wall-title"),
+        html.Div([html.H1(org_title("wall_title", org, lang), id=ids.WALL_TITLE, className="wall-title"),
                   html.Span(t("view_town", lang), id=ids.WALL_VIEW_NAME, className="wall-view-name")],
                  className="wall-header-left"),
         html.Div(html.Span("", id=ids.WALL_CLOCK, className="wall-clock"), className="wall-header-centre"),
@@ -188,7 +193,7 @@ def controls(lang: str, playlist: list[dict]) -> html.Div:
 
 
 def layout(lang: str = "zh", kiosk: bool = False, demo: bool = False, playlist: list[dict] | None = None,
-           poll_ms: int = 2000, feed_ms: int = 1000) -> html.Div:
+           poll_ms: int = 2000, feed_ms: int = 1000, org: Organisation = DEFAULT_ORGANISATION) -> html.Div:
     """The whole wall page."""
     playlist = playlist or [{"kind": "town", "id": None, "seconds": 60, "name": t("view_town", lang)}]
     return html.Div([
@@ -204,7 +209,7 @@ def layout(lang: str = "zh", kiosk: bool = False, demo: bool = False, playlist: 
             "stale_text": t("status_stale", lang, time="{time}"), "age_text": t("freshness_seconds", lang, n="{n}"),
         }),
         html.Div([
-            header(lang, demo),
+            header(lang, demo, org),
             html.Div([panel_component(spec, lang) for spec in PANELS], className="wall-grid", style=grid_style()),
         ], id=ids.WALL_CANVAS, className="wall-canvas"),
         None if kiosk else controls(lang, playlist),

@@ -290,6 +290,8 @@ PAGES = {  # path -> roles allowed
     "/admin/users": {"admin"},
     "/admin/tokens": {"admin"},
     "/admin/audit": {"admin"},
+    "/admin/organisation": {"admin"},
+    "/admin/stations": {"admin"},
     "/export/table/book.csv?period=month": {"leader", "analyst", "admin"},
     "/export/table/overdue.xlsx": {"leader", "analyst", "admin"},
 }

@@ -95,11 +95,12 @@ def true_panels(database_url: str, minute: str) -> dict:
     try:
         with engine.connect() as conn:
             numbers = service.wall.uncached(conn, minute).numbers
+            org = service.organisation.uncached(conn)  # the lowest list cuts its name prefixes
     finally:
         engine.dispose()
     parts = {spec.id: {"figure": CHART_BUILDERS[spec.chart](numbers, "zh")} for spec in wall.CHART_PANELS}
     parts["wall-kpis"] = {"children": wall.kpi_tiles(numbers, "zh")}
-    parts["wall-lowest"] = {"children": wall.lowest_list(numbers, "zh")}
+    parts["wall-lowest"] = {"children": wall.lowest_list(numbers, "zh", org)}
     return json.loads(json.dumps(parts, cls=plotly.utils.PlotlyJSONEncoder))
 
 

@@ -16,12 +16,13 @@ import pandas as pd
 import pytest
 import yaml
 from intake_support import MAPPINGS, SHARED, snapshot
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from data import intake
 from data.core.periods import Window
-from data.core.schema import Incident, Station
+from data.core.schema import Incident
 from data.counts.compstat import compare
+from data.intake import boundaries
 
 CVILLE = SHARED / "charlottesville-police-reports"
 MONTCO = SHARED / "montco-911-sample"
@@ -34,23 +35,26 @@ def _need(folder):
         pytest.skip(f"{folder} is absent (../shared is not beside this clone): real-data import tests skipped")
 
 
-def _box(lon0, lat0, lon1, lat1) -> str:
-    return json.dumps({"type": "Polygon", "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1],
-                                                           [lon0, lat0]]]})
+def _box(lon0, lat0, lon1, lat1) -> dict:
+    return {"type": "Polygon", "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]]}
+
+
+FOREIGN_STATIONS = [("CV", "Charlottesville PD", _box(-78.6, 37.9, -78.3, 38.2)),
+                    ("MC", "Montgomery County", _box(-75.7, 39.95, -75.0, 40.45)),
+                    ("SE", "Seattle East", _box(-122.46, 47.48, -122.22, 47.74))]
 
 
 @pytest.fixture
-def foreign(engine):
-    """A fresh database with one station per foreign police force (the mappings name them)."""
+def foreign(engine, tmp_path):
+    """A fresh database with one station per foreign police force (the mappings name them by code), set up the way
+    a bureau sets its own up: a boundary file through the product's station import (data/intake/boundaries.py)."""
+    path = tmp_path / "foreign_stations.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": code, "name": name}, "geometry": box}
+        for code, name, box in FOREIGN_STATIONS]}), encoding="utf-8")
     with engine.begin() as conn:
-        conn.execute(insert(Station.__table__), [
-            {"id": 1, "code": "CV", "name": "Charlottesville PD", "polygon_geojson": _box(-78.6, 37.9, -78.3, 38.2),
-             "centre_lat": 38.03, "centre_lon": -78.48},
-            {"id": 2, "code": "MC", "name": "Montgomery County", "polygon_geojson": _box(-75.7, 39.95, -75.0, 40.45),
-             "centre_lat": 40.2, "centre_lon": -75.3},
-            {"id": 3, "code": "SE", "name": "Seattle East", "polygon_geojson": _box(-122.46, 47.48, -122.22, 47.74),
-             "centre_lat": 47.61, "centre_lon": -122.3},
-        ])
+        report = boundaries.import_boundaries(conn, path, "code", "name")
+    assert report.created == 3, report.lines()
     return engine
 
 

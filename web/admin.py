@@ -2,11 +2,14 @@
 
 - ``/admin/users``: the users, a form to add one, per user a role change, (de)activation, password reset;
 - ``/admin/tokens``: the wall screens' device tokens; issue one (shown once, with the wall's login link), revoke;
-- ``/admin/audit``: the audit log, newest first, filtered by action and actor, paged.
+- ``/admin/audit``: the audit log, newest first, filtered by action and actor, paged;
+- ``/admin/organisation``: the organisation's name, short name, place and network name (data/core/organisation.py),
+  every change audited with its old and new words.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -14,10 +17,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from data import service
 from data.access import accounts as auth
 from data.access import audit
 from data.access.roles import ADMIN, ANALYST, LEADER
 from data.core import db
+from data.core import organisation as org_settings
 from data.core.timeutil import now_utc, to_local
 from web.gate import ConfirmForm, current_principal, forget_principal, request_lang, role_label
 from web.inputs import MAX_ID
@@ -44,6 +49,14 @@ class NewTokenForm(FlaskForm):
     name = StringField(validators=[DataRequired(), Length(max=64)])
 
 
+class OrganisationForm(FlaskForm):
+    """One text field per organisation setting (lengths and required ones are checked by data/core/organisation)."""
+
+
+for _field in org_settings.FIELDS:
+    setattr(OrganisationForm, _field, StringField(org_settings.LABELS[_field], validators=[Optional()]))
+
+
 def _render(template: str, status: int = 200, **values):
     lang = request_lang()
     return render_template(template, lang=lang, role_label=role_label, local=_local, **values), status
@@ -66,7 +79,7 @@ def _apply(form: FlaskForm, action):
     try:
         with db.current_engine().begin() as conn:
             return action(conn), None
-    except auth.AuthError as exc:
+    except (auth.AuthError, org_settings.OrganisationError) as exc:
         return None, str(exc)
 
 
@@ -147,6 +160,32 @@ def audit_page():
     older = rows[-1].id if len(rows) == PAGE_SIZE else None
     return _render("admin_audit.html", rows=rows, actions=audit.ACTIONS, action=action or "", actor=actor or "",
                    days=days, older=older)
+
+
+@bp.route("/organisation", methods=["GET", "POST"])
+def organisation_page():
+    form, message, changed = OrganisationForm(), "", None
+    if request.method == "POST":
+        changed, message = _apply(form, lambda conn: save_organisation(
+            conn, {f: getattr(form, f).data for f in org_settings.FIELDS}, current_principal()))
+        if changed is not None and not message:
+            service.forget_version()  # this process shows the new words at once (others within a second)
+            return redirect(url_for("admin.organisation_page", done=len(changed)))
+    with db.current_engine().connect() as conn:
+        current = org_settings.load(conn)
+    if request.method == "GET":
+        form.process(data=asdict(current))
+    return _render("admin_organisation.html", 400 if message else 200, form=form, message=message,
+                   fields=org_settings.FIELDS, done=request.args.get("done", ""))
+
+
+def save_organisation(conn, changes: dict, who) -> dict:
+    """Store the organisation's settings and audit what changed (old and new words); answers what changed.
+    The admin page and ``flask set-organisation`` both come here."""
+    _org, changed = org_settings.save(conn, changes)
+    for key, (old, new) in changed.items():
+        audit.record(conn, who, "settings_changed", f"organisation.{key}", f"{old!r} -> {new!r}")
+    return changed
 
 
 def _query_id(name: str) -> int | None:

@@ -121,8 +121,9 @@ def _review_source(today: date):
     bundle = _bundle()
     with db.current_engine().connect() as conn:
         baseline = baseline_year_of(conn, today)
-    unit, short = export_layout.unit_names(bundle)
-    return export_layout.Download("review", bundle, unit, short, today, baseline=baseline)
+    org = service.organisation()
+    unit, short = export_layout.unit_names(bundle, org)
+    return export_layout.Download("review", bundle, unit, short, today, baseline=baseline, org=org)
 
 
 def _overdue_source(today: date):
@@ -130,8 +131,10 @@ def _overdue_source(today: date):
     with db.current_engine().connect() as conn:
         viewer = _viewer()
         rows = overdue_list(conn, today, bundle.filters.unit(), viewer)
-    unit, short = export_layout.unit_names(bundle)
-    return export_layout.Download("overdue", rows, unit, short, today, unmasked=bool(rows) and viewer.may("unmasked"))
+    org = service.organisation()
+    unit, short = export_layout.unit_names(bundle, org)
+    return export_layout.Download("overdue", rows, unit, short, today, unmasked=bool(rows) and viewer.may("unmasked"),
+                                  org=org)
 
 
 def _index_source(today: date):
@@ -140,8 +143,9 @@ def _index_source(today: date):
     views = service.index_views(scope, today.isoformat())
     if views is None:
         raise NotFound("尚无平安指数（指数按月计算，请先运行指数计算）。")
-    unit, short = export_layout.index_unit_names(views)
-    return export_layout.Download("index", views, unit, short, today)
+    org = service.organisation()
+    unit, short = export_layout.index_unit_names(views, org)
+    return export_layout.Download("index", views, unit, short, today, org=org)
 
 
 def _enterprise_source(today: date):
@@ -159,7 +163,7 @@ def _enterprise_source(today: date):
             enterprise.disputes(conn, enterprise_id, limit=None, unmasked=plain),
             enterprise.hazards(conn, enterprise_id, today, limit=None, unmasked=plain))
     name = profile.identity.name
-    return export_layout.Download("enterprise", data, name, name, today)
+    return export_layout.Download("enterprise", data, name, name, today, org=service.organisation())
 
 
 def _wall_source(_today: date):
@@ -173,8 +177,9 @@ def _wall_source(_today: date):
             raise NotFound(f"无此派出所：station={station}")
     minute = now_utc().replace(second=0, microsecond=0).isoformat()
     numbers = service.wall(minute, *unit.cache_key).numbers
-    unit, short = export_layout.wall_unit_names(name)
-    return export_layout.Download("wall", numbers, unit, short, numbers.today)
+    org = service.organisation()
+    unit, short = export_layout.wall_unit_names(name, org)
+    return export_layout.Download("wall", numbers, unit, short, numbers.today, org=org)
 
 
 def _viewer():

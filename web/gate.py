@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from data import service
 from data.access import accounts as auth
 from data.access import audit
 from data.access.roles import ROLE_LABELS, ROLE_LABELS_EN, Principal
@@ -45,6 +46,7 @@ from data.core import db
 from data.core.cache import cache
 from data.core.timeutil import now_utc
 from figures.strings import t
+from figures.text import org_title
 from web import pages
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,11 @@ class DeviceForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token: logout, revoke."""
+
+
+def page_title(key: str, lang: str = "zh") -> str:
+    """A page's title with the organisation's name (the templates' ``org_title``)."""
+    return org_title(key, service.organisation_or_default(), lang)
 
 
 def request_lang() -> str:

@@ -41,10 +41,10 @@ UNKNOWN_TOKEN = "unknown token"  # a guessed device token (a revoked one is a re
 _DUMMY_HASH = generate_password_hash("not-a-password-" + secrets.token_hex(8))
 
 # The demo's ready-made accounts (README). Created only on a demo database.
-DEMO_PASSWORDS = {"leader": ("领导（演示）", LEADER, "zhili-leader-2026"),
-                  "analyst": ("研判（演示）", ANALYST, "zhili-analyst-2026"),
-                  "admin": ("管理员（演示）", ADMIN, "zhili-admin-2026")}
-DEMO_WALL_TOKEN = ("指挥室大屏（演示）", "zhili-demo-wall-token")
+DEMO_PASSWORDS = {"leader": ("领导（演示）", LEADER, "demo-leader-2026"),
+                  "analyst": ("研判（演示）", ANALYST, "demo-analyst-2026"),
+                  "admin": ("管理员（演示）", ADMIN, "demo-admin-2026")}
+DEMO_WALL_TOKEN = ("指挥室大屏（演示）", "demo-wall-token-2026")
 
 
 class AuthError(ValueError):

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 ACTIONS = ("login", "login_failed", "login_throttled", "logout", "session_expired", "token_login",
            "token_refused", "token_issued", "token_revoked", "user_created", "user_changed", "export", "report",
-           "unmasked_view", "import", "forbidden")
+           "unmasked_view", "import", "forbidden", "settings_changed")
 _TABLE = AuditEntry.__table__
 
 

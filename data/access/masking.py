@@ -49,7 +49,7 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def mask_address(address: str | None) -> str | None:
-    """Cut an address after its street: 织里镇大港路12号3幢 -> 织里镇大港路 (no street: 织里镇…)."""
+    """Cut an address after its street: 某某镇大港路12号3幢 -> 某某镇大港路 (no street: 某某镇…)."""
     if not address:
         return address
     match = _STREET.match(address)

@@ -371,6 +371,15 @@ def _sum_days_sql(rollup: Rollup, daily: Rollup, dialect: str) -> str:
             f"GROUP BY {', '.join([month, *dims])}")
 
 
+def bump_version(conn: Connection, source: str) -> None:
+    """Count a write that is not an event row (a setting, reference data) in the data version, so every cached
+    answer keyed on it is computed again."""
+    table = data_version
+    if not conn.execute(table.update().where(table.c.source == source)
+                        .values(version=table.c.version + 1)).rowcount:
+        conn.execute(table.insert().values(source=source, version=1))
+
+
 def current_version(conn: Connection) -> int:
     """A number that changes whenever any event row is written (for cache keys)."""
     return int(conn.execute(select(func.coalesce(func.sum(data_version.c.version), 0))).scalar_one())

@@ -140,7 +140,7 @@ class Enterprise(Base):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     address: Mapped[str] = mapped_column(String(120))
-    network_unit_class: Mapped[str | None] = mapped_column(String(16), doc="平安织里自家人 class, or NULL")
+    network_unit_class: Mapped[str | None] = mapped_column(String(16), doc="its class in the network of units, or NULL")
     registered_on: Mapped[date | None] = mapped_column(Date)
 
     @validates("credit_code")

@@ -43,7 +43,7 @@ USER_ROLES = ("wall", "leader", "analyst", "admin")  # 大屏, 领导, 研判, �
 
 TEAM_TYPES = ("安全巡防队", "宣传引导队", "矛盾调处队")
 
-# The eleven classes of the "平安织里自家人" network (179 units in all).
+# The eleven classes of the network of units (its name is the organisation's: data/core/organisation.py).
 NETWORK_UNIT_CLASSES = (
     "小区物业", "商场市场", "危化单位", "宾馆旅馆", "金融网点", "加油站",
     "快递物流", "娱乐场所", "医疗机构", "学校幼儿园", "出租房中介",

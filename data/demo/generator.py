@@ -20,12 +20,13 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, select, update
 
 from data.access import accounts as auth
-from data.core import bulk, db, rollups
+from data.core import bulk, db, organisation, rollups
 from data.core.schema import DemoPending, Dispute, Enterprise, Hazard, Incident, Park, Station, Team
 from data.core.timeutil import local_midnight, local_today, now_utc
 from data.counts.programme import daily_counts
 from data.demo import events
 from data.demo import plan as planning
+from data.demo.world import ORGANISATION as DEMO_ORGANISATION
 from data.demo.world import World, build_world
 from data.index import safety_index
 from data.index.jobs import run_every
@@ -136,6 +137,7 @@ def seed_demo(engine: Engine, seed: int = 20_151_101, scale: float = 1.0, now: d
         rollups.rebuild(conn)
         rollups.install_triggers(conn)
         db.set_meta(conn, "demo_settings", settings.dump())
+        organisation.save(conn, DEMO_ORGANISATION)  # the demo's names, through the path a bureau's admin takes
         db.set_meta(conn, "demo_written_until", now.astimezone(UTC).isoformat())
         db.set_meta(conn, f"demo_targets:{today.isoformat()}",
                     json.dumps({c: int(the_plan.counts[c][-1]) for c in planning.CELLS}))

@@ -14,6 +14,13 @@ from stdnum.cn import uscc
 from data.core import vocab
 from data.demo import geo
 
+# The demo town's organisation, stored through data/core/organisation.py as a bureau's admin would.
+ORGANISATION = {
+    "name": "湖州市公安局织里分局", "short_name": "织里公安", "name_en": "Zhili Branch, Huzhou Public Security Bureau",
+    "short_name_en": "Zhili Police", "place": "织里", "network": "平安织里自家人", "network_en": "Safe Zhili network",
+    "name_prefixes": "湖州织里,湖州",
+}
+
 PARKS = (  # name, station index (see geo.STATIONS)
     ("香圩墩园区", 3), ("大港路童装产业园", 0), ("织里童装城园区", 0), ("利济路电商园", 1),
     ("晓河工业园", 1), ("栋梁路工业园", 2), ("中华路物流园", 3), ("太湖路园区", 1),

@@ -6,7 +6,7 @@ froze the whole server (issue 17, finding 7). RE2 (google-re2) never backtracks,
 in the cell; it has no lookarounds and no backreferences, which a pattern that needs them is told at load.
 
 Patterns keep Python's meaning where RE2 differs by default: ``\\w``, ``\\d`` and ``\\s`` are rewritten to their
-Unicode classes (RE2's are ASCII: ``\\w`` would never match 织里), ``\\uXXXX`` to ``\\x{XXXX}``, ``\\Z`` to ``\\z``
+Unicode classes (RE2's are ASCII: ``\\w`` would never match 童装), ``\\uXXXX`` to ``\\x{XXXX}``, ``\\Z`` to ``\\z``
 and ``{,n}`` to ``{0,n}``. ``\\b`` stays RE2's ASCII word boundary, and ``$`` is the end of the cell (cells are
 trimmed, so Python's "or before a final line break" never arises). A pattern longer than ``MAX_PATTERN_LENGTH``
 characters, or whose compiled program needs more than ``MAX_PROGRAM_BYTES``, is refused.

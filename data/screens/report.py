@@ -8,7 +8,8 @@ Everything a report shows is computed here; exports/report.py only lays it out (
   ``ytd``). Every period ends with the last complete day (yesterday, Shanghai time), as everywhere
   (the to-date rule, data/core/periods.py): an explicit period is cut there, a preset runs to it, so a printed
   report does not change afterwards and compares whole days with whole days.
-- A unit is 全镇 (the town, the default), a station (织南 or 织南派出所) or a park (香圩墩园区).
+- A unit is 全镇 (the whole jurisdiction, the default; also its place name), a station (its name with or without
+  派出所, or its code) or a park.
 - Comparisons follow data/core/periods.py: 同比 the same dates a year earlier, 环比 the period before of the
   same kind (none for a year), and the baseline year.
 - Each headline sentence carries its facts: every number in it with the query that produced it, written
@@ -33,7 +34,9 @@ from sqlalchemy import Connection, select
 
 from data.access import masking
 from data.access.roles import MASKED, Principal, reveal
-from data.core import db, periods, rollups, vocab
+from data.core import db, organisation, periods, rollups, vocab
+from data.core.organisation import DEFAULT as DEFAULT_ORGANISATION
+from data.core.organisation import WHOLE, Organisation
 from data.core.periods import Window
 from data.core.schema import Enterprise, Park, Station
 from data.core.scope import Unit
@@ -64,7 +67,6 @@ from data.screens.review import (
     row_filters,
 )
 
-TOWN_NAMES = ("", "全镇", "织里", "织里镇", "town")
 PRESETS = ("week", "28d", "month", "quarter", "ytd")
 BOOK_KEY = "report"
 KEY_CATEGORIES = ("刑事", "治安", "交通事故", "电信网络诈骗")
@@ -213,8 +215,8 @@ class ReportUnit:
 
     unit: Unit
     name: str  # 全镇 / 织南派出所 / 香圩墩园区
-    short: str  # for file names: 织里 / 织南 / 香圩墩园区
-    place: str  # in sentences: 全镇 / 织南派出所辖区 / 香圩墩园区
+    short: str  # for file names: the organisation's place name / a station's short name / a park's name
+    place: str  # in sentences: 全镇 / 某某派出所辖区 / a park's name
     station_id: int | None = None
     park_id: int | None = None
 
@@ -226,7 +228,12 @@ class ReportUnit:
                              station=self.station_id if self.park_id is None else None, park=self.park_id)
 
 
-TOWN_UNIT = ReportUnit(Unit(), "全镇", "织里", "全镇")
+def town_unit(org: Organisation = DEFAULT_ORGANISATION) -> ReportUnit:
+    """The whole jurisdiction as a report's unit; its file names carry the organisation's place name."""
+    return ReportUnit(Unit(), WHOLE, org.file_place, WHOLE)
+
+
+TOWN_UNIT = town_unit()  # with the neutral defaults (file names: 全镇)
 
 
 def _station_unit(station_id: int, name: str) -> ReportUnit:
@@ -241,8 +248,9 @@ def _park_unit(park_id: int, name: str, station_id: int) -> ReportUnit:
 def resolve_unit(conn: Connection, name: str | None) -> ReportUnit:
     """The unit a name means: 全镇, a station (织南, 织南派出所 or its code ZN) or a park's name."""
     text = (name or "").strip()
-    if text in TOWN_NAMES or text.lower() == "town":
-        return TOWN_UNIT
+    org = organisation.load(conn)
+    if text in org.whole_names or text.lower() == "town":
+        return town_unit(org)
     stations = conn.execute(select(Station.id, Station.code, Station.name).order_by(Station.id)).all()
     for s in stations:
         if text in (s.name, s.name.removesuffix("派出所")) or text.upper() == s.code.upper():
@@ -254,7 +262,7 @@ def resolve_unit(conn: Connection, name: str | None) -> ReportUnit:
     matches = [p for p in parks if text and text in p.name]
     if len(matches) == 1:
         return _park_unit(matches[0].id, matches[0].name, matches[0].station_id)
-    known = ["全镇"] + [s.name.removesuffix("派出所") for s in stations] + [p.name for p in parks]
+    known = [WHOLE] + [s.name.removesuffix("派出所") for s in stations] + [p.name for p in parks]
     raise ReportError(f"unknown unit {text!r}; use one of: {', '.join(known)}")
 
 
@@ -270,7 +278,7 @@ def unit_by_ids(conn: Connection, station: int | None = None, park: int | None =
         if row is None:
             raise ReportError(f"no station with id {station}")
         return _station_unit(row.id, row.name)
-    return TOWN_UNIT
+    return town_unit(organisation.load(conn))
 
 
 def request_from_query(conn: Connection, query: str | None, today: date) -> tuple[ReportPeriod, ReportUnit]:
@@ -583,10 +591,25 @@ class ReportData:
     demo: bool
     facts: list[Fact] = field(default_factory=list)
     measures: list = field(default_factory=list)  # operational measures against a year earlier (measures.Measure)
+    org: Organisation = DEFAULT_ORGANISATION  # whose report: its masthead, author and footer
 
     @property
     def title(self) -> str:
         return f"{self.unit.name}{self.period.title}平安建设工作通报"
+
+    @property
+    def masthead(self) -> str:
+        """The line above the title: the organisation's full name (else its short name) · e企安365."""
+        return " · ".join(p for p in (self.org.name or self.org.short_name, "e企安365") if p)
+
+    @property
+    def author(self) -> str:
+        """The files' author: 某某公安 e企安365 (no name set: e企安365)."""
+        return " ".join(p for p in (self.org.short_name, "e企安365") if p)
+
+    @property
+    def footer(self) -> str:
+        return f"{self.author} · 内部资料 注意保管" + (" · 演示数据" if self.demo else "")
 
 
 class _Facts:
@@ -796,7 +819,7 @@ def build_report(conn: Connection, period: ReportPeriod, runit: ReportUnit, toda
     measures = operational_measures(conn, windows["now"], windows["year_earlier"], runit.unit)
     return ReportData(period, runit, today, to_local(now_utc()), baseline, windows, sentences, book, trend,
                       drill, disputes, hazards, criminal, index, overdue, unmasked,
-                      db.get_meta(conn, "demo_settings") is not None, facts.all, measures)
+                      db.get_meta(conn, "demo_settings") is not None, facts.all, measures, organisation.load(conn))
 
 
 DATA_STEPS = 4  # how many times build_report calls progress

@@ -135,8 +135,8 @@ def rebuild_rollups() -> None:
 @click.option("--period", default="month", show_default=True,
               help="2026-10, 2026, 2026-Q3, 2026-W44, 2026-10-15, 2026-01-01..2026-10-31, "
                    "or week/28d/month/quarter/ytd.")
-@click.option("--unit", default="全镇", show_default=True,
-              help="全镇 (the whole jurisdiction), a station (its name or code) or a park (its name).")
+@click.option("--unit", default="", help="The whole jurisdiction (default; its word or place name), a station (its "
+              "name or code) or a park (its name).")
 @click.option("--format", "fmt", type=click.Choice(["pdf", "docx"]), default="pdf", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Output file (default: 织南_平安建设通报_…_<today>.<format> in the current folder).")

@@ -24,7 +24,8 @@ from benchmarks.bench_import import drop, fresh_engine
 from data.core import db
 from data.intake import boundaries
 
-DATASETS = ROOT.parent / "shared" / "datasets"
+DATASETS = next((p for p in (ROOT.parent / "shared" / "datasets", Path("/work/shared/datasets")) if p.is_dir()),
+                ROOT.parent / "shared" / "datasets")
 FILES = ((DATASETS / "london-wards" / "london_wards.zip", "GSS_CODE", "GSS_CODE"),
          (DATASETS / "chicago-police-districts" / "chicago_police_districts.kml", "Name", "description"))
 

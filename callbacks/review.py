@@ -94,7 +94,7 @@ def _page_parts(query: str, row: str, lang: str, today_iso: str) -> tuple[list, 
     built = review.parts(bundle, lang)
     parts = [plain(built[part_id]) for part_id in PART_IDS]
     return parts, {part_id: digest(part) for part_id, part in zip(PART_IDS, parts, strict=True)}, plain(
-        review.breadcrumb_links(bundle.crumbs, lang))
+        review.breadcrumb_links(bundle.crumbs, lang, service.organisation()))
 
 
 def index_part_name(part_id: str, prop: str) -> str:
@@ -135,7 +135,7 @@ def render_index(drawn, search, pathname, drawn_scope, lang):
 def _index_parts(scope: str, lang: str, today_iso: str) -> list:
     """The index views of a scope as drawn (plain), in index_views.PART_KEYS order (a list, as the cache keeps
     it)."""
-    parts = index_views.parts(service.index_views(scope, today_iso), lang)
+    parts = index_views.parts(service.index_views(scope, today_iso), lang, service.organisation())
     return [plain(parts[key]) for key in index_views.PART_KEYS]
 
 

@@ -23,7 +23,7 @@ from callbacks.enterprise import enterprise_page
 from data import service
 from data.core import db, units
 from data.demo.generator import is_demo
-from figures.strings import lang_from_search, t
+from figures.strings import lang_from_search
 from layouts import ids, pages, review, wall
 from web import gate as auth
 from web import inputs
@@ -41,12 +41,13 @@ def wall_page(lang: str, kiosk: bool):
     except SQLAlchemyError as exc:  # the wall still stands; its frames will report the outage
         log.warning("wall page without stations: %s", exc.__class__.__name__)
         stations, demo = [], False
+    org = service.organisation_or_default()
     playlist = [{"kind": "town", "id": None, "seconds": config["EQIAN_WALL_TOWN_SECONDS"],
-                 "name": t("view_town", lang)}]
+                 "name": org.whole_word(lang)}]
     playlist += [{"kind": "station", "id": s["id"], "seconds": config["EQIAN_WALL_STATION_SECONDS"], "name": s["name"]}
                  for s in stations]
     return wall.layout(lang, kiosk, demo, playlist, int(config["EQIAN_REFRESH_SECONDS"] * 1000),
-                       int(config["EQIAN_FEED_SECONDS"] * 1000), service.organisation_or_default())
+                       int(config["EQIAN_FEED_SECONDS"] * 1000), org)
 
 
 def review_page(lang: str):

@@ -85,7 +85,7 @@ def frame(poll, view, settings, last):
     tile_url = current_app.config.get("EQIAN_TILE_URL", "")
     the_map = map_figure(data.areas, data.station_scores, data.points, data.heat, data.parks, data.enterprises,
                          lang=lang, tile_url=tile_url, canvas=canvas)
-    name = t("view_town", lang) if unit.is_town else next(
+    name = org.whole_word(lang) if unit.is_town else next(
         (f["properties"]["name"] for f in data.areas["features"] if f["properties"]["id"] == unit.id), "")
     state = {"ok": True, "key": key, "at": now.isoformat(), "stamp": _stamp(now), "alerts": data.alerts}
     return {"charts": charts, "kpis": wall.kpi_tiles(numbers, lang), "lowest": wall.lowest_list(numbers, lang, org),

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from data.core.organisation import DEFAULT as DEFAULT_ORGANISATION
-from data.core.organisation import WHOLE, Organisation
+from data.core.organisation import Organisation
 from data.core.periods import last_complete_day, shift_year
 from data.core.timeutil import local_stamp, now_utc, to_local
 from data.core.vocab import IN_HOUSE_LEVELS, INCIDENT_CATEGORIES, SETTLED_LEVELS
@@ -153,15 +153,15 @@ def unit_names(bundle: ReviewBundle, org: Organisation = DEFAULT_ORGANISATION) -
     jurisdiction (全镇, the organisation's place name)."""
     name = bundle.crumbs[-1][0] if bundle.crumbs else "town"
     if name == "town":
-        return WHOLE, org.file_place
+        return org.whole, org.file_place
     return name, name.removesuffix("派出所")
 
 
 def filter_lines(bundle: ReviewBundle, today: date, baseline_year: int, subject: str,
-                 periods_shown=None) -> list[tuple[str, str]]:
+                 periods_shown=None, org: Organisation = DEFAULT_ORGANISATION) -> list[tuple[str, str]]:
     """The active filters in words, for the top of a CSV and the 筛选条件 sheet."""
     f = bundle.filters
-    unit, _short = unit_names(bundle)
+    unit, _short = unit_names(bundle, org)
     lines = [("内容", subject), ("单位", unit)]
     kinds = periods_shown(f) if callable(periods_shown) else (periods_shown or (f.period,))
     for kind in kinds:
@@ -176,7 +176,7 @@ def filter_lines(bundle: ReviewBundle, today: date, baseline_year: int, subject:
         ("警情类别", f.category or "全部"),
         ("仅涉企", "是" if f.enterprise_only else "否"),
         ("基准年", str(baseline_year)),
-        ("筛选参数", f.to_query() or "（默认：本年、全镇）"),
+        ("筛选参数", f.to_query() or f"（默认：本年、{org.whole}）"),
         generated_line(),
     ]
     return lines
@@ -219,7 +219,7 @@ def index_unit_names(views, org: Organisation = DEFAULT_ORGANISATION) -> tuple[s
         return scope.park_name, scope.park_name
     if scope.station_name:
         return scope.station_name, scope.station_name.removesuffix("派出所")
-    return WHOLE, org.file_place
+    return org.whole, org.file_place
 
 
 def _month_words(month: date) -> str:
@@ -270,14 +270,14 @@ def ranking_frame(rows) -> pd.DataFrame:
         for r in rows], columns=RANKING_COLUMNS).astype({"上月名次": "Int64", "名次变化": "Int64"})
 
 
-def index_lines(views) -> list[tuple[str, str]]:
+def index_lines(views, org: Organisation = DEFAULT_ORGANISATION) -> list[tuple[str, str]]:
     """The scope and the index month of the safety-index views, in words (every index download)."""
     scope = views.scope
-    unit, _short = index_unit_names(views)
+    unit, _short = index_unit_names(views, org)
     lines = [("单位", unit), ("行业", scope.sector or "全部")]
     if scope.enterprise is not None:
         lines.append(("突出显示企业", f"{scope.enterprise_name or ''}（编号 {scope.enterprise}）"))
-    query = (views.filters.to_query() if hasattr(views.filters, "to_query") else "") or "（默认：全镇）"
+    query = (views.filters.to_query() if hasattr(views.filters, "to_query") else "") or f"（默认：{org.whole}）"
     return lines + [
         ("指数月份", f"{_month_words(views.month)}（对比上月：{_month_words(views.previous_month)}）"),
         ("说明", "平安指数视图随单位与行业筛选变化，不随期间与警情类别筛选变化"),
@@ -309,7 +309,7 @@ def ranking_notes(kind: str):
         views = d.data
         out = []
         if kind == "park":
-            out.append(("园区范围", "全镇" if views.parks_station is None
+            out.append(("园区范围", d.org.whole if views.parks_station is None
                         else views.scope.station_name or str(views.parks_station)))
         if views.rankings_ignore_sector:
             out.append(("排名说明", "派出所与园区的指数覆盖全部行业（行业筛选不影响排名）"))
@@ -318,13 +318,13 @@ def ranking_notes(kind: str):
 
 
 def distribution_chart(d: Download):
-    unit, _short = index_unit_names(d.data)
+    unit, _short = index_unit_names(d.data, d.org)
     return _print(distribution_figure(d.data, "zh"), 420,
                   f"{unit} · {t('idx_dist_title', 'zh')}（{_month_words(d.data.month)}）")
 
 
 def funnel_chart(d: Download):
-    unit, _short = index_unit_names(d.data)
+    unit, _short = index_unit_names(d.data, d.org)
     fig = funnel_figure(d.data, "zh", webgl=False)
     return _print(fig, 600, f"{unit} · 警情率漏斗图（{d.data.funnel.window.first.isoformat()} 至 "
                             f"{d.data.funnel.window.last.isoformat()}）")
@@ -424,7 +424,7 @@ PRINT_MUTED = "#5d6d7e"
 def wall_unit_names(name: str | None, org: Organisation = DEFAULT_ORGANISATION) -> tuple[str, str]:
     """(the wall's unit in words, for file names): (全镇, the organisation's place name) or (某某派出所, 某某)."""
     if not name:
-        return WHOLE, org.file_place
+        return org.whole, org.file_place
     return name, name.removesuffix("派出所")
 
 
@@ -696,12 +696,13 @@ def subject_of(spec: TableExport | ChartExport, d: Download) -> str:
 def lines_of(spec: TableExport | ChartExport, d: Download, subject: str) -> list[tuple[str, str]]:
     """The filters and facts a file carries, in words (the CSV's ``#`` lines, the XLSX's 筛选条件 sheet)."""
     if d.source == "review":
-        return filter_lines(d.data, d.today, d.baseline, subject, getattr(spec, "periods", None)) + _notes(spec, d)
+        periods = getattr(spec, "periods", None)
+        return filter_lines(d.data, d.today, d.baseline, subject, periods, d.org) + _notes(spec, d)
     if d.source == "overdue":
         return [("内容", subject), ("单位", d.unit), ("截至", d.today.isoformat()),
                 ("个人信息", UNMASKED_NOTE if d.unmasked else "已脱敏（地址仅到街道）")] + _notes(spec, d)
     if d.source == "index":
-        body = index_lines(d.data)
+        body = index_lines(d.data, d.org)
     elif d.source == "enterprise":
         body = enterprise_lines(d.data)
     elif d.source == "wall":

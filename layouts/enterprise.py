@@ -77,9 +77,9 @@ def _lang_query(lang: str, query: str = "") -> str:
 
 # --- header and breadcrumbs ----------------------------------------------------------------------------
 
-def breadcrumbs(identity: ent.Identity | None, lang: str) -> list:
-    """全镇 › station › park › enterprise; each unit links to its view of the review page."""
-    crumbs = [dcc.Link(t("view_town", lang), href="/review" + _lang_query(lang), className="crumb")]
+def breadcrumbs(identity: ent.Identity | None, lang: str, org: Organisation = DEFAULT_ORGANISATION) -> list:
+    """The whole jurisdiction › station › park › enterprise; each unit links to its view of the review page."""
+    crumbs = [dcc.Link(org.whole_word(lang), href="/review" + _lang_query(lang), className="crumb")]
     if identity is not None:
         station_q = f"station={identity.station_id}"
         crumbs += [html.Span(" › ", className="crumb-sep"),
@@ -94,12 +94,13 @@ def breadcrumbs(identity: ent.Identity | None, lang: str) -> list:
     return crumbs
 
 
-def header(identity: ent.Identity | None, lang: str, demo: bool, lang_href: str) -> html.Header:
+def header(identity: ent.Identity | None, lang: str, demo: bool, lang_href: str,
+           org: Organisation = DEFAULT_ORGANISATION) -> html.Header:
     other = "en" if lang == "zh" else "zh"
     return html.Header([
         html.Span(t("ent_page_title", lang), className="ent-page-title"),
         html.Span(t("demo_mark", lang), className="demo-mark ent-demo-mark") if demo else None,
-        html.Nav(breadcrumbs(identity, lang), id=ids.ENT_BREADCRUMBS, className="review-breadcrumbs"),
+        html.Nav(breadcrumbs(identity, lang, org), id=ids.ENT_BREADCRUMBS, className="review-breadcrumbs"),
         html.Div([html.A(t("switch_language", lang), href=lang_href + ("?lang=en" if other == "en" else ""),
                          id=ids.ENT_LANG_LINK),
                   html.A(t("ent_to_review", lang), href="/review" + _lang_query(lang)),
@@ -123,11 +124,11 @@ def page(profile: ent.EnterpriseProfile, lang: str, demo: bool = False,
                   html.Span(" · " + tv(ident.sector, lang), className="ent-muted")], className="ent-subtitle"),
     ], className="ent-title")
     return html.Div([
-        header(ident, lang, demo, f"/enterprise/{ident.id}"),
+        header(ident, lang, demo, f"/enterprise/{ident.id}", org),
         title,
         kpi_strip(profile, lang),
         html.Div([identity_card(ident, lang, org), index_section(profile, lang, config)], className="ent-grid"),
-        receipt_section(profile.receipt, lang, config),
+        receipt_section(profile.receipt, lang, config, org),
         incidents_section(profile.incidents, lang, ident.id),
         disputes_section(profile.disputes, lang, ident.id),
         hazards_section(profile.hazards, lang, ident.id),
@@ -242,18 +243,18 @@ INPUT_ROWS = (
 )
 
 
-def _input_value(key: str, inputs: dict, lang: str) -> str:
+def _input_value(key: str, inputs: dict, lang: str, org: Organisation = DEFAULT_ORGANISATION) -> str:
     value = inputs.get(key)
     if key == "workers_used":
         text = fmt_number(value)
         return text + (" " + t("ent_in_imputed", lang) if inputs.get("workers_imputed") else "")
     if key == "peer_group":
-        return t("ent_in_peer_town", lang) if value == "全镇" else str(value or "—")
+        return org.whole_word(lang) if value == safety_index.TOWN_PEER_GROUP else str(value or "—")
     return fmt_number(value)
 
 
 def receipt_section(receipt: safety_index.Receipt | None, lang: str,
-                    config: safety_index.IndexConfig) -> html.Section:
+                    config: safety_index.IndexConfig, org: Organisation = DEFAULT_ORGANISATION) -> html.Section:
     """Why the score is what it is: pillars and their contributions, each indicator, the inputs."""
     title = html.H2(t("ent_receipt_title", lang))
     if receipt is None:
@@ -325,7 +326,8 @@ def receipt_section(receipt: safety_index.Receipt | None, lang: str,
 
     inputs = []
     for key, label in INPUT_ROWS:
-        inputs += [html.Dt(t(label, lang)), html.Dd(_input_value(key, receipt.inputs, lang), **{"data-input": key})]
+        value = _input_value(key, receipt.inputs, lang, org)
+        inputs += [html.Dt(t(label, lang)), html.Dd(value, **{"data-input": key})]
     return html.Section([
         title, html.P(t("ent_receipt_note", lang), className="note"), score_line,
         html.H3(t("ent_receipt_pillars", lang)), pillar_table,

@@ -20,6 +20,8 @@ from dataclasses import replace
 import numpy as np
 from dash import dcc, html
 
+from data.core.organisation import DEFAULT as DEFAULT_ORGANISATION
+from data.core.organisation import Organisation
 from figures.index_views import (
     DISTRIBUTION_HEIGHT,
     EMPTY_FIGURE,
@@ -71,14 +73,14 @@ def _signed(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f}"
 
 
-def _scope_label(views, lang: str) -> str:
+def _scope_label(views, lang: str, org: Organisation = DEFAULT_ORGANISATION) -> str:
     scope = views.scope
     if scope.park_name:
         label = scope.park_name
     elif scope.station_name:
         label = tv(scope.station_name, lang)
     else:
-        label = t("view_town", lang)
+        label = org.whole_word(lang)
     return t("idx_scope_sector", lang, scope=label, sector=scope.sector) if scope.sector else label
 
 
@@ -119,9 +121,9 @@ def band_badges(views, lang: str) -> html.Div:
     return html.Div(badges, id=REVIEW_INDEX_BANDS, className="index-bands")
 
 
-def summary_line(views, lang: str) -> html.P:
+def summary_line(views, lang: str, org: Organisation = DEFAULT_ORGANISATION) -> html.P:
     dist = views.distribution
-    text = t("idx_summary", lang, scope=_scope_label(views, lang), n=f"{dist.total:,}",
+    text = t("idx_summary", lang, scope=_scope_label(views, lang, org), n=f"{dist.total:,}",
              median=_number(dist.median), mean=_number(dist.mean))
     if dist.unit_score is not None:
         change = None if dist.unit_previous is None else dist.unit_score - dist.unit_previous
@@ -224,9 +226,9 @@ def ranking_table(views, rows, kind: str, table_id: str, lang: str):
                           cls="book-table index-rank-table"), "markup-block")
 
 
-def _parks_heading(views, lang: str) -> str:
+def _parks_heading(views, lang: str, org: Organisation = DEFAULT_ORGANISATION) -> str:
     if views.parks_station is None:
-        return t("idx_rank_parks_all", lang)
+        return t("idx_rank_parks_all", lang, whole=org.whole_word(lang))
     return t("idx_rank_parks_of", lang, station=tv(views.scope.station_name, lang))
 
 
@@ -267,7 +269,7 @@ def _height(height: int) -> dict:
     return {"height": f"{height}px"}
 
 
-def parts(views, lang: str) -> dict[tuple[str, str], object]:
+def parts(views, lang: str, org: Organisation = DEFAULT_ORGANISATION) -> dict[tuple[str, str], object]:
     """What the index views of one filter state put into the skeleton, by (component id, property); with
     ``views`` None (no index stored yet) a sentence saying so and nothing else."""
     if views is None:
@@ -279,7 +281,7 @@ def parts(views, lang: str) -> dict[tuple[str, str], object]:
     month = _month_label(views.month, lang)
     plot = views.funnel
     has_enterprises = len(plot.points) > 0
-    head = [html.H2(t("idx_title", lang, month=month)), summary_line(views, lang)]
+    head = [html.H2(t("idx_title", lang, month=month)), summary_line(views, lang, org)]
     drawn = has_enterprises and views.distribution.total
     if drawn:
         head += [band_badges(views, lang), html.H3(t("idx_dist_title", lang)),
@@ -303,11 +305,11 @@ def parts(views, lang: str) -> dict[tuple[str, str], object]:
         (REVIEW_INDEX_FUNNEL, "figure"): funnel_figure(views, lang) if has_enterprises else EMPTY_FIGURE,
         (REVIEW_INDEX_FUNNEL_TAIL, "children"): [flagged_table(views, lang)] if has_enterprises else [],
         (REVIEW_INDEX_FUNNEL_SECTION, "style"): SHOWN if has_enterprises else HIDDEN,
-        (REVIEW_INDEX_RANKINGS, "children"): [rankings_section(views, lang)],
+        (REVIEW_INDEX_RANKINGS, "children"): [rankings_section(views, lang, org)],
     }
 
 
-def rankings_section(views, lang: str) -> html.Section:
+def rankings_section(views, lang: str, org: Organisation = DEFAULT_ORGANISATION) -> html.Section:
     """The station and park rankings side by side."""
     rank_notes = [html.P(t("idx_rank_note", lang), className="note")]
     if views.rankings_ignore_sector:
@@ -319,7 +321,7 @@ def rankings_section(views, lang: str) -> html.Section:
                       download_links("index-stations", ("csv", "xlsx"), lang),
                       ranking_table(views, views.stations, "station", REVIEW_INDEX_STATIONS, lang)],
                      style={"flex": "1 1 420px", "minWidth": "0"}),
-            html.Div([html.H3(_parks_heading(views, lang)),
+            html.Div([html.H3(_parks_heading(views, lang, org)),
                       download_links("index-parks", ("csv", "xlsx"), lang),
                       ranking_table(views, views.parks, "park", REVIEW_INDEX_PARKS, lang)],
                      style={"flex": "1 1 420px", "minWidth": "0"}),

@@ -147,11 +147,12 @@ def book_table(rows: list[BookRow], lang: str, selected: str | None, filters: Re
     return block(None, table, "markup-block")
 
 
-def breadcrumb_links(crumbs: list[tuple[str, ReviewFilters]], lang: str) -> list:
-    """Town › station › park › enterprise, each a link to its view."""
+def breadcrumb_links(crumbs: list[tuple[str, ReviewFilters]], lang: str,
+                     org: Organisation = DEFAULT_ORGANISATION) -> list:
+    """The whole jurisdiction › station › park › enterprise, each a link to its view."""
     out = []
     for i, (name, filters) in enumerate(crumbs):
-        label = t("view_town", lang) if name == "town" else tv(name, lang)
+        label = org.whole_word(lang) if name == "town" else tv(name, lang)
         query = filters.to_query()
         if lang == "en":
             query = (query + "&" if query else "") + "lang=en"

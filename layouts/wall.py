@@ -172,7 +172,7 @@ def header(lang: str, demo: bool, org: Organisation = DEFAULT_ORGANISATION) -> h
     demo_mark = html.Span(t("demo_mark", lang), id=ids.WALL_DEMO_MARK, className="demo-mark") if demo else None
     return html.Header([
         html.Div([html.H1(org_title("wall_title", org, lang), id=ids.WALL_TITLE, className="wall-title"),
-                  html.Span(t("view_town", lang), id=ids.WALL_VIEW_NAME, className="wall-view-name")],
+                  html.Span(org.whole_word(lang), id=ids.WALL_VIEW_NAME, className="wall-view-name")],
                  className="wall-header-left"),
         html.Div(html.Span("", id=ids.WALL_CLOCK, className="wall-clock"), className="wall-header-centre"),
         html.Div([demo_mark,
@@ -195,7 +195,7 @@ def controls(lang: str, playlist: list[dict]) -> html.Div:
 def layout(lang: str = "zh", kiosk: bool = False, demo: bool = False, playlist: list[dict] | None = None,
            poll_ms: int = 2000, feed_ms: int = 1000, org: Organisation = DEFAULT_ORGANISATION) -> html.Div:
     """The whole wall page."""
-    playlist = playlist or [{"kind": "town", "id": None, "seconds": 60, "name": t("view_town", lang)}]
+    playlist = playlist or [{"kind": "town", "id": None, "seconds": 60, "name": org.whole_word(lang)}]
     return html.Div([
         dcc.Interval(id=ids.WALL_TICK, interval=1000),
         dcc.Store(id=ids.WALL_POLL, data=0),

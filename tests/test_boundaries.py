@@ -14,6 +14,7 @@ import pytest
 import shapely
 from auth_support import csrf_token, ensure_accounts, login_client
 from click.testing import CliRunner
+from intake_support import SHARED
 from pyogrio import raw as ogr
 from sqlalchemy import func, select
 
@@ -24,7 +25,7 @@ from data.core.schema import Incident, Station
 from data.intake import boundaries
 from data.intake.coords import gcj02_to_wgs84, station_areas
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DATASETS = SHARED  # ../shared/datasets beside the clone, or EQIAN_SHARED_DIR, or /work/shared
 LONDON = DATASETS / "london-wards" / "london_wards.zip"
 CHICAGO = DATASETS / "chicago-police-districts" / "chicago_police_districts.kml"
 HUZHOU = DATASETS / "huzhou-boundaries" / "330500_full.json"

@@ -188,6 +188,8 @@ def test_ent053_breadcrumbs_and_english(page, live_server_factory, ent_db):
     assert hrefs == ["/review", f"/review?station={station}", f"/review?station={station}&park={park}"]
     assert _console_problems(log["console"]) == []
     page.click(f"#ent-breadcrumbs a.crumb[href='/review?station={station}']")
-    page.wait_for_selector(".review-title", timeout=30_000)
+    # the profile's own title is a .review-title too: wait for the profile to go, then for the review's title
+    page.wait_for_selector("#ent-page", state="detached", timeout=30_000)
+    page.wait_for_selector(".review-title:not(.ent-name)", timeout=30_000)
     assert page.url.endswith(f"/review?station={station}")
     assert page.locator("#ent-page").count() == 0

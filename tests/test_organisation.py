@@ -16,13 +16,17 @@ import app as app_module
 from data.access import audit
 from data.core import db, organisation, rollups
 from data.screens import report as reports
+from data.screens.review import ReviewFilters
 from exports import registry
 from figures.text import org_title
+from layouts import enterprise as enterprise_layout
+from layouts import review as review_layout
 from layouts import wall as wall_layout
 
 ROOT = Path(__file__).resolve().parent.parent
-BUREAU = {"name": "某某市公安局某某分局", "short_name": "某某公安", "short_name_en": "Mou Police", "place": "某某",
-          "network": "平安某某联防", "name_prefixes": "某某市某某镇, 某某市"}
+BUREAU = {"name": "某某县公安局", "short_name": "某某公安", "short_name_en": "Mou Police", "whole": "全县",
+          "whole_en": "Whole county", "place": "某某", "network": "平安某某联防",
+          "name_prefixes": "某某市某某镇, 某某市"}
 
 
 class TestStored:
@@ -55,6 +59,7 @@ class TestStored:
         ({"nickname": "x"}, r"nickname: no such setting"),
         ({"short_name": "长" * 33}, r"short_name \(机构简称\): 33 characters, at most 32"),
         ({"network": "  "}, r"network \(网格单位名称\): must not be empty"),
+        ({"whole": ""}, r"whole \(辖区总称（全镇、全区、全县）\): must not be empty"),
     ])
     def test_org003_a_refused_setting_is_named_and_nothing_is_stored(self, engine, changes, message):
         with engine.begin() as conn, pytest.raises(organisation.OrganisationError, match=message):
@@ -72,14 +77,24 @@ class TestWhereTheyShow:
         assert wall_layout._short_name("某某市某某镇童趣服饰有限公司", org.prefixes) == "童趣服饰"
         assert wall_layout._short_name("某某市童趣服饰有限公司", org.prefixes) == "童趣服饰"
         download = registry.Download("wall", None, *registry.wall_unit_names(None, org), date(2026, 11, 30), org=org)
-        assert (download.unit, download.short) == ("全镇", "某某")
-        assert registry.title_of(download, "关键指标") == "某某公安 e企安365 · 全镇 · 关键指标"
+        assert (download.unit, download.short) == ("全县", "某某")
+        assert registry.title_of(download, "关键指标") == "某某公安 e企安365 · 全县 · 关键指标"
         bare = registry.Download("wall", None, *registry.wall_unit_names(None), date(2026, 11, 30))
         assert registry.title_of(bare, "关键指标") == "e企安365 · 全镇 · 关键指标" and bare.short == "全镇"
         with engine.connect() as conn:
             unit = reports.resolve_unit(conn, "某某")  # the place name means the whole jurisdiction
-            assert unit.short == "某某" and unit.unit.is_town
+            assert unit.short == "某某" and unit.unit.is_town and unit.name == "全县" and unit.place == "全县"
+            assert reports.resolve_unit(conn, "全县") == unit == reports.resolve_unit(conn, "全镇")
             assert reports.unit_by_ids(conn).short == "某某"
+            with pytest.raises(reports.ReportError, match="use one of: 全县"):
+                reports.resolve_unit(conn, "无此单位")
+        # what the whole jurisdiction is called, on the wall, in the crumbs of the review and the profile
+        assert header.children[0].children[1].children == "全县"
+        assert wall_layout.header("en", False, org).children[0].children[1].children == "Whole county"
+        crumbs = review_layout.breadcrumb_links([("town", ReviewFilters())], "zh", org)
+        assert crumbs[0].children == "全县"
+        assert enterprise_layout.breadcrumbs(None, "en", org)[0].children == "Whole county"
+        assert organisation.DEFAULT.whole_word("en") == "Whole town"
 
     def test_org011_the_admin_page_changes_them_audited_and_the_login_page_shows_them(self, tmp_path):
         url = f"sqlite:///{tmp_path / 'bureau.db'}"

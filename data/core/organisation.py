@@ -1,4 +1,4 @@
-"""The organisation that runs the cockpit: its name, its jurisdiction's short name, its network's name.
+"""The organisation that runs the cockpit: its name, what its whole jurisdiction is called, its network's name.
 
 THE place these words live. They are settings of the database (the ``meta`` table, keys ``org:<field>``), set on
 the admin page ``/admin/organisation`` or by ``flask --app app set-organisation``, never written into the code:
@@ -20,7 +20,7 @@ from data.core.schema import Meta
 
 PREFIX = "org:"
 NETWORK = "网格单位"  # the default name of the network of units
-WHOLE = "全镇"  # the whole jurisdiction's word on the screens (a setting of its own is the next step)
+WHOLE = "全镇"  # the default word for the whole jurisdiction (a county bureau sets 全县, a district 全区)
 VERSION_SOURCE = "settings"  # its row in data_version: a settings change makes every cached answer stale
 
 
@@ -32,7 +32,9 @@ class Organisation:
     short_name: str = ""  # in titles, footers and table files: 某某公安
     name_en: str = ""
     short_name_en: str = ""
-    place: str = ""  # the jurisdiction's short name in file names: 某某 (empty: 全镇)
+    whole: str = WHOLE  # what the whole jurisdiction is called on every screen, report and file: 全镇, 全区, 全县
+    whole_en: str = ""  # empty: "Whole town" for the default word, else the Chinese word
+    place: str = ""  # the jurisdiction's short name in file names: 某某 (empty: the whole word)
     network: str = NETWORK  # the name of the bureau's network of units (its classes are vocabulary)
     network_en: str = ""  # empty: "Network unit" for the default name, else the Chinese name
     name_prefixes: str = ""  # the place words enterprise names begin with, cut in tight lists: 某市某镇, 某市
@@ -47,6 +49,12 @@ class Organisation:
         """The short name in ``lang`` ('' when not set)."""
         return (self.short_name_en or self.short_name) if lang == "en" else self.short_name
 
+    def whole_word(self, lang: str = "zh") -> str:
+        """What the whole jurisdiction is called in ``lang``."""
+        if lang != "en":
+            return self.whole
+        return self.whole_en or ("Whole town" if self.whole == WHOLE else self.whole)
+
     def network_word(self, lang: str = "zh") -> str:
         if lang != "en":
             return self.network
@@ -54,23 +62,23 @@ class Organisation:
 
     @property
     def file_place(self) -> str:
-        """The whole jurisdiction in a file name: its short place name, else 全镇."""
-        return self.place or WHOLE
+        """The whole jurisdiction in a file name: its short place name, else its whole word."""
+        return self.place or self.whole
 
     @property
     def whole_names(self) -> tuple[str, ...]:
         """What a user may type to mean the whole jurisdiction (a report's unit)."""
-        return tuple(dict.fromkeys(("", "town", WHOLE, self.place)))
+        return tuple(dict.fromkeys(("", "town", self.whole, WHOLE, self.place)))
 
 
 DEFAULT = Organisation()
 FIELDS = tuple(f.name for f in fields(Organisation))
-REQUIRED = ("network",)  # never empty: the enterprise profile labels a row with it
-MAX_LENGTH = {"name": 64, "short_name": 32, "name_en": 120, "short_name_en": 60, "place": 16, "network": 32,
-              "network_en": 60, "name_prefixes": 200}
+REQUIRED = ("whole", "network")  # never empty: screens label the whole jurisdiction and a profile's row with them
+MAX_LENGTH = {"name": 64, "short_name": 32, "name_en": 120, "short_name_en": 60, "whole": 8, "whole_en": 40,
+              "place": 16, "network": 32, "network_en": 60, "name_prefixes": 200}
 LABELS = {  # the admin page's and the CLI's words for each field
     "name": "机构全称", "short_name": "机构简称", "name_en": "机构全称（英文）", "short_name_en": "机构简称（英文）",
-    "place": "辖区简称（文件名）",
+    "whole": "辖区总称（全镇、全区、全县）", "whole_en": "辖区总称（英文）", "place": "辖区简称（文件名）",
     "network": "网格单位名称", "network_en": "网格单位名称（英文）",
     "name_prefixes": "企业简称省略的地名前缀（逗号分隔）",
 }

@@ -136,9 +136,12 @@ def size_band(workers: float) -> str:
     return SIZE_BANDS[-1][2]
 
 
+TOWN_PEER_GROUP = "全镇"  # the widest peer group's stored name: every enterprise (screens say the organisation's word)
+
+
 def peer_levels(sector: pd.Series, band: pd.Series) -> list[pd.Series]:
-    """Peer groupings from the most specific to the widest: sector × size band, sector, the town."""
-    return [sector + "·" + band, sector.copy(), pd.Series("全镇", index=sector.index)]
+    """Peer groupings from the most specific to the widest: sector × size band, sector, the whole jurisdiction."""
+    return [sector + "·" + band, sector.copy(), pd.Series(TOWN_PEER_GROUP, index=sector.index)]
 
 
 def chosen_groups(levels: list[pd.Series], min_size: int) -> tuple[np.ndarray, pd.Series]:

@@ -8,8 +8,8 @@ Everything a report shows is computed here; exports/report.py only lays it out (
   ``ytd``). Every period ends with the last complete day (yesterday, Shanghai time), as everywhere
   (the to-date rule, data/core/periods.py): an explicit period is cut there, a preset runs to it, so a printed
   report does not change afterwards and compares whole days with whole days.
-- A unit is 全镇 (the whole jurisdiction, the default; also its place name), a station (its name with or without
-  派出所, or its code) or a park.
+- A unit is the whole jurisdiction (the default: its word, 全镇 or as the organisation calls it, or its place
+  name), a station (its name with or without 派出所, or its code) or a park.
 - Comparisons follow data/core/periods.py: 同比 the same dates a year earlier, 环比 the period before of the
   same kind (none for a year), and the baseline year.
 - Each headline sentence carries its facts: every number in it with the query that produced it, written
@@ -36,7 +36,7 @@ from data.access import masking
 from data.access.roles import MASKED, Principal, reveal
 from data.core import db, organisation, periods, rollups, vocab
 from data.core.organisation import DEFAULT as DEFAULT_ORGANISATION
-from data.core.organisation import WHOLE, Organisation
+from data.core.organisation import Organisation
 from data.core.periods import Window
 from data.core.schema import Enterprise, Park, Station
 from data.core.scope import Unit
@@ -230,10 +230,10 @@ class ReportUnit:
 
 def town_unit(org: Organisation = DEFAULT_ORGANISATION) -> ReportUnit:
     """The whole jurisdiction as a report's unit; its file names carry the organisation's place name."""
-    return ReportUnit(Unit(), WHOLE, org.file_place, WHOLE)
+    return ReportUnit(Unit(), org.whole, org.file_place, org.whole)
 
 
-TOWN_UNIT = town_unit()  # with the neutral defaults (file names: 全镇)
+TOWN_UNIT = town_unit()  # with the neutral defaults (全镇, and 全镇 in file names)
 
 
 def _station_unit(station_id: int, name: str) -> ReportUnit:
@@ -262,7 +262,7 @@ def resolve_unit(conn: Connection, name: str | None) -> ReportUnit:
     matches = [p for p in parks if text and text in p.name]
     if len(matches) == 1:
         return _park_unit(matches[0].id, matches[0].name, matches[0].station_id)
-    known = [WHOLE] + [s.name.removesuffix("派出所") for s in stations] + [p.name for p in parks]
+    known = [org.whole] + [s.name.removesuffix("派出所") for s in stations] + [p.name for p in parks]
     raise ReportError(f"unknown unit {text!r}; use one of: {', '.join(known)}")
 
 

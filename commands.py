@@ -33,6 +33,11 @@ def _engine():
     return db.engine_of(current_app)
 
 
+def _cli_actor(user: str | None) -> str:
+    """Who a command acts as in the audit log: ``cli:<--user or the operating-system user>``."""
+    return f"cli:{user or getpass.getuser()}"[:80]
+
+
 @click.command("init-db")
 @click.option("--drop", is_flag=True, help="Drop every table first (destroys data).")
 @click.option("--programme-start", type=click.DateTime(["%Y-%m-%d"]), help="Record the programme start date.")
@@ -208,7 +213,7 @@ def _audit_import(file: str, report, user: str | None) -> None:
     ``cli:<--user or the operating-system user>``."""
     target = Path(file).name + (f" · import #{report.import_id}" if report.import_id else "")
     with _engine().begin() as conn:
-        audit.record(conn, f"cli:{user or getpass.getuser()}"[:80], "import", target=target,
+        audit.record(conn, _cli_actor(user), "import", target=target,
                      detail=report.summary(), role="cli")
 
 
@@ -229,8 +234,7 @@ def import_stations(file, code_field, name_field, crs, coords, dry_run, user) ->
     try:
         with _engine().begin() as conn:
             report = boundaries.import_boundaries(conn, file, code_field, name_field, crs, coords, dry_run)
-            audit.record(conn, f"cli:{user or getpass.getuser()}"[:80], "import",
-                         target=f"{Path(file).name} · stations", detail=boundaries.describe(report), role="cli")
+            boundaries.record_audit(conn, report, _cli_actor(user), role="cli")
     except boundaries.BoundaryError as exc:
         raise click.ClickException(str(exc)) from None
     for line in report.lines():
@@ -317,7 +321,7 @@ def set_organisation(user: str | None, **values) -> None:
     changes = {k: v for k, v in values.items() if v is not None}
     try:
         with _engine().begin() as conn:
-            changed = save_organisation(conn, changes, f"cli:{user or getpass.getuser()}"[:80]) if changes else {}
+            changed = save_organisation(conn, changes, _cli_actor(user)) if changes else {}
             current = org_settings.load(conn)
     except org_settings.OrganisationError as exc:
         raise click.ClickException(str(exc)) from None

@@ -719,4 +719,4 @@ def _notes(spec, d: Download) -> list[tuple[str, str]]:
 
 def title_of(d: Download, subject: str) -> str:
     """The title line of a table file: 某某公安 e企安365 · 某某派出所 · 期间对比表 (no name set: e企安365 · …)."""
-    return " ".join(f"{d.org.short_name} e企安365 · {d.unit} · {subject}".split())
+    return f"{d.org.brand} · {d.unit} · {subject}"

@@ -19,7 +19,6 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from data.access import audit
 from data.core import db
 from web.admin import _form_error, _local
 from web.admin_intake import SelectChoice
@@ -82,8 +81,7 @@ def _import(form: StationsForm):
                                                       form.name_field.data.strip(), form.crs.data or None,
                                                       form.coords.data, bool(form.dry_run.data))
                 report.file = name
-                audit.record(conn, current_principal(), "import", target=f"{name} · stations",
-                             detail=boundaries.describe(report), ip=client_ip())
+                boundaries.record_audit(conn, report, current_principal(), ip=client_ip())
         except boundaries.BoundaryError as exc:
             return None, str(exc).replace(path.name, name), 400
     return report.lines(), "", 200 if report.ok else 400

@@ -11,7 +11,7 @@ Changing them bumps the data version, so cached frames and downloads are drawn a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from sqlalchemy import Connection, select
 
@@ -19,6 +19,7 @@ from data.core import db, rollups
 from data.core.schema import Meta
 
 PREFIX = "org:"
+PRODUCT = "e企安365"
 NETWORK = "网格单位"  # the default name of the network of units
 WHOLE = "全镇"  # the default word for the whole jurisdiction (a county bureau sets 全县, a district 全区)
 VERSION_SOURCE = "settings"  # its row in data_version: a settings change makes every cached answer stale
@@ -38,6 +39,12 @@ class Organisation:
     network: str = NETWORK  # the name of the bureau's network of units (its classes are vocabulary)
     network_en: str = ""  # empty: "Network unit" for the default name, else the Chinese name
     name_prefixes: str = ""  # the place words enterprise names begin with, cut in tight lists: 某市某镇, 某市
+
+    @property
+    def brand(self) -> str:
+        """The short name and the product: 某某公安 e企安365 (no name set: e企安365), for authors, footers and the
+        title lines of table files."""
+        return " ".join(p for p in (self.short_name, PRODUCT) if p)
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -92,7 +99,7 @@ def load(conn: Connection) -> Organisation:
     """The organisation as the database holds it (defaults for what is not set)."""
     rows = conn.execute(select(Meta.key, Meta.value).where(Meta.key.like(f"{PREFIX}%"))).all()
     stored = {key.removeprefix(PREFIX): value for key, value in rows if key.removeprefix(PREFIX) in FIELDS}
-    return Organisation(**{**asdict(DEFAULT), **stored})
+    return replace(DEFAULT, **stored)
 
 
 def check(changes: dict[str, str]) -> dict[str, str]:
@@ -118,10 +125,10 @@ def save(conn: Connection, changes: dict[str, str]) -> tuple[Organisation, dict[
     """Store ``changes`` (checked first: nothing is written when one is refused) in the caller's transaction;
     answers the organisation now and what changed (field -> (old, new)). The caller audits the change."""
     clean = check(changes)
-    before = asdict(load(conn))
-    changed = {k: (before[k], v) for k, v in clean.items() if before[k] != v}
+    before = load(conn)
+    changed = {k: (getattr(before, k), v) for k, v in clean.items() if getattr(before, k) != v}
     for key, (_old, new) in changed.items():
         db.set_meta(conn, PREFIX + key, new)
     if changed:
         rollups.bump_version(conn, VERSION_SOURCE)
-    return load(conn), changed
+    return replace(before, **clean), changed

@@ -35,6 +35,7 @@ from pyproj.exceptions import CRSError
 from shapely.strtree import STRtree
 from sqlalchemy import Connection, select
 
+from data.access import audit
 from data.core import rollups
 from data.core.schema import Station
 from data.intake.coords import gcj02_to_wgs84
@@ -304,12 +305,18 @@ def store(conn: Connection, report: BoundaryReport) -> BoundaryReport:
     return report
 
 
-def _same_shape(stored_geojson: str, geometry) -> bool:
+def _stored_shape(stored_geojson: str):
+    """A stored station's boundary as a shapely geometry (None: not readable)."""
     try:
-        old = shapely.from_geojson(stored_geojson)
+        return shapely.from_geojson(stored_geojson)
     except (shapely.errors.GEOSException, ValueError, TypeError):
-        return False
-    return bool(shapely.equals_exact(shapely.normalize(old), shapely.normalize(geometry), tolerance=1e-9))
+        return None
+
+
+def _same_shape(stored_geojson: str, geometry) -> bool:
+    old = _stored_shape(stored_geojson)
+    return old is not None and bool(shapely.equals_exact(shapely.normalize(old), shapely.normalize(geometry),
+                                                          tolerance=1e-9))
 
 
 def import_boundaries(conn: Connection, path: str | Path, code_field: str, name_field: str, crs: str | None = None,
@@ -322,8 +329,13 @@ def import_boundaries(conn: Connection, path: str | Path, code_field: str, name_
     return report
 
 
-def describe(report: BoundaryReport) -> str:
-    """The report as one JSON line (the audit log's detail)."""
+def record_audit(conn: Connection, report: BoundaryReport, who, ip: str = "", role: str = "") -> None:
+    """Write the import to the audit log (dry runs and refusals too), as the CLI and the admin page both do:
+    action ``import``, target ``<file> · stations``, the counts as one JSON line."""
+    audit.record(conn, who, "import", target=f"{report.file} · stations", detail=_counts(report), ip=ip, role=role)
+
+
+def _counts(report: BoundaryReport) -> str:
     return json.dumps({"rows": report.rows, "stations": len(report.boundaries), "rejected": len(report.rejected),
                        "created": report.created, "updated": report.updated, "unchanged": report.unchanged,
                        "dry_run": report.dry_run}, ensure_ascii=False)
@@ -344,9 +356,7 @@ def stored_stations(conn: Connection) -> list[StoredStation]:
     out = []
     for r in conn.execute(select(Station.id, Station.code, Station.name, Station.polygon_geojson, Station.centre_lon,
                                  Station.centre_lat).order_by(Station.id)):
-        try:
-            area = geodesic_area(shapely.from_geojson(r.polygon_geojson)) / 1e6
-        except (shapely.errors.GEOSException, ValueError, TypeError):
-            area = None
+        shape = _stored_shape(r.polygon_geojson)
+        area = None if shape is None else geodesic_area(shape) / 1e6
         out.append(StoredStation(int(r.id), r.code, r.name, area, float(r.centre_lon), float(r.centre_lat)))
     return out

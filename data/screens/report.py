@@ -36,7 +36,7 @@ from data.access import masking
 from data.access.roles import MASKED, Principal, reveal
 from data.core import db, organisation, periods, rollups, vocab
 from data.core.organisation import DEFAULT as DEFAULT_ORGANISATION
-from data.core.organisation import Organisation
+from data.core.organisation import PRODUCT, Organisation
 from data.core.periods import Window
 from data.core.schema import Enterprise, Park, Station
 from data.core.scope import Unit
@@ -600,12 +600,12 @@ class ReportData:
     @property
     def masthead(self) -> str:
         """The line above the title: the organisation's full name (else its short name) · e企安365."""
-        return " · ".join(p for p in (self.org.name or self.org.short_name, "e企安365") if p)
+        return " · ".join(p for p in (self.org.name or self.org.short_name, PRODUCT) if p)
 
     @property
     def author(self) -> str:
         """The files' author: 某某公安 e企安365 (no name set: e企安365)."""
-        return " ".join(p for p in (self.org.short_name, "e企安365") if p)
+        return self.org.brand
 
     @property
     def footer(self) -> str:

@@ -58,7 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     engine = db.init_app(server)
     cache.init_app(server)
     try:
-        db.create_schema(engine, reset_demo=settings["EQIAN_DEMO"])
+        server.extensions[db.UPGRADE_KEY] = db.create_schema(engine, reset_demo=settings["EQIAN_DEMO"])
     except OperationalError as exc:  # the database may come up later; queries will retry then
         log.warning("database not reachable at start-up, schema not checked: %s", exc.__class__.__name__)
 

@@ -16,9 +16,9 @@ from flask.cli import with_appcontext
 from data.access import accounts as auth
 from data.access import audit
 from data.access import roles as access
-from data.core import db, rollups
+from data.core import db, migrate, rollups
 from data.core import organisation as org_settings
-from data.core.schema import IMPORT_KINDS
+from data.core.schema import EVENT_KINDS, REFERENCE_KINDS
 from data.core.timeutil import local_today
 from data.demo import generator
 from data.index import safety_index
@@ -43,7 +43,7 @@ def _cli_actor(user: str | None) -> str:
 @click.option("--programme-start", type=click.DateTime(["%Y-%m-%d"]), help="Record the programme start date.")
 @with_appcontext
 def init_db(drop: bool, programme_start: datetime | None) -> None:
-    """Create the tables (idempotent)."""
+    """Create the tables, or bring them to this code's schema (the migrations); idempotent."""
     engine = _engine()
     if drop:
         db.drop_schema(engine)
@@ -51,6 +51,39 @@ def init_db(drop: bool, programme_start: datetime | None) -> None:
     if programme_start:
         db.set_meta(engine, "programme_start", programme_start.date().isoformat())
     click.echo(f"schema ready at {engine.url.render_as_string(hide_password=True)}")
+
+
+def _schema_at_start() -> str | None:
+    """What the database was before this process's start-up upgraded it (``create_app`` runs before any command:
+    a command finds the database upgraded already), or None when the start-up did not reach it."""
+    done = current_app.extensions.get(db.UPGRADE_KEY)
+    return None if done is None else done[0]
+
+
+@click.command("db-upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Migrate the database to this code's schema (data/core/migrations): once, before restarting the hosts."""
+    try:
+        before, head = migrate.upgrade(_engine())
+    except db.SchemaMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    before = _schema_at_start() or before
+    click.echo(f"schema: {before} -> {head} ({'nothing to do' if before == head else 'upgraded'})")
+
+
+@click.command("db-current")
+@with_appcontext
+def db_current() -> None:
+    """Show the database's schema revision and this code's head revision."""
+    engine = _engine()
+    current = migrate.current_revision(engine)
+    click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"current: {current or 'none (empty, or from before the migrations)'}")
+    click.echo(f"head: {migrate.HEAD}")
+    before = _schema_at_start()
+    if before is not None and before != current:
+        click.echo(f"(upgraded from {before} as this command started)")
 
 
 @click.command("seed-demo")
@@ -176,20 +209,43 @@ def report(period: str, unit: str, fmt: str, out: str | None, unmasked: bool) ->
     click.echo(f"{data.title}: {path} ({len(body):,} bytes, {time.monotonic() - started:.1f}s)")
 
 
+def _import_options(kinds: tuple[str, ...]):
+    """The arguments and options every import command takes (events and reference data)."""
+    options = (
+        click.argument("kind", type=click.Choice(kinds)),
+        click.argument("file", type=click.Path(exists=True, dir_okay=False)),
+        click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False),
+                     help="YAML or JSON mapping of the file's layout onto ours (default: columns named as ours)."),
+        click.option("--source", default=None, help="The system the file comes from (overrides the mapping's)."),
+        click.option("--dry-run", is_flag=True, help="Validate and report, store nothing."),
+        click.option("--allow-demo", is_flag=True, help="Allow importing into the synthetic demo database."),
+        click.option("--max-lines", type=click.IntRange(0), default=200, show_default=True,
+                     help="Rejected and flagged rows to list (0: all)."),
+        click.option("--user", default=None, help="Who imports (recorded with the import)."),
+    )
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _finish_import(file: str, report, max_lines: int, user: str | None) -> None:
+    """Print the report, audit it, and exit 1 when the file failed as a whole."""
+    for line in report.lines(limit=max_lines or None):
+        click.echo(line)
+    _audit_import(file, report, user)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
 @click.command("import")
-@click.argument("kind", type=click.Choice(IMPORT_KINDS))
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False),
-              help="YAML or JSON mapping of the file's layout onto ours (default: columns named as our fields).")
-@click.option("--source", default=None, help="Name of the system the file comes from (overrides the mapping's).")
-@click.option("--dry-run", is_flag=True, help="Validate and report, store nothing.")
-@click.option("--allow-demo", is_flag=True, help="Allow importing into the synthetic demo database.")
+@_import_options(EVENT_KINDS)
 @click.option("--batch-size", type=click.IntRange(100, 1_000_000), default=None, help="Rows per batch (10,000).")
-@click.option("--max-lines", type=click.IntRange(0), default=200, show_default=True,
-              help="Rejected and flagged rows to list (0: all).")
-@click.option("--user", default=None, help="Who imports (recorded with the import).")
 @with_appcontext
-def import_file(kind, file, mapping_path, source, dry_run, allow_demo, batch_size, max_lines, user) -> None:
+def import_file(kind, file, mapping_path, source, dry_run, allow_demo, max_lines, user, batch_size) -> None:
     """Import a CSV/XLSX file of incidents, disputes or hazards (all or nothing; rejects go to quarantine)."""
     from data import intake  # noqa: PLC0415 - 150-250 ms and 12 MB at every start-up otherwise (measured)
 
@@ -201,11 +257,7 @@ def import_file(kind, file, mapping_path, source, dry_run, allow_demo, batch_siz
         report = intake.import_file(_engine(), kind, file, mapping_path, source=source, dry_run=dry_run,
                                     allow_demo=allow_demo, progress=progress, user=user,
                                     batch_size=batch_size or intake.importer.BATCH_SIZE)
-    for line in report.lines(limit=max_lines or None):
-        click.echo(line)
-    _audit_import(file, report, user)
-    if not report.ok:
-        raise click.exceptions.Exit(1)
+    _finish_import(file, report, max_lines, user)
 
 
 def _audit_import(file: str, report, user: str | None) -> None:
@@ -215,6 +267,24 @@ def _audit_import(file: str, report, user: str | None) -> None:
     with _engine().begin() as conn:
         audit.record(conn, _cli_actor(user), "import", target=target,
                      detail=report.summary(), role="cli")
+
+
+@click.command("import-registry")
+@_import_options(REFERENCE_KINDS)
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The snapshot's date (default today): changed values hold from it, a full snapshot closes on it.")
+@click.option("--allow-mass-close", is_flag=True, help="Let a full snapshot close more than its max_close share.")
+@with_appcontext
+def import_registry(kind, file, mapping_path, source, dry_run, allow_demo, max_lines, user, as_of,
+                    allow_mass_close) -> None:
+    """Import the sector table, parks or the enterprise registry from CSV/XLSX (matched on their key; all or
+    nothing)."""
+    from data import intake  # noqa: PLC0415 - the importer loads only for import commands
+
+    report = intake.import_any(_engine(), kind, file, mapping_path, source=source,
+                               as_of=as_of.date() if as_of else None, dry_run=dry_run, allow_demo=allow_demo,
+                               allow_mass_close=allow_mass_close, user=user)
+    _finish_import(file, report, max_lines, user)
 
 
 @click.command("import-stations")
@@ -336,8 +406,10 @@ def set_organisation(user: str | None, **values) -> None:
 
 def register(app) -> None:
     """Add the commands to a Flask app's CLI."""
-    for command in (init_db, seed_demo, simulate, refresh_index, rebuild_rollups, report, import_file,
-                    create_user, change_user, issue_token, revoke_token, set_organisation, import_stations):
+    for command in (init_db, db_upgrade, db_current, seed_demo, simulate, refresh_index, rebuild_rollups, report,
+                    import_file,
+                    create_user, change_user, issue_token, revoke_token, set_organisation, import_stations,
+                    import_registry):
         app.cli.add_command(command)
 
 

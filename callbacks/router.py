@@ -23,6 +23,7 @@ from callbacks.enterprise import enterprise_page
 from data import service
 from data.core import db, units
 from data.demo.generator import is_demo
+from data.screens import setup
 from figures.strings import lang_from_search
 from layouts import ids, pages, review, wall
 from web import gate as auth
@@ -55,10 +56,11 @@ def review_page(lang: str):
     try:
         with db.current_engine().connect() as conn:
             stations, parks, demo = units.stations(conn), units.parks(conn), is_demo(conn)
+            sectors, gap = units.sectors(conn), setup.missing_reference(conn)
     except SQLAlchemyError as exc:
         log.warning("review page without units: %s", exc.__class__.__name__)
-        stations, parks, demo = [], [], False
-    return review.layout(lang, stations, parks, demo, service.organisation_or_default())
+        stations, parks, demo, sectors, gap = [], [], False, [], None
+    return review.layout(lang, stations, parks, demo, service.organisation_or_default(), sectors, gap)
 
 
 @dataclass(frozen=True)

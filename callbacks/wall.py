@@ -89,7 +89,7 @@ def frame(poll, view, settings, last):
         (f["properties"]["name"] for f in data.areas["features"] if f["properties"]["id"] == unit.id), "")
     state = {"ok": True, "key": key, "at": now.isoformat(), "stamp": _stamp(now), "alerts": data.alerts}
     return {"charts": charts, "kpis": wall.kpi_tiles(numbers, lang), "lowest": wall.lowest_list(numbers, lang, org),
-            "map": the_map, "view_name": name, "data_age": wall.data_age_badge(data.data_age, lang),
+            "map": the_map, "view_name": name, "data_age": wall.data_age_badge(data.data_age, lang, data.setup_gap),
             "status": t("status_ok", lang, time=_stamp(now)), "status_class": "wall-status status-ok", "frame": state}
 
 

@@ -25,7 +25,7 @@ from figures.enterprise import (
     index_figure,
     point_month,
 )
-from figures.strings import t, tv
+from figures.strings import sector_label, t, tv
 from figures.theme import BAND_COLOURS, GRAPH_CONFIG
 from layouts import ids
 from layouts.components import TABLE_AND_CHART, download_links
@@ -120,8 +120,9 @@ def page(profile: ent.EnterpriseProfile, lang: str, demo: bool = False,
         html.H1(ident.name, id=ids.ENT_NAME, className="review-title ent-name"),
         band_badge(latest.score if latest else None, latest.band if latest else None, lang, "ent-band"),
         html.Div([html.Span(t("ent_credit_code", lang) + ("：" if lang == "zh" else ": "), className="ent-muted"),
-                  html.Span(ident.credit_code, id=ids.ENT_CREDIT_CODE, className="ent-code"),
-                  html.Span(" · " + tv(ident.sector, lang), className="ent-muted")], className="ent-subtitle"),
+                  html.Span(ident.credit_code or "—", id=ids.ENT_CREDIT_CODE, className="ent-code"),
+                  html.Span(" · " + sector_label(ident.sector, ident.sector_en, lang), className="ent-muted")],
+                 className="ent-subtitle"),
     ], className="ent-title")
     return html.Div([
         header(ident, lang, demo, f"/enterprise/{ident.id}", org),
@@ -185,7 +186,7 @@ def identity_card(ident: ent.Identity, lang: str, org: Organisation = DEFAULT_OR
                else t("ent_workers_unknown", lang))
     facts = [
         ("ent_credit_code", ident.credit_code),
-        ("ent_sector", tv(ident.sector, lang)),
+        ("ent_sector", sector_label(ident.sector, ident.sector_en, lang)),
         ("ent_workers", workers),
         ("ent_station", tv(ident.station_name, lang)),
         ("ent_park", ident.park_name or t("ent_no_park", lang)),

@@ -29,7 +29,7 @@ from figures.review import (
     trend_figure,
     window_words,
 )
-from figures.strings import t, tv
+from figures.strings import sector_label, t, tv
 from figures.text import SIGNIFICANCE_MARKS, count_text, org_title
 from figures.theme import GRAPH_CONFIG
 from layouts import ids, index_views
@@ -40,8 +40,10 @@ REVIEW_GRAPH_CONFIG = {**GRAPH_CONFIG, "displayModeBar": "hover", "modeBarButton
 
 
 def layout(lang: str, stations: list[dict], parks: list[dict], demo: bool,
-           org: Organisation = DEFAULT_ORGANISATION) -> html.Div:
-    """The review page shell: header, filter bar bound to the URL, and the content area."""
+           org: Organisation = DEFAULT_ORGANISATION, sectors: list[dict] = (),
+           setup_gap: str | None = None) -> html.Div:
+    """The review page shell: header, filter bar bound to the URL, and the content area; on a half-configured
+    database, first what it lacks (data/screens/setup.py)."""
     other = "en" if lang == "zh" else "zh"
     return html.Div([
         dcc.Store(id=ids.REVIEW_LANG, data=lang),
@@ -52,12 +54,13 @@ def layout(lang: str, stations: list[dict], parks: list[dict], demo: bool,
             html.Div([html.A(t("switch_language", lang), href=f"/review?lang={other}", id=ids.REVIEW_LANG_LINK),
                       html.A(t("to_wall", lang), href="/")], className="review-links"),
         ], className="review-header"),
-        filter_bar(lang, stations, parks),
+        html.P(t(f"setup_gap_{setup_gap}", lang), className="review-setup-gap") if setup_gap else None,
+        filter_bar(lang, stations, parks, sectors),
         html.Main(skeleton(lang), id=ids.REVIEW_CONTENT, className="review-content"),
     ], className="review-root")
 
 
-def filter_bar(lang: str, stations: list[dict], parks: list[dict]) -> html.Div:
+def filter_bar(lang: str, stations: list[dict], parks: list[dict], sectors: list[dict] = ()) -> html.Div:
     """The filters; their values come from the URL and go back into it."""
     return html.Div([
         dcc.RadioItems(id=ids.REVIEW_PERIOD, options=[{"label": t(f"period_{p}", lang), "value": p} for p in PRESETS],
@@ -70,7 +73,8 @@ def filter_bar(lang: str, stations: list[dict], parks: list[dict]) -> html.Div:
                      placeholder=t("filter_station", lang), className="review-dropdown"),
         dcc.Dropdown(id=ids.REVIEW_PARK, options=[{"label": p["name"], "value": p["id"]} for p in parks],
                      placeholder=t("filter_park", lang), className="review-dropdown"),
-        dcc.Dropdown(id=ids.REVIEW_SECTOR, options=[{"label": s, "value": s} for s in vocab.SECTORS],
+        dcc.Dropdown(id=ids.REVIEW_SECTOR, options=[{"label": sector_label(s["name"], s["name_en"], lang),
+                                                     "value": s["name"]} for s in sectors],
                      placeholder=t("filter_sector", lang), className="review-dropdown"),
         dcc.Dropdown(id=ids.REVIEW_CATEGORY,
                      options=[{"label": tv(c, lang), "value": c} for c in vocab.INCIDENT_CATEGORIES],

@@ -155,8 +155,11 @@ def age_words(minutes: float, lang: str) -> str:
     return t("age_years", lang, n=int(minutes // (365.25 * 1440)))
 
 
-def data_age_badge(age, lang: str) -> html.Span | str:
-    """The newest incident's age, only when a gap that long is unusual for the hours it spans (else nothing)."""
+def data_age_badge(age, lang: str, setup_gap: str | None = None) -> html.Span | str:
+    """The newest incident's age, only when a gap that long is unusual for the hours it spans (else nothing);
+    first, what a half-configured database lacks (尚未导入派出所辖区), instead of leaving the panels to look empty."""
+    if setup_gap is not None:
+        return html.Span(t(f"setup_gap_{setup_gap}", lang), className="wall-data-age stale wall-setup-gap")
     if age is None or not age.stale:
         return ""
     if age.newest is None:

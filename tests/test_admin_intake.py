@@ -27,6 +27,7 @@ from intake_support import (
     BAD_CODE,
     CODES,
     HEADER,
+    INSIDE,
     MAPPING,
     UNKNOWN_CODE,
     credit_code,
@@ -813,3 +814,21 @@ def test_aint090_the_pages_load_the_importer_only_when_used():
                          check=True).stdout.strip().splitlines()[-1]
     assert out == "[]"
     assert admin_intake._intake() is intake and intake.runner.spawn  # and it is there when wanted
+
+
+def test_aint050_reference_data_through_the_upload_page(site, admin):
+    # the sector table and the registry go through the same upload, child process and run page as events
+    sectors = "name,name_en,industry_codes\n服装制造,Garments,C18\n批发零售,Trade,F\n".encode()
+    page = _finish(admin, _upload(admin, sectors, "sectors.csv", kind="sectors", mapping=None))
+    assert _status(page) == "done" and 'data-reference="1"' in page, page
+    assert (_count(page, "rows"), _count(page, "inserted"), _count(page, "rejected")) == (2, 2, 0)
+    again = _finish(admin, _upload(admin, sectors, "sectors.csv", kind="sectors", mapping=None))
+    assert (_count(again, "inserted"), _count(again, "unchanged-rows")) == (0, 2)
+    assert 'id="run-unchanged"' in again  # 没有新数据：数据库未改动
+    lat, lon = INSIDE
+    body = ("credit_code,name,sector,workers,address,lat,lon\n" + f"{CODES[0]},企业1,C1811,12,示例路1号,{lat},{lon}\n"
+            + f"12345,坏代码,C1811,1,示例路2号,{lat},{lon}\n")
+    registry = _finish(admin, _upload(admin, body.encode(), "registry.csv", kind="enterprises", mapping=None))
+    assert (_count(registry, "updated"), _count(registry, "rejected")) == (1, 1), registry  # make_town has CODES[0]
+    assert "名录数据被拒绝的行不进入待修正数据" in registry and "safety index" in registry
+    assert intake.count_quarantine(_engine(site)) == 0

@@ -11,7 +11,7 @@ import pytest
 from auth_support import ensure_accounts, login_client
 
 import app as app_module
-from data.core import db, vocab
+from data.core import db, migrate, vocab
 from data.core.config import DEFAULT_DATABASE_URL, ConfigError, load_config
 from data.core.schema import SCHEMA_VERSION
 from data.demo.generator import DemoSettings
@@ -69,12 +69,14 @@ class TestFactory:
         url = f"sqlite:///{tmp_path / 'old.db'}"
         engine = db.make_engine(url)
         db.create_schema(engine)
-        db.set_meta(engine, "schema_version", "0")
+        with engine.begin() as conn:  # a database of version 0 of the versioning from before the migrations
+            conn.exec_driver_sql(f"DROP TABLE {migrate.VERSION_TABLE}")
+            db.set_meta(conn, "schema_version", "0")
         with pytest.raises(db.SchemaMismatch, match="schema version 0 differs"):
             app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_DEMO": True})
         db.set_meta(engine, "demo_settings", "{}")
         app_module.create_app({"EQIAN_DATABASE_URL": url, "EQIAN_DEMO": True})
-        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION
+        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION == migrate.current_revision(engine)
         assert db.get_meta(engine, "demo_settings") is None
 
 
@@ -216,8 +218,8 @@ class TestVocabularyAtStartUp:
 
     def test_app052_a_displayed_value_without_an_english_label_stops_the_app(self, monkeypatch, tmp_path):
         app_module.check_vocabulary()  # the shipped vocabulary is complete
-        monkeypatch.setattr(vocab, "SECTORS", (*vocab.SECTORS, "羊毛衫"))
-        with pytest.raises(LabelError, match="SECTORS: 羊毛衫"):
+        monkeypatch.setattr(vocab, "HAZARD_TYPES", (*vocab.HAZARD_TYPES, "粉尘"))
+        with pytest.raises(LabelError, match="HAZARD_TYPES: 粉尘"):
             app_module.create_app({"EQIAN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "EQIAN_DEMO": False})
         with pytest.raises(LabelError, match="index band: 紫"):
             check_labels(("蓝", "紫"))

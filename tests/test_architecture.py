@@ -133,9 +133,16 @@ def _probe(modules: list[str]) -> set[str]:
     return set(json.loads(out))
 
 
+MIGRATIONS = ROOT / "data" / "core" / "migrations"
+# Files Alembic runs itself (env.py on each upgrade, the revisions it loads), not modules to import on their own:
+# arc004 leaves them to arc008, which runs them. arc002 reads their imports like any other file's.
+ALEMBIC_SCRIPTS = {module_name(f) for f in MIGRATIONS.rglob("*.py") if f.name != "__init__.py"}
+
+
 @pytest.mark.parametrize("package", NO_DASH)
 def test_arc004_dash_free_layers_load_no_dash_nor_a_layer_above(package):
-    modules = [module_name(f) for f in project_files() if module_name(f).split(".")[0] == package]
+    modules = [module_name(f) for f in project_files()
+               if module_name(f).split(".")[0] == package and module_name(f) not in ALEMBIC_SCRIPTS]
     if not (ROOT / package).is_dir():
         pytest.fail(f"{package}/ is missing")
     loaded = _probe(modules)
@@ -181,3 +188,30 @@ def test_arc007_the_sql_check_sees_a_query(monkeypatch):
               "from data.core.schema import Incident, IMPORT_KINDS\n")
     monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: source)
     assert sql_imports(imported_modules(fake)) == ["data.core.schema.Incident", "sqlalchemy.select"]
+
+
+# --- the migrations: data.core, run by Alembic, with neither Dash nor Flask ----------------------------------------
+UPGRADE = """
+import json, sys
+from data.core import db, migrate
+migrate.upgrade(db.make_engine(sys.argv[1]))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_arc008_the_migrations_are_data_core_and_an_upgrade_loads_neither_dash_nor_flask(tmp_path):
+    files = [ROOT / "data" / "core" / "migrate.py", *sorted(MIGRATIONS.rglob("*.py"))]
+    assert len(files) >= 4 and {str(f.relative_to(MIGRATIONS)) for f in files[1:]} >= {"env.py", "__init__.py"}
+    assert {LAYERS[layer_of(module_name(f))] for f in files} == {("data.core",)}
+    direct = {str(f.relative_to(ROOT)): found for f in files
+              if (found := sorted(n for n in imported_modules(f) if n.split(".")[0] in ("dash", "flask")))}
+    assert direct == {}
+    # an upgrade of a new database runs env.py and every revision: what that loads
+    out = subprocess.run([sys.executable, "-c", UPGRADE, f"sqlite:///{tmp_path / 'up.db'}"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    loaded = set(json.loads(out))
+    assert "alembic.runtime.migration" in loaded and "data.core.migrate" in loaded
+    assert {m.split(".")[0] for m in loaded} & {"dash", "flask"} == set()
+    above = sorted(m for m in loaded if m.split(".")[0] in PROJECT_TOPS and m != "data"  # the package, docstring only
+                   and (layer_of(m) or 0) > layer_of("data.core"))
+    assert above == []

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from auth_support import ROLES, callback_body, credentials, csrf_token, ensure_accounts, login_client
 from fault_support import free_port, private_redis  # noqa: F401 - a fixture
+from migration_support import before_the_migrations
 from sqlalchemy import select, text
 
 import app as app_module
@@ -27,7 +28,7 @@ from data.access import accounts as auth
 from data.access import audit
 from data.access import roles as access
 from data.core import cache as cache_module
-from data.core import db
+from data.core import db, migrate
 from data.core.config import DEV_SECRET_KEY, ConfigError, load_config
 from data.core.schema import SCHEMA_VERSION, AuditEntry, DeviceToken, User
 from data.core.timeutil import local_today, now_utc
@@ -137,15 +138,15 @@ class TestAccounts:
         assert [(e.actor, e.role, e.target) for e in views] == [("li", "analyst", "incident 7")]
 
     def test_auth008_a_version_6_database_gains_the_new_tables_and_keeps_its_data(self, engine):
+        before_the_migrations(engine, "6")
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE audit_log"))
             conn.execute(text("DROP TABLE device_tokens"))
             conn.execute(text("DROP TABLE users"))
-            db.set_meta(conn, "schema_version", "6")
             conn.execute(text("INSERT INTO stations (id, name, code, polygon_geojson, centre_lat, centre_lon) "
                               "VALUES (99, '测试所', 'T99', '{}', 30.9, 120.2)"))
         db.create_schema(engine)  # a real (non-demo) database: upgraded in place, nothing dropped
-        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION
+        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION == migrate.current_revision(engine)
         with engine.begin() as conn:
             assert conn.execute(text("SELECT name FROM stations WHERE id = 99")).scalar_one() == "测试所"
             auth.create_user(conn, "after", "long enough password", "admin")

@@ -181,7 +181,8 @@ class TestInsertColumns:
         assert ents[0]["network_unit_class"] is None and ents[1]["network_unit_class"] == "快递物流"
         assert ents[1]["credit_code"] == "92330502MA2B3C4D68"
         assert (ents[0]["lat"], ents[0]["lon"]) == (30.845123, 120.271456)
-        assert park == {"id": 1, "name": "大港路童装产业园", "station_id": 1, "lat": 30.845, "lon": 120.271}
+        assert park == {"id": 1, "name": "大港路童装产业园", "station_id": 1, "lat": 30.845, "lon": 120.271,
+                        "code": None, "polygon_geojson": None}  # not given: NULL
 
     def test_blk005_dates_json_and_due_times(self, engine):
         values = json.dumps({"status": "已整改", "note": 'quote " and back\\slash\ttab'}, ensure_ascii=False)

@@ -26,6 +26,7 @@ from sqlalchemy import inspect, text
 
 import app as app_module
 from data.core import db, vocab
+from data.demo.world import SECTOR_NAMES
 from data.screens.review import PRESETS
 from web import errors
 
@@ -127,7 +128,7 @@ FILTER_KEYS = ["period", "first", "last", "station", "park", "enterprise", "sect
                "row", "lang", "kiosk"]
 FILTER_VALUES = [*PRESETS, "2026-01-01", "2025-12-31", "0001-01-01", "9999-12-31", "2026-02-30", "20260101", "1", "2",
                  "-1", "0", "99999999999999999999", "abc", "%FF", "%E4%B8", "en", "xx", "true", "incidents:total",
-                 "disputes:enterprise", "hazards:xyz", "incidents:", ":::", *vocab.SECTORS[:2],
+                 "disputes:enterprise", "hazards:xyz", "incidents:", ":::", *SECTOR_NAMES[:2],
                  *vocab.INCIDENT_CATEGORIES[:2]]
 
 
@@ -173,7 +174,7 @@ SHAPED = {
     ("review-period", "value"): st.sampled_from(PRESETS),
     ("review-range", "start_date"): dates, ("review-range", "end_date"): dates,
     ("review-station", "value"): unit_ids, ("review-park", "value"): unit_ids,
-    ("review-sector", "value"): st.sampled_from(vocab.SECTORS), ("review-category", "value"): st.sampled_from(
+    ("review-sector", "value"): st.sampled_from(SECTOR_NAMES), ("review-category", "value"): st.sampled_from(
         vocab.INCIDENT_CATEGORIES), ("review-enterprise-only", "value"): st.sampled_from([[], ["1"], ["1", "x"]]),
     ("review-drill", "clickData"): clicks, ("review-map", "clickData"): clicks,
     ("review-index-funnel", "clickData"): clicks,

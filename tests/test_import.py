@@ -26,10 +26,10 @@ from intake_support import (
     row,
     snapshot,
 )
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from data import intake
-from data.core import db
+from data.core import db, migrate
 from data.core.schema import Dispute, Hazard, ImportRun, Incident, QuarantineRow
 from data.intake import validate
 
@@ -450,7 +450,7 @@ class TestTimes:
                                     csv_bytes([row("T1", summary="2025-03-01 09:00:00"),
                                                row("T2", summary="2025-03-01 10:25:00")]), m)
         assert [r.reasons for r in report.rejections] == [
-            ["arrived_at: 2025-03-01 01:00 is before received_at 2025-03-01 02:00"]]
+            ["arrived_at: 2025-03-01 09:00 is before received_at 2025-03-01 10:00"]]  # as the file reads
         assert _incidents(town)["T2"].arrived_at == datetime(2025, 3, 1, 2, 25, tzinfo=UTC)
 
 
@@ -472,7 +472,7 @@ class TestOtherKinds:
         assert report.accepted == 2
         assert [r.reasons for r in report.rejections] == [[
             "amount: '-5' is negative",
-            "settled_at: 2025-01-01 01:00 is before reported_at 2025-01-06 01:00"]] or \
+            "settled_at: 2025-01-01 09:00 is before reported_at 2025-01-06 09:00"]] or \
             report.rejections[0].reasons[0] == "amount: '-5' is negative"
         with town.connect() as conn:
             rows = {r.source_id: r for r in conn.execute(select(Dispute.__table__))}
@@ -691,12 +691,16 @@ class TestCli:
         url = f"sqlite:///{tmp_path / 'old.db'}"
         engine = db.make_engine(url)
         db.create_schema(engine)
-        db.set_meta(engine, "schema_version", "5")
-        db.set_meta(engine, "demo_settings", "{}")
+        with engine.begin() as conn:  # version 5 of the versioning from before the migrations, a demo
+            conn.execute(text(f"DROP TABLE {migrate.VERSION_TABLE}"))
+            db.set_meta(conn, "schema_version", "5")
+            db.set_meta(conn, "demo_settings", "{}")
         db.create_schema(engine, reset_demo=True)
+        assert migrate.current_revision(engine) == migrate.HEAD
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM import_quarantine")).scalar_one() == 0
-            assert "import_flags" in [c["name"] for c in db.inspect(engine).get_columns("incidents")]
+            assert "import_flags" in [c["name"] for c in inspect(engine).get_columns("incidents")]
+        assert db.get_meta(engine, "demo_settings") is None
 
 
 # --- limits (issue 17, finding 7): nothing in a file or a mapping can stall or swamp the process ---------------

@@ -38,6 +38,7 @@ from data.access.masking import id_check_digit, luhn_valid
 from data.core import db
 from data.core.schema import Dispute, Enterprise, Hazard, Incident
 from data.core.timeutil import now_utc
+from data.intake.templates import kinds as template_kinds
 from exports import registry as export_layout
 
 PERSON, PERSON2 = "欧阳建国", "司马秀英"
@@ -238,7 +239,8 @@ def _pages(server, town_ids, engine) -> list[str]:
     """Every GET route of the server not in UNCOVERED_ROUTES, with its arguments filled, and the router's pages."""
     with engine.connect() as conn:
         entries = conn.execute(text("SELECT id FROM import_quarantine ORDER BY id")).scalars().all()
-    fills = {"entry_id": [str(e) for e in entries], "run_id": [town_ids["run"]]}
+    fills = {"entry_id": [str(e) for e in entries], "run_id": [town_ids["run"]],
+             "kind": list(template_kinds()), "fmt": ["csv", "xlsx", "yaml"]}  # /admin/setup's templates
     out = []
     for rule in server.url_map.iter_rules():
         if "GET" not in rule.methods or rule.rule in UNCOVERED_ROUTES:

@@ -16,6 +16,7 @@ import js_support
 from js_support import NO_UPDATE
 
 from data.core import vocab
+from data.demo.world import SECTOR_NAMES
 from data.screens.review import DEFAULT_ROW, PRESETS, FilterError, ReviewFilters, from_query
 from layouts.review import review_href
 
@@ -58,7 +59,7 @@ def _case(rng: random.Random) -> list:
     first = rng.choice([None, "2026-01-05", "2026-03-01T00:00:00"])
     last = rng.choice([None, "2026-02-28", "2026-11-29T00:00:00"])
     return [period, first, last, rng.choice([None, 1, 2, 3]), rng.choice([None, 7, 31]),
-            rng.choice([None, *vocab.SECTORS]), rng.choice([None, *vocab.INCIDENT_CATEGORIES]),
+            rng.choice([None, *SECTOR_NAMES]), rng.choice([None, *vocab.INCIDENT_CATEGORIES]),
             rng.choice([[], ["1"]]), _current_search(rng), rng.choice(["zh", "en"])]
 
 

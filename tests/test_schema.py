@@ -6,11 +6,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from migration_support import before_the_migrations
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from data.core import db
+from data.core import db, migrate
 from data.core.schema import SCHEMA_VERSION, Base, Hazard, Incident, Meta, Station
 from data.core.timeutil import local_date, local_day_range, local_midnight, local_today, to_local
 
@@ -195,9 +196,9 @@ class TestSourceKey:
 
 class TestCreateSchema:
     def test_sch030_records_the_version(self, engine):
-        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION
-        assert SCHEMA_VERSION.isdigit()
-        assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables)
+        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION == migrate.HEAD
+        assert migrate.current_revision(engine) == SCHEMA_VERSION
+        assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {migrate.VERSION_TABLE}
 
     def test_sch031_idempotent_and_keeps_data(self, engine):
         _store(engine, _incident(source_id="kept"))
@@ -211,17 +212,18 @@ class TestCreateSchema:
         assert db.get_meta(engine, "demo_settings") == "{}"
 
     def test_sch032_other_version_refused(self, engine):
-        db.set_meta(engine, "schema_version", "999")
-        with pytest.raises(db.SchemaMismatch,
-                           match=rf"database schema version 999 differs from this code's {SCHEMA_VERSION}; migrate it"):
+        before_the_migrations(engine, "999")
+        with pytest.raises(db.SchemaMismatch, match=rf"database schema version 999 differs from this code's "
+                                                    rf"{SCHEMA_VERSION}, which upgrades the versions 6 to 10"):
             db.create_schema(engine)
         assert db.get_meta(engine, "schema_version") == "999"  # left untouched
+        assert migrate.current_revision(engine) is None
 
     def test_sch033_meta_without_version_is_adopted(self, engine):
-        with engine.begin() as conn:
-            conn.execute(Meta.__table__.delete())
+        before_the_migrations(engine, None)
         db.create_schema(engine)
         assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION
+        assert migrate.current_revision(engine) == SCHEMA_VERSION
 
 
     def test_sch034_a_version_7_database_gets_the_covering_index_and_keeps_its_data(self, engine):
@@ -230,7 +232,7 @@ class TestCreateSchema:
         with engine.begin() as conn:
             conn.execute(text("DROP INDEX ix_incident_enterprise_covering"))
             conn.execute(text("CREATE INDEX ix_incident_enterprise_received ON incidents (enterprise_id, received_at)"))
-        db.set_meta(engine, "schema_version", "7")
+        before_the_migrations(engine, "7")
         db.create_schema(engine)
         indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("incidents")}
         assert indexes["ix_incident_enterprise_covering"] == ["enterprise_id", "received_at", "park_id", "category"]
@@ -254,7 +256,7 @@ class TestCreateSchema:
             rollups.drop_triggers(conn)
             conn.execute(text("DROP TABLE ru_hzd_rect_day"))
             conn.execute(text("DROP TABLE ru_hzd_rect_month"))
-        db.set_meta(engine, "schema_version", "8")
+        before_the_migrations(engine, "8")
         db.create_schema(engine)
         assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION
         with engine.connect() as conn:
@@ -274,9 +276,9 @@ class TestCreateSchema:
         _store(engine, _incident(source_id="kept"))
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE ended_sessions"))
-        db.set_meta(engine, "schema_version", "9")
+        before_the_migrations(engine, "9")
         db.create_schema(engine)
-        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION == "10"
+        assert db.get_meta(engine, "schema_version") == SCHEMA_VERSION == migrate.HEAD
         assert "ended_sessions" in inspect(engine).get_table_names()
         with engine.connect() as conn:
             assert conn.execute(select(Incident.source_id)).scalars().all() == ["kept"]

@@ -152,6 +152,7 @@ class TestHeadlineFigures:
 SCOPE_HOME = ROOT / "data" / "core" / "scope.py"
 INDEX_READER, INDEX_WRITER = ROOT / "data" / "index" / "stored.py", ROOT / "data" / "index" / "safety_index.py"
 INDEX_SCHEMA = ROOT / "data" / "core" / "schema.py"
+MIGRATIONS = ROOT / "data" / "core" / "migrations"
 INDEX_TABLES = {"safety_index", "safety_index_units"}
 INDEX_MODELS = {"safety_index_table", "safety_index_unit_table"}
 INDEX_ALIASES = {"index_table", "unit_table"}  # as the reader and the writer import them
@@ -277,7 +278,8 @@ class TestOneHome:
     def test_scp022_only_the_reader_and_the_writer_query_the_stored_index(self):
         allowed = {INDEX_READER, INDEX_WRITER, INDEX_SCHEMA}
         offenders = {_relative(f): found for f in _code_files()
-                     if f not in allowed and (found := index_reads(f.read_text(encoding="utf-8")))}
+                     if f not in allowed and MIGRATIONS not in f.parents  # migrations create every table
+                     and (found := index_reads(f.read_text(encoding="utf-8")))}
         assert offenders == {}
 
     def test_scp023_the_index_check_finds_each_way_in(self):

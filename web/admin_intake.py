@@ -52,7 +52,7 @@ except ImportError:  # WTForms before 3.3 takes (value, label) pairs
 
 from data.access import audit
 from data.access.roles import reveal
-from data.core import db
+from data.core import db, vocab
 from data.core.cache import cache
 from data.screens import import_runs as intake_runs
 from data.screens import intake_views
@@ -64,8 +64,10 @@ bp = Blueprint("admin_intake", __name__, url_prefix="/admin")
 
 UPLOAD_LIMIT = 512 * 1024 * 1024  # MAX_CONTENT_LENGTH unless the app sets its own
 MAPPING_LIMIT = 1024 * 1024
-KINDS = ("incidents", "disputes", "hazards")  # = data.intake.KINDS (tested), without loading the importer
-KIND_LABELS = {"incidents": "警情", "disputes": "矛盾纠纷", "hazards": "安全隐患"}
+KINDS = ("incidents", "disputes", "hazards", "sectors", "parks", "enterprises")  # = data.intake.KINDS (tested),
+#                                                                               without loading the importer
+EVENT_KINDS = KINDS[:3]  # the quarantine's (reference rows that are refused are listed, not kept)
+KIND_LABELS = vocab.IMPORT_KIND_NAMES
 REPORT_LINES = 200  # rejected and flagged rows a run keeps and shows
 PAGE_SIZE = 50
 HEARTBEAT_SECONDS = 1.0  # how often the import child writes the run's state
@@ -387,7 +389,7 @@ def _positive_id(text: str | None, what: str) -> int:
 def _quarantine_args() -> tuple[str | None, int | None, int]:
     """The list's kind, import and page from the query (or the form of a POST); ``BadNumber`` if malformed."""
     source = request.form if request.method == "POST" else request.args
-    kind = source.get("kind") if source.get("kind") in KINDS else None
+    kind = source.get("kind") if source.get("kind") in EVENT_KINDS else None
     import_id = _positive_id(source["import"], "导入编号") if source.get("import") else None
     page = _positive_id(source["page"], "页码") if source.get("page") else 1
     return kind, import_id, page
@@ -411,7 +413,7 @@ def _quarantine_list(status: int = 200, message: str = "", results: list | None 
         items = intake.list_quarantine(conn, kind=kind, import_id=import_id, limit=PAGE_SIZE,
                                        offset=(page - 1) * PAGE_SIZE)
         readers = intake_views.readers(conn, items)
-        counts = {k: intake.count_quarantine(conn, kind=k) for k in KINDS}
+        counts = {k: intake.count_quarantine(conn, kind=k) for k in EVENT_KINDS}
         plain = bool(items) and _plain(conn, "quarantine rows", f"quarantine page {page}")
     rows = [intake_views.row_view(i, readers, plain) for i in items]
     return _render("admin_quarantine.html", status, rows=rows, total=total,

@@ -1,4 +1,11 @@
-"""The reference-data pages for admins: ``/admin/stations``, the stations and their boundaries.
+"""The reference-data pages for admins: ``/admin/setup`` and ``/admin/stations``.
+
+``/admin/setup`` (开通向导) is what a bureau has set up and what is missing, step by step, with counts and the link
+that fixes each (data/screens/setup.py), and the import templates of every kind with Chinese headers, as CSV,
+XLSX and an example mapping that reads them (data/intake/templates.py), at
+``/admin/setup/template/<kind>.<csv|xlsx|yaml>``.
+
+``/admin/stations``: the stations and their boundaries.
 
 Upload a GeoJSON, KML or zipped shapefile, name the fields that hold each station's code and name, say the
 coordinate system when the file names none and whether its longitudes and latitudes are GCJ-02, and import it
@@ -13,13 +20,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from data.core import db
+from data.core.timeutil import local_today
+from data.screens import setup
 from web.admin import _form_error, _local
 from web.admin_intake import SelectChoice
 from web.gate import client_ip, current_principal, request_lang, role_label
@@ -85,6 +94,45 @@ def _import(form: StationsForm):
         except boundaries.BoundaryError as exc:
             return None, str(exc).replace(path.name, name), 400
     return report.lines(), "", 200 if report.ok else 400
+
+
+TEMPLATE_FORMATS = {"csv": "text/csv; charset=utf-8", "yaml": "application/yaml; charset=utf-8",
+                    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _templates():
+    """The import templates, loaded on first use (they load the importer's mapping module)."""
+    from data.intake import templates  # noqa: PLC0415
+
+    return templates
+
+
+@bp.route("/setup")
+def setup_page():
+    templates = _templates()
+    with db.current_engine().connect() as conn:
+        checks = setup.checks(conn, local_today())
+    return render_template("admin_setup.html", lang=request_lang(), role_label=role_label, local=_local,
+                           checks=checks, kinds=templates.kinds(), kind_names=templates.KIND_NAMES,
+                           filename=templates.filename)
+
+
+@bp.route("/setup/template/<kind>.<fmt>")
+def setup_template(kind: str, fmt: str):
+    templates = _templates()
+    if kind not in templates.TEMPLATES or fmt not in TEMPLATE_FORMATS:
+        abort(404)
+    body = {"csv": templates.template_csv, "xlsx": templates.template_xlsx,
+            "yaml": templates.example_mapping_yaml}[fmt](kind)
+    name = templates.filename(kind, fmt)
+    return Response(body, mimetype=TEMPLATE_FORMATS[fmt], headers={
+        "Content-Disposition": f"attachment; filename=template.{fmt}; filename*=UTF-8''{_quote(name)}"})
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote  # noqa: PLC0415
+
+    return quote(name)
 
 
 def register(server) -> None:

@@ -1,26 +1,26 @@
 """The database engine: built once per app from ``EQIAN_DATABASE_URL``, bound with ``init_app``.
 
-A leaf module: it imports nothing of the app, so data functions, CLI commands and tests can use it.
+A leaf module: it imports nothing of the app above data.core (nor Flask, but in ``current_engine``), so data
+functions, CLI commands, tests and the migrations can use it. ``create_schema`` is the front door of
+data/core/migrate.py, which builds on this module.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-from flask import current_app
-from sqlalchemy import Engine, MetaData, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 
 from data.core import rollups
-from data.core.schema import ADDITIVE_UPGRADES, RETIRED_INDEXES, SCHEMA_VERSION, Base, Meta
+from data.core.schema import Base, Meta
 
-log = logging.getLogger(__name__)
 EXTENSION_KEY = "eqian_engine"
+UPGRADE_KEY = "eqian_schema_upgrade"  # app.extensions: what the start-up's create_schema did, (before, after)
 
 
 class SchemaMismatch(RuntimeError):
-    """The database was built by another schema version."""
+    """The database has a schema version this code cannot upgrade (data/core/migrate.py)."""
 
 
 def make_engine(url: str) -> Engine:
@@ -61,74 +61,33 @@ def engine_of(app) -> Engine:
 
 def current_engine() -> Engine:
     """The engine of the Flask app handling the current request or CLI command."""
+    from flask import current_app  # here: the migrations (alembic's command line too) use this module without Flask
+
     return engine_of(current_app)
 
 
-def create_schema(engine: Engine, reset_demo: bool = False) -> None:
-    """Create missing tables and record the schema version; refuse a database of another version.
+def create_schema(engine: Engine, reset_demo: bool = False) -> tuple[str, str]:
+    """Bring the database to this code's schema, or refuse one it cannot upgrade (``SchemaMismatch``).
 
-    With ``reset_demo``, a database that holds only the synthetic demo and was built by another schema
-    version is wiped instead (the app then seeds it again); real data is never dropped. A version listed in
-    ``ADDITIVE_UPGRADES`` differs only by tables and indexes this version adds (or indexes it retired),
-    so it is upgraded in place: new indexes on a large table take a while (about a minute per index at
-    10^7 incidents), which is why production runs ``init-db`` once before restarting the hosts.
+    ``data.core.migrate.upgrade``: the migrations (data/core/migrations) up to the head revision, then the rollup
+    triggers. With ``reset_demo``, a database that holds only the synthetic demo and cannot be upgraded is wiped
+    instead (the app then seeds it again); real data is never dropped. A revision that builds an index on a large
+    table takes a while (about a minute per index at 10^7 incidents), which is why production runs
+    ``flask --app app db-upgrade`` once before restarting the hosts. Returns what the database was and the head.
     """
-    existing = set(inspect(engine).get_table_names())
-    version = None
-    if "meta" in existing:
-        version = get_meta(engine, "schema_version")
-        if version not in (None, SCHEMA_VERSION) and version not in ADDITIVE_UPGRADES:
-            if reset_demo and get_meta(engine, "demo_settings") is not None:
-                _drop_everything(engine)
-            else:
-                raise SchemaMismatch(
-                    f"database schema version {version} differs from this code's {SCHEMA_VERSION}; "
-                    "migrate it, or for a demo database delete it and let the app rebuild it"
-                )
-    upgrading = "meta" in existing and version not in (None, SCHEMA_VERSION)
-    Base.metadata.create_all(engine)
-    if upgrading:
-        _upgrade_indexes(engine)
-    with engine.begin() as conn:
-        if upgrading:  # a rollup this version adds starts empty: count its source's rows into it
-            new = [r for r in rollups.ROLLUPS if r.name not in existing]
-            if new:
-                log.warning("schema upgrade: filling new rollups %s", ", ".join(r.name for r in new))
-                rollups.rebuild(conn, new)
-        rollups.install_triggers(conn)
-        set_meta(conn, "schema_version", SCHEMA_VERSION)
+    from data.core import migrate  # here: migrate builds on this module
 
-
-def _upgrade_indexes(engine: Engine) -> None:
-    """Give the existing tables of an earlier version this version's indexes and drop the retired ones."""
-    inspector = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        present = {index["name"] for index in inspector.get_indexes(table.name)}
-        for index in table.indexes:
-            if index.name not in present:
-                log.warning("schema upgrade: creating index %s on %s", index.name, table.name)
-                index.create(engine)
-        for name in RETIRED_INDEXES.get(table.name, ()):
-            if name in present:
-                log.warning("schema upgrade: dropping index %s (replaced)", name)
-                with engine.begin() as conn:
-                    conn.execute(text(f"DROP INDEX IF EXISTS {engine.dialect.identifier_preparer.quote(name)}"))
-
-
-def _drop_everything(engine: Engine) -> None:
-    """Drop every table in the database, including ones this code version no longer knows."""
-    with engine.begin() as conn:
-        rollups.drop_triggers(conn)
-    reflected = MetaData()
-    reflected.reflect(engine)
-    reflected.drop_all(engine)
+    return migrate.upgrade(engine, reset_demo=reset_demo)
 
 
 def drop_schema(engine: Engine) -> None:
-    """Drop every table of this app (tests and ``init-db --drop`` only)."""
+    """Drop every table of this app and its migration record (tests and ``init-db --drop`` only)."""
+    from data.core.migrate import VERSION_TABLE  # here: migrate builds on this module
+
     with engine.begin() as conn:
         rollups.drop_triggers(conn)
-    Base.metadata.drop_all(engine)
+        Base.metadata.drop_all(conn)
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {VERSION_TABLE}")
 
 
 def get_meta(engine_or_conn, key: str) -> str | None:

@@ -380,6 +380,12 @@ def bump_version(conn: Connection, source: str) -> None:
         conn.execute(table.insert().values(source=source, version=1))
 
 
+def event_totals(conn: Connection) -> dict[str, int]:
+    """Every stored incident, dispute and hazard, counted from the monthly rollups (no scan of the event tables)."""
+    return {kind: int(conn.execute(select(func.coalesce(func.sum(rollup.table.c.n), 0))).scalar_one())
+            for kind, rollup in (("incidents", INC_STN_MONTH), ("disputes", DSP_MONTH), ("hazards", HZD_MONTH))}
+
+
 def current_version(conn: Connection) -> int:
     """A number that changes whenever any event row is written (for cache keys)."""
     return int(conn.execute(select(func.coalesce(func.sum(data_version.c.version), 0))).scalar_one())

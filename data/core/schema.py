@@ -34,13 +34,9 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 from data.core import vocab
 
-SCHEMA_VERSION = "10"  # 10: ended_sessions (9: hazard rectification-days rollups; 8: incidents' enterprise index
-#                         covers park and category; 7: users, device_tokens, audit_log; 6: imports,
-#                         import_quarantine, import flags)
-ADDITIVE_UPGRADES = {"6", "7", "8", "9"}  # versions that become this one by creating new tables and indexes only
-#                                     (a new rollup table is filled from its source by the upgrade)
-# Indexes an earlier version had and this one replaced: dropped when such a database is upgraded.
-RETIRED_INDEXES = {"incidents": ("ix_incident_enterprise_received",)}
+# The head revision of data/core/migrations, recorded in meta.schema_version (tests/test_migrations.py checks that
+# they agree): a change to the tables below needs a new revision there (docs/schema.md, Migrations).
+SCHEMA_VERSION = "0011_registry"
 
 
 class UTCDateTime(TypeDecorator):
@@ -87,7 +83,9 @@ def _in(column: str, values) -> str:
     return f"{column} IN ({quoted})"
 
 
-IMPORT_KINDS = ("incidents", "disputes", "hazards")
+EVENT_KINDS = ("incidents", "disputes", "hazards")  # data.intake.importer: added, never changed by a re-import
+REFERENCE_KINDS = ("sectors", "parks", "enterprises")  # data.intake.registry: matched on their key, updated
+IMPORT_KINDS = EVENT_KINDS + REFERENCE_KINDS
 QUARANTINE_STATUSES = ("open", "resolved", "discarded")
 
 
@@ -115,25 +113,50 @@ class Station(Base):
     centre_lon: Mapped[float] = mapped_column(Float)
 
 
+class Sector(Base):
+    """A sector (行业) of the bureau's own: the enterprises' sector and the safety index's peer groups.
+
+    Data, not code: imported (data/intake/registry.py) and edited by the bureau. ``industry_codes`` lists the
+    GB/T 4754 codes the sector covers (``C18, C1820``): a registry's industry code is mapped to the sector whose
+    code is its longest prefix (data/intake/industry.py)."""
+
+    __tablename__ = "sectors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(16), unique=True)
+    name_en: Mapped[str | None] = mapped_column(String(40))
+    industry_codes: Mapped[str | None] = mapped_column(String(400), doc="GB/T 4754 codes, comma-separated")
+    position: Mapped[int | None] = mapped_column(Integer, doc="order in lists (then by name)")
+
+
 class Park(Base):
     """An industrial park (园区) inside one station's area."""
 
     __tablename__ = "parks"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(32), doc="the bureau's code; the import's key")
     name: Mapped[str] = mapped_column(String(64), unique=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
+    polygon_geojson: Mapped[str | None] = mapped_column(Text, doc="its outline, GeoJSON [lon, lat], or NULL")
+
+    __table_args__ = (Index("uq_park_code", "code", unique=True),)
 
 
 class Enterprise(Base):
-    """An enterprise or network unit: identity, size, place and network class."""
+    """An enterprise or network unit: identity, size, place and network class.
+
+    From a registry import (data/intake/registry.py) it carries the registry (``source``) and its own id there
+    (``source_id``); a credit code may be missing (a registry keyed by its own ids). ``values_since`` is the day
+    its head count, sector, park and station took the values they have; the earlier ones are in
+    ``enterprise_history``. ``closed_on``: a full snapshot of its registry no longer held it (never deleted)."""
 
     __tablename__ = "enterprises"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    credit_code: Mapped[str] = mapped_column(String(18), unique=True, doc="统一社会信用代码, GB 32100")
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True, doc="统一社会信用代码, GB 32100")
     sector: Mapped[str] = mapped_column(String(16))
+    industry_code: Mapped[str | None] = mapped_column(String(8), doc="GB/T 4754 code as the registry gave it")
     workers: Mapped[int | None] = mapped_column(Integer, doc="NULL when not recorded")
     park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"), index=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
@@ -142,10 +165,19 @@ class Enterprise(Base):
     address: Mapped[str] = mapped_column(String(120))
     network_unit_class: Mapped[str | None] = mapped_column(String(16), doc="its class in the network of units, or NULL")
     registered_on: Mapped[date | None] = mapped_column(Date)
+    deregistered_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date, doc="the full snapshot that no longer held it")
+    values_since: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(String(32), doc="the registry it was imported from")
+    source_id: Mapped[str | None] = mapped_column(String(64), doc="its own id in that registry")
+    created_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+    import_id: Mapped[int | None] = mapped_column(Integer, doc="imports.id of the import that last changed it")
+    import_flags: Mapped[str | None] = mapped_column(String(64), doc="credit_code_check_digit, point_from_park, ...")
 
     @validates("credit_code")
-    def _check_credit_code(self, _key, value: str) -> str:
-        return validate_credit_code(value)
+    def _check_credit_code(self, _key, value: str | None) -> str | None:
+        return None if value is None else validate_credit_code(value)
 
     __table_args__ = (
         CheckConstraint("length(credit_code) = 18", name="ck_enterprise_credit_code_len"),
@@ -154,7 +186,26 @@ class Enterprise(Base):
             "network_unit_class IS NULL OR " + _in("network_unit_class", vocab.NETWORK_UNIT_CLASSES),
             name="ck_enterprise_network_class",
         ),
+        Index("uq_enterprise_source", "source", "source_id", unique=True),
     )
+
+
+class EnterpriseHistory(Base):
+    """The values an enterprise's head count, sector, park and station held, from ``valid_from`` (NULL: since it
+    was first stored) to the day before ``valid_to``, kept when a registry snapshot changed them."""
+
+    __tablename__ = "enterprise_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    workers: Mapped[int | None] = mapped_column(Integer)
+    sector: Mapped[str] = mapped_column(String(16))
+    park_id: Mapped[int | None] = mapped_column(Integer)
+    station_id: Mapped[int] = mapped_column(Integer)
+    import_id: Mapped[int | None] = mapped_column(Integer, doc="the import that changed them")
+
+    __table_args__ = (Index("ix_enterprise_history_enterprise", "enterprise_id", "valid_to"),)
 
 
 class Team(Base):

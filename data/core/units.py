@@ -1,10 +1,10 @@
-"""The units of the jurisdiction: stations and parks, for menus and the wall's playlist."""
+"""The units of the jurisdiction: stations and parks, for menus and the wall's playlist; and the sectors."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from data.core.schema import Park, Station
+from data.core.schema import Park, Sector, Station
 from data.core.scope import Unit
 
 
@@ -24,3 +24,9 @@ def parks(conn: Connection, station_id: int | None = None) -> list[dict]:
     if station_id is not None:
         stmt = stmt.where(*Unit("station", station_id).where(Park))
     return [{"id": r.id, "name": r.name, "station_id": r.station_id} for r in conn.execute(stmt)]
+
+
+def sectors(conn: Connection) -> list[dict]:
+    """The bureau's sectors (the table a registry import fills): name and English name, in their order."""
+    stmt = select(Sector.name, Sector.name_en).order_by(Sector.position.is_(None), Sector.position, Sector.name)
+    return [{"name": r.name, "name_en": r.name_en} for r in conn.execute(stmt)]

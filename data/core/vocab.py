@@ -37,7 +37,7 @@ HAZARD_TYPES = ("消防", "用电", "危化品", "生产安全", "三合一住�
 HAZARD_SEVERITIES = ("一般", "较大", "重大")
 HAZARD_STATUSES = ("待整改", "已整改")
 
-SECTORS = ("童装生产", "面辅料", "电商直播", "物流仓储", "印花绣花", "缝纫加工", "商贸服务", "物业服务")
+# Sectors are data, not vocabulary: the bureau's sector table (schema.Sector, imported by data/intake/registry.py).
 
 USER_ROLES = ("wall", "leader", "analyst", "admin")  # 大屏, 领导, 研判, 管理员 (data/access/roles.py)
 
@@ -49,5 +49,10 @@ NETWORK_UNIT_CLASSES = (
     "快递物流", "娱乐场所", "医疗机构", "学校幼儿园", "出租房中介",
 )
 NETWORK_UNIT_TOTAL = 179
+
+# What each import kind is called on the admin pages and in the templates' file names (data/core/schema.py
+# IMPORT_KINDS: events, then reference data).
+IMPORT_KIND_NAMES = {"incidents": "警情", "disputes": "矛盾纠纷", "hazards": "安全隐患", "sectors": "行业分类",
+                     "parks": "园区", "enterprises": "企业名录"}
 
 SOURCES_LOCAL = "local"  # rows written by this system (demo, simulator, forms)

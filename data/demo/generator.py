@@ -27,7 +27,7 @@ from data.counts.programme import daily_counts
 from data.demo import events
 from data.demo import plan as planning
 from data.demo.world import ORGANISATION as DEMO_ORGANISATION
-from data.demo.world import World, build_world
+from data.demo.world import SECTORS, World, build_world
 from data.index import safety_index
 from data.index.jobs import run_every
 
@@ -130,6 +130,7 @@ def seed_demo(engine: Engine, seed: int = 20_151_101, scale: float = 1.0, now: d
     written = {}
     with engine.begin() as conn, _bulk_load_settings(conn):
         rollups.drop_triggers(conn)  # one GROUP BY after the load beats a trigger call per row
+        _import_sectors(conn, now)
         _insert_world(conn, world)
         for name, cols in columns.items():
             written[name] = write_rows(conn, name, cols, now)
@@ -180,6 +181,17 @@ def _concat(parts: list[dict]) -> dict:
     if not parts:
         return {}
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0] if key != "_table"}
+
+
+def _import_sectors(conn, now: datetime) -> None:
+    """The demo bureau's sector table, through the import a bureau uses (data/intake/registry.py)."""
+    from data.intake import registry  # noqa: PLC0415 - the importer loads only when seeding
+
+    lines = ["name,name_en,industry_codes", *(f'{name},{name_en},"{codes}"' for name, name_en, codes in SECTORS)]
+    report = registry.import_registry(conn, "sectors", ("\n".join(lines) + "\n").encode(), {
+        "source": "bureau", "_identity": True}, now=now, allow_demo=True)
+    if not report.ok or report.rejected:
+        raise DemoError("the demo's sector table was refused: " + "; ".join(report.lines()))
 
 
 def _insert_world(conn, world: World) -> None:

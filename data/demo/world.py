@@ -27,6 +27,15 @@ PARKS = (  # name, station index (see geo.STATIONS)
     ("吴兴大道产业园", 2), ("轧村工业园", 2), ("漾西工业园", 3), ("秦家港童装园", 0),
 )
 
+# The demo bureau's sector table, imported through data/intake/registry.py as a bureau's would be: name, English
+# name, the GB/T 4754 codes each covers.
+SECTORS = (
+    ("童装生产", "Children's garments", "C1811,C1819"), ("面辅料", "Fabrics and trimmings", "C17"),
+    ("电商直播", "Live-stream e-commerce", "F5292"), ("物流仓储", "Logistics and storage", "G"),
+    ("印花绣花", "Printing and embroidery", "C1713,C1723"), ("缝纫加工", "Sewing workshops", "C1830"),
+    ("商贸服务", "Trade and services", "F"), ("物业服务", "Property services", "K7020"),
+)
+SECTOR_NAMES = tuple(name for name, _en, _codes in SECTORS)
 SECTOR_WEIGHTS = {
     "童装生产": 0.46, "面辅料": 0.12, "电商直播": 0.12, "物流仓储": 0.06,
     "印花绣花": 0.10, "缝纫加工": 0.08, "商贸服务": 0.04, "物业服务": 0.02,

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 
 from data.core import bulk, db, rollups, vocab
 from data.core.periods import Window
-from data.core.schema import Enterprise, Hazard, Team
+from data.core.schema import Enterprise, EnterpriseHistory, Hazard, Team
 from data.core.schema import safety_index_table as index_table
 from data.core.schema import safety_index_unit_table as unit_table
 from data.core.timeutil import local_midnight, now_utc
@@ -420,13 +420,40 @@ def month_window(month: date, window_months: int, today: date) -> Window:
     return Window(add_months(month, 1 - window_months), last)
 
 
-def enterprise_frame(conn: Connection) -> pd.DataFrame:
-    """Enterprise dimension rows (a small table: id, sector, workers, park, station)."""
-    rows = conn.execute(select(Enterprise.id, Enterprise.sector, Enterprise.workers, Enterprise.park_id,
-                               Enterprise.station_id)).all()
-    frame = pd.DataFrame(rows, columns=["enterprise_id", "sector", "workers", "park_id", "station_id"])
+ENTERPRISE_COLUMNS = ["enterprise_id", "sector", "workers", "park_id", "station_id"]
+
+
+def enterprise_frame(conn: Connection, month: date | None = None) -> pd.DataFrame:
+    """Enterprise dimension rows (a small table: id, sector, workers, park, station).
+
+    With ``month``, as the registry stood on its last day: an enterprise closed (a full snapshot no longer held
+    it) before the month began is left out, and one whose head count, sector, park or station changed later
+    takes the values it held then (``enterprise_history``), so each month's index stands on that month's
+    registry. Without, as it stands now."""
+    columns = (Enterprise.id, Enterprise.sector, Enterprise.workers, Enterprise.park_id, Enterprise.station_id)
+    stmt = select(*columns)
+    if month is not None:
+        stmt = stmt.where(or_(Enterprise.closed_on.is_(None), Enterprise.closed_on > month))
+    frame = pd.DataFrame(conn.execute(stmt).all(), columns=ENTERPRISE_COLUMNS)
+    if month is not None:
+        frame = _as_held(conn, frame, add_months(month, 1) - timedelta(days=1))
     frame["workers"] = frame["workers"].astype(float)
     return frame
+
+
+def _as_held(conn: Connection, frame: pd.DataFrame, day: date) -> pd.DataFrame:
+    """``frame`` with the values each enterprise held on ``day`` where a later snapshot changed them."""
+    h = EnterpriseHistory
+    held = conn.execute(select(h.enterprise_id, h.sector, h.workers, h.park_id, h.station_id).where(
+        h.valid_to > day, or_(h.valid_from.is_(None), h.valid_from <= day)).order_by(h.valid_to.desc())).all()
+    if not held:
+        return frame
+    old = pd.DataFrame(held, columns=ENTERPRISE_COLUMNS).drop_duplicates("enterprise_id", keep="last")
+    old = old.set_index("enterprise_id")  # ordered by valid_to, latest first: the earliest period after ``day`` wins
+    frame = frame.set_index("enterprise_id")
+    common = frame.index.intersection(old.index)
+    frame.loc[common, ENTERPRISE_COLUMNS[1:]] = old.loc[common, ENTERPRISE_COLUMNS[1:]].to_numpy()
+    return frame.reset_index()
 
 
 def month_inputs(conn: Connection, month: date, today: date, config: IndexConfig,
@@ -434,7 +461,7 @@ def month_inputs(conn: Connection, month: date, today: date, config: IndexConfig
     """Per-enterprise inputs of one month, aggregated in the database."""
     window = month_window(month, config.window_months, today)
     whole_months = Window(window.first, add_months(month, 1) - timedelta(days=1))
-    frame = (enterprise_frame(conn) if enterprises is None else enterprises).copy()
+    frame = (enterprise_frame(conn, month) if enterprises is None else enterprises).copy()
     ids = frame["enterprise_id"]
 
     def grouped(counts: dict, names: tuple[str, ...]) -> pd.DataFrame:
@@ -558,10 +585,12 @@ class _MonthIndicators:
 
     def __init__(self, conn: Connection, today: date, config: IndexConfig, keep: bool = False):
         self.conn, self.today, self.config = conn, today, config
-        self.enterprises = enterprise_frame(conn)
         self.keeping = keep
         self.kept: dict[date, pd.DataFrame] = {}
-        self.peers: PeerGroups | None = None  # the same enterprises every month, so the same peer groups
+        # peer groups depend only on the enterprises' sectors and head counts: kept while a month's registry
+        # (enterprise_frame as of the month) is the same as the last month's
+        self.peers: PeerGroups | None = None
+        self._peers_of: pd.DataFrame | None = None
 
     def stop_keeping(self, wanted: list[date]) -> None:
         """Keep no new months, and of the kept ones only those in ``wanted``."""
@@ -571,7 +600,10 @@ class _MonthIndicators:
     def __call__(self, month: date) -> pd.DataFrame:
         if month in self.kept:
             return self.kept.pop(month)
-        inputs = month_inputs(self.conn, month, self.today, self.config, self.enterprises)
+        enterprises = enterprise_frame(self.conn, month)
+        if self._peers_of is None or not enterprises.equals(self._peers_of):
+            self.peers, self._peers_of = None, enterprises
+        inputs = month_inputs(self.conn, month, self.today, self.config, enterprises)
         frame, self.peers = _indicators(inputs, self.config, self.peers)
         if self.keeping:
             self.kept[month] = frame
@@ -679,9 +711,10 @@ def receipt(conn: Connection, enterprise_id: int, month: date, today: date,
     """The receipt of one enterprise's score in one month (recomputed from the rollups)."""
     config = config or default_config()
     bounds = reference_bounds(conn, today, config)
-    enterprises = enterprise_frame(conn)
-    now = compute_month(conn, month, today, bounds, config, enterprises).set_index("enterprise_id")
-    before = compute_month(conn, add_months(month, -1), today, bounds, config, enterprises).set_index("enterprise_id")
+    previous = add_months(month, -1)
+    now = compute_month(conn, month, today, bounds, config, enterprise_frame(conn, month)).set_index("enterprise_id")
+    before = compute_month(conn, previous, today, bounds, config,
+                           enterprise_frame(conn, previous)).set_index("enterprise_id")
     if enterprise_id not in now.index:
         raise KeyError(f"no enterprise {enterprise_id}")
     row, prev = now.loc[enterprise_id], before.loc[enterprise_id] if enterprise_id in before.index else None

@@ -89,6 +89,7 @@ class ImportReport:
     flagged_lines: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
     duplicate_lines: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    QUARANTINES = True  # rejected rows are kept in the quarantine (reference imports: only listed)
 
     @property
     def changed(self) -> bool:
@@ -127,10 +128,11 @@ class ImportReport:
                        + (f", {self.encoding}" if self.encoding else "") + f", sha256 {self.sha256}")
         shown = self.rejections if limit is None else self.rejections[:limit]
         for r in shown:
-            out.append("rejected " + r.text() + ("" if r.quarantined else " (already in quarantine)"))
+            out.append("rejected " + r.text() + ("" if r.quarantined or not self.QUARANTINES
+                                                 else " (already in quarantine)"))
         more = self.rejected - len(shown)
         if more > 0:
-            out.append(f"… and {more:,} more rejected rows (see the quarantine)")
+            out.append(f"… and {more:,} more rejected rows" + (" (see the quarantine)" if self.QUARANTINES else ""))
         flagged = self.flagged_lines if limit is None else self.flagged_lines[:limit]
         for line, flags in flagged:
             out.append(f"flagged line {line}: {', '.join(flags)}")
@@ -517,6 +519,8 @@ def import_file(target: Engine | Connection, kind: str, data, mapping=None, *, f
     started = time.monotonic()
     report = ImportReport(kind=kind, dry_run=dry_run, filename=filename)
     try:
+        if kind not in TABLES:
+            raise MappingError(f"{kind} are reference data: import them with data.intake.registry.import_registry")
         the_mapping = load_mapping(mapping, kind, source)
         report.source = the_mapping.source
         the_input = resolve_input(data, filename)
@@ -524,11 +528,21 @@ def import_file(target: Engine | Connection, kind: str, data, mapping=None, *, f
     except (MappingError, FileError) as exc:
         report.seconds = time.monotonic() - started
         return report.fail(exc)
+    run_all_or_nothing(target, report, dry_run, lambda conn: _run(
+        conn, the_mapping, the_input, report, now or now_utc(), progress, batch_size, allow_demo, user, max_details))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def run_all_or_nothing(target: Engine | Connection, report: ImportReport, dry_run: bool,
+                       work: Callable[[Connection], None]) -> None:
+    """``work`` in one transaction: committed when it changed something and this is no dry run, else rolled
+    back; a refusal (bad mapping or file, ``ImportRefused``) or a database error fails the report, with nothing
+    stored. Any other exception is a bug and propagates (rolled back too)."""
     try:
         with transaction(target) as (conn, tx):
             try:
-                _run(conn, the_mapping, the_input, report, now or now_utc(), progress, batch_size, allow_demo,
-                     user, max_details)
+                work(conn)
             except (MappingError, FileError, ImportRefused) as exc:
                 tx.rollback()
                 report.fail(exc)
@@ -544,8 +558,13 @@ def import_file(target: Engine | Connection, kind: str, data, mapping=None, *, f
         cause = getattr(exc, "orig", None) or exc
         report.fail(f"the database refused the import ({type(cause).__name__}: "
                     f"{(str(cause).splitlines() or [''])[0][:300]})")
-    report.seconds = time.monotonic() - started
-    return report
+
+
+def refuse_demo(conn: Connection, allow_demo: bool) -> None:
+    """``ImportRefused`` for the synthetic demo's database, unless ``allow_demo``."""
+    if not allow_demo and conn.execute(select(Meta.value).where(Meta.key == "demo_settings")).first() is not None:
+        raise ImportRefused("this database holds the synthetic demo, which is wiped when it is rebuilt; import "
+                            "real records into a real database (or pass allow_demo to try the importer on it)")
 
 
 def _is_database_error(exc: BaseException) -> bool:
@@ -556,9 +575,7 @@ def _is_database_error(exc: BaseException) -> bool:
 def _run(conn: Connection, mapping: Mapping, the_input: Input, report: ImportReport, now: datetime,
          progress, batch_size: int, allow_demo: bool, user: str | None, max_details: int) -> None:
     kind = mapping.kind
-    if not allow_demo and conn.execute(select(Meta.value).where(Meta.key == "demo_settings")).first() is not None:
-        raise ImportRefused("this database holds the synthetic demo, which is wiped when it is rebuilt; import "
-                            "real records into a real database (or pass allow_demo to try the importer on it)")
+    refuse_demo(conn, allow_demo)
     table = open_table(the_input, mapping)
     writer = None
     try:

@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from data.core import vocab
-from data.core.schema import IMPORT_KINDS
+from data.core.schema import EVENT_KINDS, IMPORT_KINDS, REFERENCE_KINDS  # noqa: F401 - the kinds, for data.intake
 from data.intake.patterns import PatternError, SafePattern, compile_pattern
 
-KINDS = IMPORT_KINDS
+KINDS = IMPORT_KINDS  # events (data.intake.importer) and reference data (data.intake.registry)
 RESERVED_SOURCES = (vocab.SOURCES_LOCAL, "demo")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_EARLIEST = date(2000, 1, 1)
@@ -50,7 +50,7 @@ class MappingError(ValueError):
 class Target:
     """One of our fields an import can fill: its type and rules."""
 
-    type: str  # id time date text int decimal float bool vocab station park enterprise
+    type: str  # id time date text int decimal float bool vocab station park enterprise credit_code sector geometry
     required: bool = False
     choices: tuple = ()
     max_len: int | None = None
@@ -111,13 +111,44 @@ TARGETS: dict[str, dict[str, Target]] = {
         "rectified_at": Target("time"),
         "status": Target("vocab", required=True, derived=True, choices=vocab.HAZARD_STATUSES),
     },
+    # Reference data (data/intake/registry.py): matched on their key, updated in place, never deleted.
+    "sectors": {
+        "name": Target("text", required=True, max_len=16),
+        "name_en": Target("text", max_len=40),
+        "industry_codes": Target("text", max_len=400),  # GB/T 4754 codes the sector covers: C18, C1820, ...
+        "position": Target("int"),
+    },
+    "parks": {
+        "code": Target("id", required=True, max_len=32),
+        "name": Target("text", required=True, max_len=64),
+        "station": Target("station", required=True, derived=True),  # else the station whose area holds it
+        "lat": Target("float"),
+        "lon": Target("float"),
+        "polygon": Target("geometry"),  # GeoJSON or WKT text; its centre is the point when none is given
+    },
+    "enterprises": {
+        "credit_code": Target("credit_code"),  # 统一社会信用代码; this or source_id is the row's key
+        "source_id": Target("id", max_len=64),  # the registry's own id
+        "name": Target("text", required=True, max_len=100),
+        "sector": Target("sector", required=True),  # a sector's name, or an industry code it covers
+        "workers": Target("int"),
+        "address": Target("text", max_len=120),
+        "park": Target("park"),
+        "station": Target("station", required=True, derived=True),
+        "lat": Target("float"),
+        "lon": Target("float"),
+        "network_unit_class": Target("vocab", choices=vocab.NETWORK_UNIT_CLASSES),
+        "registered_on": Target("date"),
+        "deregistered_on": Target("date"),
+    },
 }
 TIME_FIELD = {"incidents": "received_at", "disputes": "reported_at", "hazards": "found_at"}
 
 _TOP_KEYS = {"kind", "source", "description", "format", "encoding", "delimiter", "quotechar", "header", "columns",
-             "skip_rows", "sheet", "timezone", "earliest", "formulas", "coordinates", "deadline_days", "fields"}
+             "skip_rows", "sheet", "timezone", "earliest", "formulas", "coordinates", "deadline_days", "fields",
+             "snapshot", "max_close"}
 _FIELD_KEYS = {"column", "columns", "value", "join", "pattern", "map", "rules", "ignore_case", "default", "format",
-               "timezone", "true", "false", "unknown", "hash"}
+               "timezone", "true", "false", "unknown", "hash", "registry"}
 _NO_DEFAULT = object()
 
 
@@ -141,6 +172,7 @@ class FieldSpec:
     true_words: frozenset = frozenset()
     false_words: frozenset = frozenset()
     unknown: str = "reject"  # enterprise: a valid credit code not in our table -> reject the row or leave it empty
+    registry: str | None = None  # enterprise: the value is this registry's own id (source_id), not a credit code
 
     @property
     def has_default(self) -> bool:
@@ -178,6 +210,9 @@ class Mapping:
     coordinates: Coordinates = Coordinates()
     deadline_days: int | None = None
     identity: bool = False  # the default mapping: columns named as our fields
+    snapshot: str = "changes"  # reference data: changes (rows given are added or updated) | full (the whole
+    #                            registry: what it no longer holds is closed)
+    max_close: float = 0.1  # full snapshot: the largest share of the stored registry it may close
     raw: dict = field(default_factory=dict, compare=False)
 
     def to_json(self) -> str:
@@ -330,6 +365,12 @@ def _field_spec(kind: str, name: str, spec, mapping_zone: ZoneInfo) -> FieldSpec
         if target.type != "enterprise" or spec["unknown"] not in ("reject", "empty"):
             raise _fail(where, "unknown: reject|empty is for the enterprise field only")
         kw["unknown"] = spec["unknown"]
+    if "registry" in spec:
+        registry = spec["registry"]
+        if target.type != "enterprise" or not isinstance(registry, str) or not 0 < len(registry.strip()) <= 32:
+            raise _fail(where, "registry: <source> is for the enterprise field only: the name (1 to 32 characters) "
+                               "of the registry import whose own ids the column holds")
+        kw["registry"] = registry.strip()
     return FieldSpec(**kw)
 
 
@@ -547,6 +588,8 @@ def load_mapping(spec, kind: str, source: str | None = None) -> Mapping:
         if not isinstance(deadline_days, int) or isinstance(deadline_days, bool) or not 0 <= deadline_days <= 3650:
             raise _fail("deadline_days", f"a number of days (0-3650), got {deadline_days!r}")
 
+    snapshot, max_close = _snapshot(kind, data)
+
     raw_fields = data.get("fields")
     if identity:
         if raw_fields is not None:
@@ -563,8 +606,22 @@ def load_mapping(spec, kind: str, source: str | None = None) -> Mapping:
     return Mapping(kind=kind, source=src, fields=fields, format=fmt, encoding=encoding, delimiter=delimiter,
                    quotechar=quotechar, header=header, columns=columns, skip_rows=skip_rows, sheet=sheet,
                    timezone=zone, earliest=earliest, formulas=formulas, coordinates=coordinates,
-                   deadline_days=deadline_days, identity=identity,
+                   deadline_days=deadline_days, identity=identity, snapshot=snapshot, max_close=max_close,
                    raw={**data, "kind": kind, "source": src, **({"_identity": True} if identity else {})})
+
+
+def _snapshot(kind: str, data: dict) -> tuple[str, float]:
+    """A reference import's snapshot mode and how much of the stored registry a full snapshot may close."""
+    snapshot = data.get("snapshot", "changes")
+    max_close = data.get("max_close", 0.1)
+    if ("snapshot" in data or "max_close" in data) and kind != "enterprises":
+        raise _fail("snapshot", f"is for the enterprise registry, not {kind} (which are only added and updated)")
+    if snapshot not in ("changes", "full"):
+        raise _fail("snapshot", f"changes (add and update what the file holds) or full (the whole registry: what "
+                                f"it no longer holds is closed), got {snapshot!r}")
+    if isinstance(max_close, bool) or not isinstance(max_close, (int, float)) or not 0 <= max_close <= 1:
+        raise _fail("max_close", f"a share between 0 and 1 (0.1: at most a tenth of the registry), got {max_close!r}")
+    return snapshot, float(max_close)
 
 
 def _check_required(kind: str, fields: dict[str, FieldSpec], deadline_days: int | None) -> None:
@@ -572,6 +629,10 @@ def _check_required(kind: str, fields: dict[str, FieldSpec], deadline_days: int 
                if target.required and not target.derived and name not in fields]
     if kind == "hazards" and "deadline" not in fields and deadline_days is None:
         missing.append("deadline (or deadline_days)")
+    if kind == "enterprises" and "credit_code" not in fields and "source_id" not in fields:
+        missing.append("credit_code or source_id (the registry's own id): the key an enterprise is matched on")
+    if kind == "parks" and "station" not in fields and "lat" not in fields and "polygon" not in fields:
+        missing.append("station, lat/lon or polygon (the station is found from the park's place)")
     if missing:
         raise _fail("fields", f"{kind} need {', '.join(missing)}; map a column or give a value")
 

@@ -47,7 +47,7 @@ from data.intake import importer
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.0
-DEFAULT_ENTRY = "data.intake:import_file"
+DEFAULT_ENTRY = "data.intake:import_any"  # events or reference data, by kind
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, select
 
-from data.core.schema import Enterprise, InvalidCreditCode, Park, Station, validate_credit_code
+from data.core.schema import Enterprise, InvalidCreditCode, Park, Sector, Station, validate_credit_code
 from data.core.timeutil import LOCAL_TZ, now_utc
 from data.core.vocab import INCIDENT_SUBCATEGORIES
 from data.intake import coords
+from data.intake.industry import SectorTable
 from data.intake.mapping import TARGETS, TIME_FIELD, FieldSpec, Mapping, MappingError, identity_fields
 from data.intake.values import (
     FieldError,
@@ -40,6 +41,7 @@ from data.intake.values import (
     parse_time,
 )
 
+POINT_KINDS = ("incidents", "parks", "enterprises")  # kinds that store the row's point
 FUTURE_SLACK = timedelta(minutes=5)  # clocks of other systems run a little ahead
 _LATER_THAN = {  # time field -> the time it may not precede
     "dispatched_at": "received_at", "arrived_at": "received_at", "closed_at": "received_at",
@@ -52,23 +54,41 @@ class Lookups:
     """The database's reference data an import resolves names and codes against."""
 
     stations: dict[str, int]  # code and name, case-folded -> id
-    parks: dict[str, tuple[int, int]]  # name, case-folded -> (id, station_id)
+    parks: dict[str, tuple[int, int]]  # code and name, case-folded -> (id, station_id)
     enterprises: dict[str, tuple[int, int, int | None]]  # credit code -> (id, station_id, park_id)
     station_areas: coords.StationAreas
     now: datetime
+    # (registry source, its own id) -> (id, station_id, park_id): events linked by a registry's id
+    registry_ids: dict[tuple[str, str], tuple[int, int, int | None]] = field(default_factory=dict)
+    park_points: dict[int, tuple[float, float]] = field(default_factory=dict)  # id -> (lon, lat)
+    station_centres: dict[int, tuple[float, float]] = field(default_factory=dict)  # id -> (lon, lat)
+    sectors: SectorTable = field(default_factory=lambda: SectorTable(frozenset(), {}))
 
     @classmethod
     def load(cls, conn: Connection, now: datetime | None = None) -> Lookups:
-        stations = {}
-        for row in conn.execute(select(Station.id, Station.code, Station.name)):
+        stations, centres = {}, {}
+        for row in conn.execute(select(Station.id, Station.code, Station.name, Station.centre_lon,
+                                       Station.centre_lat)):
             stations[row.code.casefold()] = int(row.id)
             stations[row.name.casefold()] = int(row.id)
-        parks = {r.name.casefold(): (int(r.id), int(r.station_id))
-                 for r in conn.execute(select(Park.id, Park.name, Park.station_id))}
-        enterprises = {r.credit_code: (int(r.id), int(r.station_id), None if r.park_id is None else int(r.park_id))
-                       for r in conn.execute(select(Enterprise.id, Enterprise.credit_code, Enterprise.station_id,
-                                                    Enterprise.park_id))}
-        return cls(stations, parks, enterprises, coords.station_areas(conn), now or now_utc())
+            centres[int(row.id)] = (row.centre_lon, row.centre_lat)
+        parks, points = {}, {}
+        for r in conn.execute(select(Park.id, Park.code, Park.name, Park.station_id, Park.lon, Park.lat)):
+            parks[r.name.casefold()] = (int(r.id), int(r.station_id))
+            if r.code:
+                parks[r.code.casefold()] = (int(r.id), int(r.station_id))
+            points[int(r.id)] = (r.lon, r.lat)
+        enterprises, registry_ids = {}, {}
+        for r in conn.execute(select(Enterprise.id, Enterprise.credit_code, Enterprise.source, Enterprise.source_id,
+                                     Enterprise.station_id, Enterprise.park_id)):
+            found = (int(r.id), int(r.station_id), None if r.park_id is None else int(r.park_id))
+            if r.credit_code:
+                enterprises[r.credit_code] = found
+            if r.source_id is not None:
+                registry_ids[(r.source, r.source_id)] = found
+        sectors = SectorTable.from_rows(conn.execute(select(Sector.name, Sector.industry_codes)))
+        return cls(stations, parks, enterprises, coords.station_areas(conn), now or now_utc(), registry_ids,
+                   points, centres, sectors)
 
 
 @dataclass
@@ -341,13 +361,29 @@ class RowValidator:
                 return lookups.parks[text]
 
             return as_park
+        if kind == "enterprise" and spec.registry is not None:
+            registry, unknown = spec.registry, spec.unknown
+
+            def by_registry_id(raw, _flags):
+                text = check_text(cell_text(raw) or "")
+                found = lookups.registry_ids.get((registry, text))
+                if found is None:
+                    if unknown == "empty":
+                        return None
+                    raise FieldError(f"{clip(text)} is not the id of an enterprise of registry {registry}")
+                return found
+
+            return by_registry_id
         if kind == "enterprise":
             unknown = spec.unknown
 
             def as_enterprise(raw, _flags):
-                text = cell_text(raw) or ""
+                text = check_text(cell_text(raw) or "")
+                found = lookups.enterprises.get(text.upper().replace(" ", ""))
+                if found is not None:  # a stored code, check digit or not (registries hold some that fail)
+                    return found
                 try:
-                    code = validate_credit_code(check_text(text))
+                    code = validate_credit_code(text)
                 except InvalidCreditCode as exc:
                     raise FieldError(str(exc)) from None
                 except Exception as exc:  # noqa: BLE001 - python-stdnum on odd input; never let a row crash
@@ -360,7 +396,11 @@ class RowValidator:
                 return found
 
             return as_enterprise
-        raise AssertionError(f"unhandled field type {kind}")  # pragma: no cover
+        return self._reference_converter(spec, target)
+
+    def _reference_converter(self, spec: FieldSpec, target):
+        """Field types of reference data only (data.intake.registry's validator)."""
+        raise AssertionError(f"unhandled field type {target.type}")  # pragma: no cover
 
     # --- validating ---------------------------------------------------------------------------------------
 
@@ -425,22 +465,28 @@ class RowValidator:
                 if not any(e.startswith(f"{name}:") for e in errors):
                     errors.append(f"{name}: missing")
 
+    @staticmethod
+    def _point(result: RowResult, values: dict) -> None:
+        """The row's lat/lon, checked, kept as ``result.point`` for the batch's coordinate work."""
+        lat, lon = values.pop("lat", None), values.pop("lon", None)
+        if (lat is None) != (lon is None):
+            result.errors.append("lat/lon: give both or neither")
+        elif lat is not None and not (lat == 0 and lon == 0):
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                result.errors.append(f"lat/lon: {lat}, {lon} are not coordinates")
+            else:
+                result.point = (lon, lat)
+
     def _cross_checks(self, result: RowResult, values: dict) -> None:
         errors = result.errors
         kind = self.kind
         time_field = TIME_FIELD[kind]
+        zone = self.mapping.timezone  # the clock the file is written in, so the message reads as the file does
         for name, before in _LATER_THAN.items():
             if values.get(name) is not None and values.get(before) is not None and values[name] < values[before]:
-                errors.append(f"{name}: {values[name]:%Y-%m-%d %H:%M} is before {before} "
-                              f"{values[before]:%Y-%m-%d %H:%M}")
-        lat, lon = values.pop("lat", None), values.pop("lon", None)
-        if (lat is None) != (lon is None):
-            errors.append("lat/lon: give both or neither")
-        elif lat is not None and not (lat == 0 and lon == 0):
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                errors.append(f"lat/lon: {lat}, {lon} are not coordinates")
-            else:
-                result.point = (lon, lat)
+                errors.append(f"{name}: {values[name].astimezone(zone):%Y-%m-%d %H:%M} is before {before} "
+                              f"{values[before].astimezone(zone):%Y-%m-%d %H:%M}")
+        self._point(result, values)
         enterprise = values.pop("enterprise", None)
         values["enterprise_id"] = enterprise[0] if enterprise else None
         park = values.pop("park", None)
@@ -512,7 +558,7 @@ class RowValidator:
                 if r.needs_station:
                     r.errors.append("station: none given, and neither an enterprise, a park nor a point inside a "
                                     "station's area tells it")
-            if r.ok and self.kind != "incidents":
+            if r.ok and self.kind not in POINT_KINDS:
                 r.values.pop("lat", None)
                 r.values.pop("lon", None)
 

@@ -23,7 +23,7 @@ from data.access.masking import (  # noqa: F401 - mask_parties
 )
 from data.access.roles import MASKED, Principal, reveal
 from data.core.periods import Window, period_window, year_earlier
-from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Station, Team
+from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Sector, Station, Team
 from data.core.scope import Unit
 from data.core.timeutil import local_day_range, to_local
 from data.core.vocab import DISPUTE_STATUSES
@@ -59,8 +59,9 @@ class TeamInfo:
 class Identity:
     id: int
     name: str
-    credit_code: str
+    credit_code: str | None
     sector: str
+    sector_en: str | None  # the sector table's English name
     workers: int | None
     park_id: int | None
     park_name: str | None
@@ -192,9 +193,10 @@ def identity(conn: Connection, enterprise_id: int, unmasked: bool = False) -> Id
         select(Enterprise.id, Enterprise.name, Enterprise.credit_code, Enterprise.sector, Enterprise.workers,
                Enterprise.park_id, Park.name.label("park_name"), Enterprise.station_id,
                Station.name.label("station_name"), Enterprise.network_unit_class, Enterprise.registered_on,
-               Enterprise.address)
+               Enterprise.address, Sector.name_en.label("sector_en"))
         .join(Station, Station.id == Enterprise.station_id)
         .outerjoin(Park, Park.id == Enterprise.park_id)
+        .outerjoin(Sector, Sector.name == Enterprise.sector)
         .where(*_scope(enterprise_id).where(Enterprise))
     ).first()
     if row is None:
@@ -202,7 +204,7 @@ def identity(conn: Connection, enterprise_id: int, unmasked: bool = False) -> Id
     teams = tuple(TeamInfo(r.team_type, _as_date(r.established_on), int(r.members or 0)) for r in conn.execute(
         select(Team.team_type, Team.established_on, Team.members).where(*_scope(enterprise_id).where(Team))
         .order_by(Team.established_on, Team.team_type)))
-    return Identity(int(row.id), row.name, row.credit_code, row.sector,
+    return Identity(int(row.id), row.name, row.credit_code, row.sector, row.sector_en,
                     None if row.workers is None else int(row.workers), row.park_id, row.park_name,
                     int(row.station_id), row.station_name, row.network_unit_class,
                     None if row.registered_on is None else _as_date(row.registered_on),

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from data.core.scope import Unit
 from data.core.timeutil import to_local
 from data.index.safety_index import month_start
-from data.screens import geo
+from data.screens import geo, setup
 from data.screens.cockpit import CockpitNumbers, cockpit_numbers, station_alerts
 from data.screens.incidents import newest_receipt
 
@@ -71,6 +71,7 @@ class WallFrame:
     enterprises: list[dict]
     alerts: list[int]
     data_age: DataAge | None = None
+    setup_gap: str | None = None  # what a half-configured database lacks ("stations"), data/screens/setup.py
 
 
 def wall_frame(conn: Connection, now: datetime, unit: Unit) -> WallFrame:
@@ -91,4 +92,5 @@ def wall_frame(conn: Connection, now: datetime, unit: Unit) -> WallFrame:
         enterprises=geo.risky_enterprises(conn, month, unit),
         alerts=station_alerts(conn, now),
         data_age=data_age(conn, now, unit, numbers.hours_weekday_avg),
+        setup_gap=setup.missing_reference(conn),
     )

@@ -432,16 +432,12 @@ VALUES_EN = {
     "三合一住人": "Living on premises", "特种设备": "Special equipment",
     "一般": "Minor", "较大": "Serious", "重大": "Major", "待整改": "Open", "已整改": "Rectified",
     "蓝": "Blue", "黄": "Yellow", "橙": "Orange", "红": "Red",
-    "小区物业": "Residential property", "商场市场": "Malls and markets", "危化单位": "Hazardous-chemical sites",
-    "宾馆旅馆": "Hotels", "金融网点": "Bank branches", "加油站": "Filling stations", "快递物流": "Couriers",
-    "娱乐场所": "Entertainment venues", "医疗机构": "Medical facilities", "学校幼儿园": "Schools and kindergartens",
-    "出租房中介": "Rental agencies",
 }
 # The vocabularies the pages and files show through ``tv``: each value needs its English label, checked when
 # the app starts (check_labels), so a value added to data/core/vocab.py fails loudly until it has one.
 DISPLAYED_VOCABULARIES = ("INCIDENT_CATEGORIES", "DISPOSITIONS", "DISPUTE_TYPES", "SETTLED_LEVELS",
-                          "DISPUTE_STATUSES", "HAZARD_TYPES", "HAZARD_SEVERITIES", "HAZARD_STATUSES",
-                          "NETWORK_UNIT_CLASSES")  # sectors are data: their English names are in the sectors table
+                          "DISPUTE_STATUSES", "HAZARD_TYPES", "HAZARD_SEVERITIES", "HAZARD_STATUSES")
+# Sectors and the network's classes are data: their English names are in their tables (bureau_label).
 
 
 class LabelError(ValueError):
@@ -473,8 +469,9 @@ def tv(value: str | None, lang: str = "zh") -> str:
     return VALUES_EN.get(value, value) if lang == "en" else value
 
 
-def sector_label(name: str, name_en: str | None, lang: str = "zh") -> str:
-    """A sector as the UI shows it: its English name (the sector table's) in English when it has one."""
+def bureau_label(name: str, name_en: str | None, lang: str = "zh") -> str:
+    """A value of one of the bureau's own tables (a sector, a network class) as the UI shows it: its English name
+    (the table's) in English when it has one."""
     return name_en if lang == "en" and name_en else name
 
 

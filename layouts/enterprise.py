@@ -25,7 +25,7 @@ from figures.enterprise import (
     index_figure,
     point_month,
 )
-from figures.strings import sector_label, t, tv
+from figures.strings import bureau_label, t, tv
 from figures.theme import BAND_COLOURS, GRAPH_CONFIG
 from layouts import ids
 from layouts.components import TABLE_AND_CHART, download_links
@@ -121,7 +121,7 @@ def page(profile: ent.EnterpriseProfile, lang: str, demo: bool = False,
         band_badge(latest.score if latest else None, latest.band if latest else None, lang, "ent-band"),
         html.Div([html.Span(t("ent_credit_code", lang) + ("：" if lang == "zh" else ": "), className="ent-muted"),
                   html.Span(ident.credit_code or "—", id=ids.ENT_CREDIT_CODE, className="ent-code"),
-                  html.Span(" · " + sector_label(ident.sector, ident.sector_en, lang), className="ent-muted")],
+                  html.Span(" · " + bureau_label(ident.sector, ident.sector_en, lang), className="ent-muted")],
                  className="ent-subtitle"),
     ], className="ent-title")
     return html.Div([
@@ -186,12 +186,13 @@ def identity_card(ident: ent.Identity, lang: str, org: Organisation = DEFAULT_OR
                else t("ent_workers_unknown", lang))
     facts = [
         ("ent_credit_code", ident.credit_code),
-        ("ent_sector", sector_label(ident.sector, ident.sector_en, lang)),
+        ("ent_sector", bureau_label(ident.sector, ident.sector_en, lang)),
         ("ent_workers", workers),
         ("ent_station", tv(ident.station_name, lang)),
         ("ent_park", ident.park_name or t("ent_no_park", lang)),
         ("ent_address", ident.address or "—"),
-        ("ent_network_class", tv(ident.network_unit_class, lang) if ident.network_unit_class
+        ("ent_network_class", bureau_label(ident.network_unit_class, ident.network_class_en, lang)
+         if ident.network_unit_class
          else t("ent_not_network", lang)),
         ("ent_registered", fmt_day(ident.registered_on)),
     ]

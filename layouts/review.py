@@ -29,7 +29,7 @@ from figures.review import (
     trend_figure,
     window_words,
 )
-from figures.strings import sector_label, t, tv
+from figures.strings import bureau_label, t, tv
 from figures.text import SIGNIFICANCE_MARKS, count_text, org_title
 from figures.theme import GRAPH_CONFIG
 from layouts import ids, index_views
@@ -73,7 +73,7 @@ def filter_bar(lang: str, stations: list[dict], parks: list[dict], sectors: list
                      placeholder=t("filter_station", lang), className="review-dropdown"),
         dcc.Dropdown(id=ids.REVIEW_PARK, options=[{"label": p["name"], "value": p["id"]} for p in parks],
                      placeholder=t("filter_park", lang), className="review-dropdown"),
-        dcc.Dropdown(id=ids.REVIEW_SECTOR, options=[{"label": sector_label(s["name"], s["name_en"], lang),
+        dcc.Dropdown(id=ids.REVIEW_SECTOR, options=[{"label": bureau_label(s["name"], s["name_en"], lang),
                                                      "value": s["name"]} for s in sectors],
                      placeholder=t("filter_sector", lang), className="review-dropdown"),
         dcc.Dropdown(id=ids.REVIEW_CATEGORY,

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 import app as app_module
 from data.access import audit
-from data.core import db, rollups
+from data.core import db, rollups, units
 from data.core.schema import Enterprise, EnterpriseHistory, ImportRun, Park, Sector
 from data.index import safety_index
 from data.intake import boundaries
@@ -289,6 +289,48 @@ class TestEnterprises:
         report = import_registry(engine, "enterprises", (ENTERPRISE_HEADER + "\n").encode(), ENTERPRISE_MAPPING,
                                  now=NOW)
         assert not report.ok and "no sectors are defined yet" in report.error
+
+
+class TestNetworkAndTeams:
+    def test_reg050_the_networks_classes_are_the_bureaus_and_enterprises_are_checked_against_them(self, town):
+        classes = "name,name_en,position\n加油站,Filling stations,1\n小区物业,Residential property,2\n".encode()
+        assert import_registry(town, "network_classes", classes, {"source": "bureau", "_identity": True},
+                               now=NOW).inserted == 2
+        mapping = {**ENTERPRISE_MAPPING, "fields": {**ENTERPRISE_MAPPING["fields"], "network_unit_class": "类别"}}
+        body = (ENTERPRISE_HEADER + ",类别\n" + f"{CODES[0]},甲,C1811,10,地址,,30.82,120.22,加油站\n"
+                + f"{CODES[1]},乙,C1811,10,地址,,30.82,120.22,网吧\n").encode()
+        report = import_registry(town, "enterprises", body, mapping, now=NOW)
+        assert report.inserted == 1 and report.rejections[0].line == 3
+        assert report.rejections[0].reasons == ["network_unit_class: '网吧' is not one of the network's classes "
+                                                "(加油站, 小区物业)"]
+        with town.connect() as conn:
+            assert units.network_classes(conn) == [{"name": "加油站", "name_en": "Filling stations"},
+                                                   {"name": "小区物业", "name_en": "Residential property"}]
+
+    def test_reg051_teams_are_matched_on_enterprise_and_type_and_the_index_counts_those_standing(self, town):
+        _enterprises(town, [f"{CODES[i]},企业{i},C1811,10,地址,,30.82,120.22" for i in range(3)])
+        mapping = {"source": "teams", "fields": {"enterprise": "信用代码", "team_type": "类型",
+                                                 "established_on": "成立", "dissolved_on": "解散", "members": "人数"}}
+
+        def teams(rows):
+            body = ("信用代码,类型,成立,解散,人数\n" + "\n".join(rows) + "\n").encode()
+            return import_registry(town, "teams", body, mapping, now=NOW)
+
+        rows = [f"{CODES[0]},安全巡防队,2025-01-10,,12", f"{CODES[0]},矛盾调处队,2025-03-01,,5",
+                f"{CODES[1]},安全巡防队,2025-02-01,2025-01-01,3", f"{CODES[2]},足球队,2025-02-01,,3"]
+        first = teams(rows)
+        assert first.inserted == 2 and [r.line for r in first.rejections] == [4, 5], first.lines()
+        assert first.rejections[0].reasons == ["dissolved_on: 2025-01-01 is before established_on 2025-02-01"]
+        assert not teams(rows[:2]).changed  # the same teams again
+        dissolved = teams([f"{CODES[0]},安全巡防队,2025-01-10,2026-10-15,12"])
+        assert dissolved.updated == 1 and dissolved.changed_fields == {"dissolved_on": 1}
+        ids = {r.credit_code: r.id for r in _stored(town).values()}
+        config = safety_index.default_config()
+        with town.connect() as conn:
+            september = safety_index.month_inputs(conn, date(2026, 9, 1), date(2026, 11, 30), config)
+            november = safety_index.month_inputs(conn, date(2026, 11, 1), date(2026, 11, 30), config)
+        standing = lambda frame: dict(zip(frame["enterprise_id"], frame["teams"], strict=True))  # noqa: E731
+        assert standing(september)[ids[CODES[0]]] == 2 and standing(november)[ids[CODES[0]]] == 1
 
 
 class TestCli:

@@ -31,7 +31,7 @@ from layouts import review as review_layout
 from layouts import wall as wall_layout
 
 NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
-ORDER = ("sectors", "parks", "enterprises", "incidents", "disputes", "hazards")  # as docs/onboarding.md
+ORDER = ("sectors", "network_classes", "parks", "enterprises", "teams", "incidents", "disputes", "hazards")
 
 
 def _station(engine, tmp_path) -> None:
@@ -91,7 +91,7 @@ def test_set010_an_empty_database_says_what_is_missing_and_where_it_is_fixed(eng
 
 def test_set011_a_half_configured_database_counts_what_is_there_and_what_is_not(engine, tmp_path):
     _station(engine, tmp_path)
-    for kind in ORDER[:3]:
+    for kind in ORDER[:ORDER.index("enterprises") + 1]:
         _import_template(engine, kind, "csv")
     body = ("统一社会信用代码,企业名称,行业代码,地址,派出所\n"
             f"{credit_code('91330502MA2B3C4D6')},无人数企业,C1811,示例路2号,S01\n").encode()

@@ -64,8 +64,8 @@ bp = Blueprint("admin_intake", __name__, url_prefix="/admin")
 
 UPLOAD_LIMIT = 512 * 1024 * 1024  # MAX_CONTENT_LENGTH unless the app sets its own
 MAPPING_LIMIT = 1024 * 1024
-KINDS = ("incidents", "disputes", "hazards", "sectors", "parks", "enterprises")  # = data.intake.KINDS (tested),
-#                                                                               without loading the importer
+# = data.intake.KINDS (tested), without loading the importer: events, then reference data
+KINDS = ("incidents", "disputes", "hazards", "sectors", "network_classes", "parks", "enterprises", "teams")
 EVENT_KINDS = KINDS[:3]  # the quarantine's (reference rows that are refused are listed, not kept)
 KIND_LABELS = vocab.IMPORT_KIND_NAMES
 REPORT_LINES = 200  # rejected and flagged rows a run keeps and shows

@@ -36,7 +36,7 @@ from data.core import vocab
 
 # The head revision of data/core/migrations, recorded in meta.schema_version (tests/test_migrations.py checks that
 # they agree): a change to the tables below needs a new revision there (docs/schema.md, Migrations).
-SCHEMA_VERSION = "0011_registry"
+SCHEMA_VERSION = "0012_network_teams"
 
 
 class UTCDateTime(TypeDecorator):
@@ -84,7 +84,8 @@ def _in(column: str, values) -> str:
 
 
 EVENT_KINDS = ("incidents", "disputes", "hazards")  # data.intake.importer: added, never changed by a re-import
-REFERENCE_KINDS = ("sectors", "parks", "enterprises")  # data.intake.registry: matched on their key, updated
+# data.intake.registry: matched on their key, updated; in the order a bureau imports them (docs/onboarding.md)
+REFERENCE_KINDS = ("sectors", "network_classes", "parks", "enterprises", "teams")
 IMPORT_KINDS = EVENT_KINDS + REFERENCE_KINDS
 QUARANTINE_STATUSES = ("open", "resolved", "discarded")
 
@@ -182,12 +183,8 @@ class Enterprise(Base):
     __table_args__ = (
         CheckConstraint("length(credit_code) = 18", name="ck_enterprise_credit_code_len"),
         CheckConstraint("workers IS NULL OR workers >= 0", name="ck_enterprise_workers"),
-        CheckConstraint(
-            "network_unit_class IS NULL OR " + _in("network_unit_class", vocab.NETWORK_UNIT_CLASSES),
-            name="ck_enterprise_network_class",
-        ),
         Index("uq_enterprise_source", "source", "source_id", unique=True),
-    )
+    )  # network_unit_class: one of network_classes.name (checked by the import; the classes are the bureau's)
 
 
 class EnterpriseHistory(Base):
@@ -208,15 +205,28 @@ class EnterpriseHistory(Base):
     __table_args__ = (Index("ix_enterprise_history_enterprise", "enterprise_id", "valid_to"),)
 
 
+class NetworkClass(Base):
+    """A class of the bureau's network of units (网格单位类别: 小区物业, 加油站, ...): data, imported and edited by
+    the bureau (the network's own name is an organisation setting)."""
+
+    __tablename__ = "network_classes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(16), unique=True)
+    name_en: Mapped[str | None] = mapped_column(String(40))
+    position: Mapped[int | None] = mapped_column(Integer, doc="order in lists (then by name)")
+
+
 class Team(Base):
-    """A self-governance team (自治队伍) an enterprise has set up, and since when."""
+    """A self-governance team (自治队伍) an enterprise has set up, since when, and until when."""
 
     __tablename__ = "teams"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     team_type: Mapped[str] = mapped_column(String(16))
     established_on: Mapped[date] = mapped_column(Date)
+    dissolved_on: Mapped[date | None] = mapped_column(Date, doc="NULL while it exists")
     members: Mapped[int] = mapped_column(Integer, default=0)
+    import_id: Mapped[int | None] = mapped_column(Integer, doc="imports.id of the import that last changed it")
 
     __table_args__ = (
         UniqueConstraint("enterprise_id", "team_type", name="uq_team_enterprise_type"),

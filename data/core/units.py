@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from data.core.schema import Park, Sector, Station
+from data.core.schema import NetworkClass, Park, Sector, Station
 from data.core.scope import Unit
 
 
@@ -29,4 +29,11 @@ def parks(conn: Connection, station_id: int | None = None) -> list[dict]:
 def sectors(conn: Connection) -> list[dict]:
     """The bureau's sectors (the table a registry import fills): name and English name, in their order."""
     stmt = select(Sector.name, Sector.name_en).order_by(Sector.position.is_(None), Sector.position, Sector.name)
+    return [{"name": r.name, "name_en": r.name_en} for r in conn.execute(stmt)]
+
+
+def network_classes(conn: Connection) -> list[dict]:
+    """The classes of the bureau's network of units: name and English name, in their order."""
+    stmt = select(NetworkClass.name, NetworkClass.name_en).order_by(NetworkClass.position.is_(None),
+                                                                    NetworkClass.position, NetworkClass.name)
     return [{"name": r.name, "name_en": r.name_en} for r in conn.execute(stmt)]

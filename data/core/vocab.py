@@ -43,16 +43,13 @@ USER_ROLES = ("wall", "leader", "analyst", "admin")  # 大屏, 领导, 研判, �
 
 TEAM_TYPES = ("安全巡防队", "宣传引导队", "矛盾调处队")
 
-# The eleven classes of the network of units (its name is the organisation's: data/core/organisation.py).
-NETWORK_UNIT_CLASSES = (
-    "小区物业", "商场市场", "危化单位", "宾馆旅馆", "金融网点", "加油站",
-    "快递物流", "娱乐场所", "医疗机构", "学校幼儿园", "出租房中介",
-)
-NETWORK_UNIT_TOTAL = 179
+# The classes of the network of units are data: the bureau's network_classes table (its name is the organisation's:
+# data/core/organisation.py); the demo's eleven are in data/demo/world.py.
 
 # What each import kind is called on the admin pages and in the templates' file names (data/core/schema.py
 # IMPORT_KINDS: events, then reference data).
 IMPORT_KIND_NAMES = {"incidents": "警情", "disputes": "矛盾纠纷", "hazards": "安全隐患", "sectors": "行业分类",
-                     "parks": "园区", "enterprises": "企业名录"}
+                     "network_classes": "网格单位类别", "parks": "园区", "enterprises": "企业名录",
+                     "teams": "自治队伍"}
 
 SOURCES_LOCAL = "local"  # rows written by this system (demo, simulator, forms)

@@ -26,8 +26,8 @@ from data.core.timeutil import local_midnight, local_today, now_utc
 from data.counts.programme import daily_counts
 from data.demo import events
 from data.demo import plan as planning
+from data.demo.world import NETWORK_CLASSES, SECTORS, World, build_world
 from data.demo.world import ORGANISATION as DEMO_ORGANISATION
-from data.demo.world import SECTORS, World, build_world
 from data.index import safety_index
 from data.index.jobs import run_every
 
@@ -130,8 +130,8 @@ def seed_demo(engine: Engine, seed: int = 20_151_101, scale: float = 1.0, now: d
     written = {}
     with engine.begin() as conn, _bulk_load_settings(conn):
         rollups.drop_triggers(conn)  # one GROUP BY after the load beats a trigger call per row
-        _import_sectors(conn, now)
-        _insert_world(conn, world)
+        _import_reference_tables(conn, now)
+        _insert_world(conn, world, now)
         for name, cols in columns.items():
             written[name] = write_rows(conn, name, cols, now)
             progress(name, written[name])
@@ -183,20 +183,40 @@ def _concat(parts: list[dict]) -> dict:
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0] if key != "_table"}
 
 
-def _import_sectors(conn, now: datetime) -> None:
-    """The demo bureau's sector table, through the import a bureau uses (data/intake/registry.py)."""
+def _import_reference_tables(conn, now: datetime) -> None:
+    """The demo bureau's sector table and network classes, through the import a bureau uses
+    (data/intake/registry.py)."""
     from data.intake import registry  # noqa: PLC0415 - the importer loads only when seeding
 
-    lines = ["name,name_en,industry_codes", *(f'{name},{name_en},"{codes}"' for name, name_en, codes in SECTORS)]
-    report = registry.import_registry(conn, "sectors", ("\n".join(lines) + "\n").encode(), {
+    tables = {
+        "sectors": ["name,name_en,industry_codes", *(f'{n},{en},"{codes}"' for n, en, codes in SECTORS)],
+        "network_classes": ["name,name_en,position", *(f"{n},{en},{i}" for i, (n, en) in enumerate(NETWORK_CLASSES))],
+    }
+    for kind, lines in tables.items():
+        report = registry.import_registry(conn, kind, ("\n".join(lines) + "\n").encode(), {
+            "source": "bureau", "_identity": True}, now=now, allow_demo=True)
+        if not report.ok or report.rejected:
+            raise DemoError(f"the demo's {kind} were refused: " + "; ".join(report.lines()))
+
+
+def _import_parks(conn, world: World, now: datetime) -> None:
+    """The demo's parks through the import a bureau uses; they get the ids the world gave them (file order)."""
+    from data.intake import registry  # noqa: PLC0415 - the importer loads only when seeding
+
+    codes = {s["id"]: s["code"] for s in world.stations}
+    lines = ["code,name,station,lat,lon", *(f"P{p['id']:02d},{p['name']},{codes[p['station_id']]},{p['lat']},{p['lon']}"
+                                             for p in world.parks)]
+    report = registry.import_registry(conn, "parks", ("\n".join(lines) + "\n").encode(), {
         "source": "bureau", "_identity": True}, now=now, allow_demo=True)
-    if not report.ok or report.rejected:
-        raise DemoError("the demo's sector table was refused: " + "; ".join(report.lines()))
+    stored = dict(conn.execute(select(Park.name, Park.id)).all())
+    if not report.ok or report.rejected or stored != {p["name"]: p["id"] for p in world.parks}:
+        raise DemoError("the demo's parks were refused or renumbered: " + "; ".join(report.lines()))
 
 
-def _insert_world(conn, world: World) -> None:
-    for model, rows in ((Station, world.stations), (Park, world.parks)):
-        bulk.insert_columns(conn, model.__table__, {k: [r[k] for r in rows] for k in rows[0]})
+def _insert_world(conn, world: World, now: datetime) -> None:
+    bulk.insert_columns(conn, Station.__table__, {k: [r[k] for r in world.stations] for k in world.stations[0]})
+    bulk.sync_id_sequence(conn, Station.__table__)
+    _import_parks(conn, world, now)
     bulk.insert_columns(conn, Enterprise.__table__, world.enterprises)
     bulk.insert_columns(conn, Team.__table__, world.teams)
     for model in (Station, Park, Enterprise):

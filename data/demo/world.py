@@ -11,7 +11,6 @@ from datetime import date, timedelta
 import numpy as np
 from stdnum.cn import uscc
 
-from data.core import vocab
 from data.demo import geo
 
 # The demo town's organisation, stored through data/core/organisation.py as a bureau's admin would.
@@ -50,6 +49,14 @@ SECTOR_RISK = {
     "童装生产": 1.0, "面辅料": 0.8, "电商直播": 1.1, "物流仓储": 1.4,
     "印花绣花": 1.1, "缝纫加工": 0.9, "商贸服务": 1.2, "物业服务": 1.3,
 }
+# The demo bureau's network classes (平安织里自家人's eleven), imported through data/intake/registry.py.
+NETWORK_CLASSES = (
+    ("小区物业", "Residential property"), ("商场市场", "Malls and markets"), ("危化单位", "Hazardous-chemical sites"),
+    ("宾馆旅馆", "Hotels"), ("金融网点", "Bank branches"), ("加油站", "Filling stations"), ("快递物流", "Couriers"),
+    ("娱乐场所", "Entertainment venues"), ("医疗机构", "Medical facilities"),
+    ("学校幼儿园", "Schools and kindergartens"), ("出租房中介", "Rental agencies"),
+)
+NETWORK_UNIT_TOTAL = 179
 NETWORK_UNIT_COUNTS = {
     "小区物业": 32, "商场市场": 18, "危化单位": 9, "宾馆旅馆": 21, "金融网点": 14, "加油站": 7,
     "快递物流": 24, "娱乐场所": 12, "医疗机构": 13, "学校幼儿园": 15, "出租房中介": 14,
@@ -225,7 +232,7 @@ def build_world(seed: int, scale: float, today: date, programme_start: date) -> 
     ids = np.arange(1, n + 1)
     sectors = rng.choice(list(SECTOR_WEIGHTS), n, p=np.array(list(SECTOR_WEIGHTS.values())))
     network = np.full(n, None, dtype=object)
-    n_units = min(vocab.NETWORK_UNIT_TOTAL, n // 3)
+    n_units = min(NETWORK_UNIT_TOTAL, n // 3)
     unit_classes = np.repeat(list(NETWORK_UNIT_COUNTS), list(NETWORK_UNIT_COUNTS.values()))
     unit_classes = unit_classes[np.linspace(0, len(unit_classes) - 1, n_units).round().astype(int)]
     unit_rows = rng.choice(n, n_units, replace=False)

@@ -510,8 +510,9 @@ def month_inputs(conn: Connection, month: date, today: date, config: IndexConfig
     frame["open_hazards"] = ids.map({k: v[0] for k, v in open_counts.items()}).fillna(0.0)
     frame["overdue_hazards"] = ids.map({k: v[1] for k, v in open_counts.items()}).fillna(0.0)
 
-    teams = conn.execute(select(Team.enterprise_id, func.count()).where(Team.established_on <= end_day)
-                         .group_by(Team.enterprise_id)).all()
+    teams = conn.execute(select(Team.enterprise_id, func.count()).where(
+        Team.established_on <= end_day, or_(Team.dissolved_on.is_(None), Team.dissolved_on > end_day))
+        .group_by(Team.enterprise_id)).all()  # the teams that existed on the month's last day
     frame["teams"] = ids.map(dict(teams)).fillna(0.0)
     frame["window_days"] = window.days
     return frame

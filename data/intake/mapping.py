@@ -51,6 +51,7 @@ class Target:
     """One of our fields an import can fill: its type and rules."""
 
     type: str  # id time date text int decimal float bool vocab station park enterprise credit_code sector geometry
+    #            network_class
     required: bool = False
     choices: tuple = ()
     max_len: int | None = None
@@ -112,6 +113,18 @@ TARGETS: dict[str, dict[str, Target]] = {
         "status": Target("vocab", required=True, derived=True, choices=vocab.HAZARD_STATUSES),
     },
     # Reference data (data/intake/registry.py): matched on their key, updated in place, never deleted.
+    "network_classes": {
+        "name": Target("text", required=True, max_len=16),
+        "name_en": Target("text", max_len=40),
+        "position": Target("int"),
+    },
+    "teams": {
+        "enterprise": Target("enterprise", required=True),  # a credit code, or a registry's own id (registry:)
+        "team_type": Target("vocab", required=True, choices=vocab.TEAM_TYPES),
+        "established_on": Target("date", required=True),
+        "dissolved_on": Target("date"),
+        "members": Target("int"),
+    },
     "sectors": {
         "name": Target("text", required=True, max_len=16),
         "name_en": Target("text", max_len=40),
@@ -137,7 +150,7 @@ TARGETS: dict[str, dict[str, Target]] = {
         "station": Target("station", required=True, derived=True),
         "lat": Target("float"),
         "lon": Target("float"),
-        "network_unit_class": Target("vocab", choices=vocab.NETWORK_UNIT_CLASSES),
+        "network_unit_class": Target("network_class"),  # one of the bureau's network_classes
         "registered_on": Target("date"),
         "deregistered_on": Target("date"),
     },

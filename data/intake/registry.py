@@ -47,7 +47,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from data.core import bulk, rollups
-from data.core.schema import Enterprise, EnterpriseHistory, ImportRun, Park, Sector
+from data.core.schema import Enterprise, EnterpriseHistory, ImportRun, NetworkClass, Park, Sector, Team
 from data.core.timeutil import local_today, now_utc
 from data.intake import coords
 from data.intake.importer import ImportRefused, ImportReport, Rejection, refuse_demo, run_all_or_nothing
@@ -58,11 +58,15 @@ from data.intake.validate import Lookups, RowResult, RowValidator
 from data.intake.values import FieldError, cell_text, check_text, clip
 
 BATCH_SIZE = 10_000
-TABLES = {"sectors": Sector.__table__, "parks": Park.__table__, "enterprises": Enterprise.__table__}
+TABLES = {"sectors": Sector.__table__, "network_classes": NetworkClass.__table__, "parks": Park.__table__,
+          "enterprises": Enterprise.__table__, "teams": Team.__table__}
 # The columns a row of each kind may set (what is compared with the stored row), by the field that fills them.
 FIELD_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     "sectors": {"name": ("name",), "name_en": ("name_en",), "industry_codes": ("industry_codes",),
                 "position": ("position",)},
+    "network_classes": {"name": ("name",), "name_en": ("name_en",), "position": ("position",)},
+    "teams": {"enterprise": ("enterprise_id",), "team_type": ("team_type",), "established_on": ("established_on",),
+              "dissolved_on": ("dissolved_on",), "members": ("members",)},
     "parks": {"code": ("code",), "name": ("name",), "station": ("station_id",), "lat": ("lat", "lon"),
               "polygon": ("polygon_geojson", "lat", "lon")},
     "enterprises": {"credit_code": ("credit_code",), "source_id": ("source_id",), "name": ("name",),
@@ -200,6 +204,17 @@ class ReferenceValidator(RowValidator):
                 return found
 
             return as_sector
+        if target.type == "network_class":
+            classes = self.lookups.network_classes
+
+            def as_class(raw, _flags):
+                text = cell_text(raw) or ""
+                if text not in classes:
+                    raise FieldError(f"{clip(text)} is not one of the network's classes ("
+                                     f"{', '.join(sorted(classes)) or 'none imported yet'})")
+                return text
+
+            return as_class
         if target.type == "geometry":
             system = self.mapping.coordinates.system
             return lambda raw, _flags: polygon(raw, system)
@@ -207,6 +222,19 @@ class ReferenceValidator(RowValidator):
 
     def _cross_checks(self, result: RowResult, values: dict) -> None:
         getattr(self, f"_check_{self.kind}")(result, values)
+
+    def _check_network_classes(self, result: RowResult, values: dict) -> None:
+        result.source_id = values["name"]
+
+    def _check_teams(self, result: RowResult, values: dict) -> None:
+        enterprise = values.pop("enterprise")
+        values["enterprise_id"] = enterprise[0]
+        born, gone = values.get("established_on"), values.get("dissolved_on")
+        if born and gone and gone < born:
+            result.errors.append(f"dissolved_on: {gone} is before established_on {born}")
+        if values.get("members") is not None and values["members"] < 0:
+            result.errors.append(f"members: {values['members']} is not a number of members")
+        result.source_id = f"{enterprise[0]}:{values['team_type']}"
 
     def _check_sectors(self, result: RowResult, values: dict) -> None:
         bad = check_codes(values.get("industry_codes") or "")
@@ -258,7 +286,7 @@ class ReferenceValidator(RowValidator):
 
     def _locate(self, results: list[RowResult]) -> None:
         super()._locate(results)
-        if self.kind == "sectors":
+        if self.kind not in ("parks", "enterprises"):
             return
         for r in results:
             if r.ok and r.values.get("lat") is None:
@@ -299,8 +327,10 @@ class _Stored:
                 self.keys.setdefault(key, row["id"])
 
     def _keys_of(self, row: dict) -> list:
-        if self.kind == "sectors":
+        if self.kind in ("sectors", "network_classes"):
             return [("name", row["name"])]
+        if self.kind == "teams":
+            return [("team", row["enterprise_id"], row["team_type"])]
         if self.kind == "parks":
             return [("code", row["code"])] if row["code"] else [("name", row["name"])]
         keys = []
@@ -312,8 +342,10 @@ class _Stored:
 
     def match(self, values: dict) -> tuple[int | None, str | None]:
         """The stored row's id (or None) and a reason when the row's keys name two different rows."""
-        if self.kind == "sectors":
+        if self.kind in ("sectors", "network_classes"):
             return self.keys.get(("name", values["name"])), None
+        if self.kind == "teams":
+            return self.keys.get(("team", values["enterprise_id"], values["team_type"])), None
         if self.kind == "parks":
             return self.keys.get(("code", values["code"])) or self.keys.get(("name", values["name"])), None
         by_code = self.keys.get(("cc", values["credit_code"])) if values.get("credit_code") else None
@@ -411,6 +443,8 @@ def _keep_stored_point(old: dict, changes: dict, r: RowResult) -> None:
 
 def _new_row_extras(kind: str, r: RowResult, as_of: date, now: datetime, report: RegistryReport) -> dict:
     report.inserted += 1
+    if kind == "teams":
+        return {"import_id": report.import_id, "members": r.values.get("members") or 0}
     if kind != "enterprises":
         return {}
     return {"created_at": now, "updated_at": now, "values_since": as_of, "import_id": report.import_id,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, select
 
-from data.core.schema import Enterprise, InvalidCreditCode, Park, Sector, Station, validate_credit_code
+from data.core.schema import Enterprise, InvalidCreditCode, NetworkClass, Park, Sector, Station, validate_credit_code
 from data.core.timeutil import LOCAL_TZ, now_utc
 from data.core.vocab import INCIDENT_SUBCATEGORIES
 from data.intake import coords
@@ -63,6 +63,7 @@ class Lookups:
     park_points: dict[int, tuple[float, float]] = field(default_factory=dict)  # id -> (lon, lat)
     station_centres: dict[int, tuple[float, float]] = field(default_factory=dict)  # id -> (lon, lat)
     sectors: SectorTable = field(default_factory=lambda: SectorTable(frozenset(), {}))
+    network_classes: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, conn: Connection, now: datetime | None = None) -> Lookups:
@@ -87,8 +88,9 @@ class Lookups:
             if r.source_id is not None:
                 registry_ids[(r.source, r.source_id)] = found
         sectors = SectorTable.from_rows(conn.execute(select(Sector.name, Sector.industry_codes)))
+        classes = frozenset(conn.execute(select(NetworkClass.name)).scalars())
         return cls(stations, parks, enterprises, coords.station_areas(conn), now or now_utc(), registry_ids,
-                   points, centres, sectors)
+                   points, centres, sectors, classes)
 
 
 @dataclass

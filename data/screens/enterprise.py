@@ -23,7 +23,7 @@ from data.access.masking import (  # noqa: F401 - mask_parties
 )
 from data.access.roles import MASKED, Principal, reveal
 from data.core.periods import Window, period_window, year_earlier
-from data.core.schema import Dispute, Enterprise, Hazard, Incident, Park, Sector, Station, Team
+from data.core.schema import Dispute, Enterprise, Hazard, Incident, NetworkClass, Park, Sector, Station, Team
 from data.core.scope import Unit
 from data.core.timeutil import local_day_range, to_local
 from data.core.vocab import DISPUTE_STATUSES
@@ -68,6 +68,7 @@ class Identity:
     station_id: int
     station_name: str
     network_unit_class: str | None
+    network_class_en: str | None  # the network_classes table's English name
     registered_on: date | None
     address: str | None  # masked to street level
     teams: tuple[TeamInfo, ...]
@@ -193,20 +194,23 @@ def identity(conn: Connection, enterprise_id: int, unmasked: bool = False) -> Id
         select(Enterprise.id, Enterprise.name, Enterprise.credit_code, Enterprise.sector, Enterprise.workers,
                Enterprise.park_id, Park.name.label("park_name"), Enterprise.station_id,
                Station.name.label("station_name"), Enterprise.network_unit_class, Enterprise.registered_on,
-               Enterprise.address, Sector.name_en.label("sector_en"))
+               Enterprise.address, Sector.name_en.label("sector_en"),
+               NetworkClass.name_en.label("network_class_en"))
         .join(Station, Station.id == Enterprise.station_id)
         .outerjoin(Park, Park.id == Enterprise.park_id)
         .outerjoin(Sector, Sector.name == Enterprise.sector)
+        .outerjoin(NetworkClass, NetworkClass.name == Enterprise.network_unit_class)
         .where(*_scope(enterprise_id).where(Enterprise))
     ).first()
     if row is None:
         return None
     teams = tuple(TeamInfo(r.team_type, _as_date(r.established_on), int(r.members or 0)) for r in conn.execute(
-        select(Team.team_type, Team.established_on, Team.members).where(*_scope(enterprise_id).where(Team))
+        select(Team.team_type, Team.established_on, Team.members).where(*_scope(enterprise_id).where(Team),
+                                                                       Team.dissolved_on.is_(None))  # standing
         .order_by(Team.established_on, Team.team_type)))
     return Identity(int(row.id), row.name, row.credit_code, row.sector, row.sector_en,
                     None if row.workers is None else int(row.workers), row.park_id, row.park_name,
-                    int(row.station_id), row.station_name, row.network_unit_class,
+                    int(row.station_id), row.station_name, row.network_unit_class, row.network_class_en,
                     None if row.registered_on is None else _as_date(row.registered_on),
                     row.address if unmasked else mask_address(row.address), teams)
 

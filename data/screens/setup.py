@@ -14,7 +14,18 @@ from datetime import date
 from sqlalchemy import Connection, func, select
 
 from data.core import organisation, rollups
-from data.core.schema import DeviceToken, Enterprise, Incident, Park, QuarantineRow, Sector, Station, User
+from data.core.schema import (
+    DeviceToken,
+    Enterprise,
+    Incident,
+    NetworkClass,
+    Park,
+    QuarantineRow,
+    Sector,
+    Station,
+    Team,
+    User,
+)
 from data.counts import programme
 from data.index import stored
 
@@ -58,6 +69,15 @@ def _sectors(conn: Connection) -> Check:
         return Check("sectors", "行业分类", MISSING, "0 个行业",
                      "尚未导入行业分类：企业名录的行业和平安指数的同行比较都靠它", "/admin/imports")
     return Check("sectors", "行业分类", OK, f"{n:,} 个行业", fix="/admin/imports")
+
+
+def _network(conn: Connection) -> Check:
+    classes, units = _count(conn, NetworkClass), _count(conn, Enterprise, Enterprise.network_unit_class.is_not(None))
+    teams = _count(conn, Team, Team.dissolved_on.is_(None))
+    words = f"{classes:,} 个网格单位类别，{units:,} 个网格单位，{teams:,} 支自治队伍"
+    return Check("network", "网格单位与自治队伍", OK if classes or teams else OPTIONAL, words,
+                 "" if classes or teams else "尚未导入网格单位类别和自治队伍（平安指数的共治一项看队伍）",
+                 "/admin/imports")
 
 
 def _parks(conn: Connection) -> Check:
@@ -133,7 +153,7 @@ def _index(conn: Connection, today: date) -> Check:
 
 def checks(conn: Connection, today: date) -> list[Check]:
     """Every step, in the order docs/onboarding.md takes them."""
-    return [_organisation(conn), _stations(conn), _sectors(conn), _parks(conn), _enterprises(conn),
+    return [_organisation(conn), _stations(conn), _sectors(conn), _parks(conn), _enterprises(conn), _network(conn),
             _programme(conn), _events(conn), _quarantine(conn), _people(conn), _index(conn, today)]
 
 

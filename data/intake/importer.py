@@ -104,10 +104,29 @@ class ImportReport:
         self.import_id = None
         return self
 
+    def failure(self) -> str:
+        """The summary of an import that failed as a whole."""
+        where = f"line {self.error_line}: " if self.error_line else ""
+        return f"import failed, nothing stored: {where}{self.error}"
+
+    def count_rejected(self, r, max_details: int, quarantined: bool = True) -> None:
+        """Count a rejected row (``RowResult``) and its reasons by field; keep the first ``max_details``."""
+        self.rejected += 1
+        for reason in r.errors:
+            self.reasons[reason.split(":", 1)[0]] += 1
+        if len(self.rejections) < max_details:
+            self.rejections.append(Rejection(r.line, list(r.errors), r.source_id, quarantined))
+
+    def count_flagged(self, r, max_details: int) -> None:
+        """Count a stored row that carries flags; keep the first ``max_details`` lines."""
+        self.flagged += 1
+        self.flags.update(r.flags)
+        if len(self.flagged_lines) < max_details:
+            self.flagged_lines.append((r.line, tuple(sorted(r.flags))))
+
     def summary(self) -> str:
         if not self.ok:
-            where = f"line {self.error_line}: " if self.error_line else ""
-            return f"import failed, nothing stored: {where}{self.error}"
+            return self.failure()
         verb = "would import" if self.dry_run else "imported"
         text = (f"{verb} {self.accepted:,} of {self.rows_read:,} rows into {self.kind} from {self.source}; "
                 f"{self.duplicates:,} already stored, {self.rejected:,} rejected "
@@ -429,10 +448,7 @@ class _Writer:
             report.accepted += len(accepted)
             for r in accepted:
                 if r.flags:
-                    report.flagged += 1
-                    report.flags.update(r.flags)
-                    if len(report.flagged_lines) < self.max_details:
-                        report.flagged_lines.append((r.line, tuple(sorted(r.flags))))
+                    report.count_flagged(r, self.max_details)
                 if r.source_id in self.open_ids:
                     self.superseded.append(r.source_id)
         if self.pg is None or len(self.pending) >= self.QUARANTINE_FLUSH:
@@ -483,10 +499,8 @@ class _Writer:
         new: dict[str, list] = {c: [] for c in ("import_id", "kind", "source", "source_id", "line", "fingerprint",
                                                 "raw_json", "reasons_json", "status", "created_at")}
         for r, fingerprint in rejected:
-            report.rejected += 1
-            for reason in r.errors:
-                report.reasons[reason.split(":", 1)[0]] += 1
             fresh = fingerprint not in known
+            report.count_rejected(r, self.max_details, fresh)
             if fresh:
                 known.add(fingerprint)  # the same raw row twice in one file is quarantined once
                 report.quarantined += 1
@@ -497,8 +511,6 @@ class _Writer:
                                    ("reasons_json", json.dumps(r.errors, ensure_ascii=False)), ("status", "open"),
                                    ("created_at", self.now)):
                     new[key].append(value)
-            if len(report.rejections) < self.max_details:
-                report.rejections.append(Rejection(r.line, list(r.errors), r.source_id, fresh))
         bulk.insert_columns(self.conn, QuarantineRow.__table__, new)
 
 

@@ -50,14 +50,13 @@ from data.core import bulk, rollups
 from data.core.schema import Enterprise, EnterpriseHistory, ImportRun, NetworkClass, Park, Sector, Team
 from data.core.timeutil import local_today, now_utc
 from data.intake import coords
-from data.intake.importer import ImportRefused, ImportReport, Rejection, refuse_demo, run_all_or_nothing
+from data.intake.importer import BATCH_SIZE, ImportRefused, ImportReport, refuse_demo, run_all_or_nothing
 from data.intake.industry import check_codes
 from data.intake.mapping import REFERENCE_KINDS, FieldSpec, Mapping, MappingError, load_mapping
 from data.intake.reader import FileError, Input, open_table, resolve_input
 from data.intake.validate import Lookups, RowResult, RowValidator
 from data.intake.values import FieldError, cell_text, check_text, clip
 
-BATCH_SIZE = 10_000
 TABLES = {"sectors": Sector.__table__, "network_classes": NetworkClass.__table__, "parks": Park.__table__,
           "enterprises": Enterprise.__table__, "teams": Team.__table__}
 # The columns a row of each kind may set (what is compared with the stored row), by the field that fills them.
@@ -107,8 +106,7 @@ class RegistryReport(ImportReport):
 
     def summary(self) -> str:
         if not self.ok:
-            where = f"line {self.error_line}: " if self.error_line else ""
-            return f"import failed, nothing stored: {where}{self.error}"
+            return self.failure()
         verb = "would import" if self.dry_run else "imported"
         text = (f"{verb} {self.kind} from {self.source}: {self.rows_read:,} rows read, {self.inserted:,} new, "
                 f"{self.updated:,} updated, {self.unchanged:,} unchanged, {self.rejected:,} rejected, "
@@ -553,9 +551,9 @@ def _run(conn: Connection, mapping: Mapping, the_input: Input, report: RegistryR
                 if reason is not None:
                     r.errors.append(reason)
                 if r.errors:
-                    _reject(report, r, max_details)
+                    report.count_rejected(r, max_details, quarantined=False)
                 elif r.flags:
-                    _flag(report, r, max_details)
+                    report.count_flagged(r, max_details)
 
         for item in table.rows():
             batch.append(item)
@@ -582,21 +580,6 @@ def _run(conn: Connection, mapping: Mapping, the_input: Input, report: RegistryR
             duplicates=report.duplicates, rejected=report.rejected, flagged=report.flagged))
     finally:
         table.close()
-
-
-def _reject(report: RegistryReport, r: RowResult, max_details: int) -> None:
-    report.rejected += 1
-    for reason in r.errors:
-        report.reasons[reason.split(":", 1)[0]] += 1
-    if len(report.rejections) < max_details:
-        report.rejections.append(Rejection(r.line, list(r.errors), r.source_id, quarantined=False))
-
-
-def _flag(report: RegistryReport, r: RowResult, max_details: int) -> None:
-    report.flagged += 1
-    report.flags.update(r.flags)
-    if len(report.flagged_lines) < max_details:
-        report.flagged_lines.append((r.line, tuple(sorted(r.flags))))
 
 
 def refresh_index_after(engine: Engine) -> str:

@@ -79,6 +79,20 @@ def test_set003_the_templates_keep_chinese_headers_and_text_cells():
     assert sheet.cell(2, 1).number_format == "@"
 
 
+def test_set004_a_template_is_the_same_bytes_whatever_the_clock_says(monkeypatch):
+    import datetime as real  # noqa: PLC0415
+
+    import openpyxl.writer.excel as writer  # noqa: PLC0415 - its clock stamps the saved workbook
+
+    def saved_at(moment):
+        fake = type("clock", (), {"datetime": type("dt", (), {"now": staticmethod(lambda tz=None: moment)}),
+                                  "timezone": real.timezone})
+        monkeypatch.setattr(writer, "datetime", fake)
+        return templates.template_xlsx("enterprises")
+
+    assert saved_at(real.datetime(2026, 1, 1, 8, 0, 1)) == saved_at(real.datetime(2027, 6, 30, 23, 59, 58))
+
+
 def test_set010_an_empty_database_says_what_is_missing_and_where_it_is_fixed(engine):
     with engine.connect() as conn:
         checks = {c.key: c for c in setup.checks(conn, date(2026, 11, 30))}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from dataclasses import dataclass
 
 import yaml
@@ -116,7 +118,24 @@ def template_xlsx(kind: str) -> bytes:
         sheet.column_dimensions[sheet.cell(1, i).column_letter].width = max(12, 2 * len(c.header) + 2)
     buffer = io.BytesIO()
     book.save(buffer)
-    return buffer.getvalue()
+    return _without_clock(buffer.getvalue())
+
+
+_FIXED_STAMP = (2020, 1, 1, 0, 0, 0)
+_CORE_TIMES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def _without_clock(workbook: bytes) -> bytes:
+    """The same workbook with the save time taken out (openpyxl stamps ``docProps/core.xml`` and every zip entry
+    with the clock), so a template is the same bytes whenever it is downloaded."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for entry in src.infolist():
+            body = src.read(entry)
+            if entry.filename == "docProps/core.xml":
+                body = _CORE_TIMES.sub(rb"\g<1>2020-01-01T00:00:00Z\g<2>", body)
+            dst.writestr(zipfile.ZipInfo(entry.filename, date_time=_FIXED_STAMP), body, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def example_mapping(kind: str) -> dict:

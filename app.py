@@ -134,7 +134,9 @@ def start_background_jobs(server: Flask) -> threading.Event:
     if server.config["EQIAN_SIMULATE"] and generator.is_demo(engine):
         sim = generator.Simulator(engine, rate=server.config["EQIAN_SIMULATE_RATE"])
         jobs.start(sim.tick, 1.0, "demo simulator", stop)
-    jobs.start(jobs.index_refresher(engine), server.config["EQIAN_INDEX_REFRESH_SECONDS"], "index refresher", stop)
+    wake = server.extensions[jobs.INDEX_WAKE] = threading.Event()  # set by /admin/programme after a new base
+    jobs.start(jobs.index_refresher(engine), server.config["EQIAN_INDEX_REFRESH_SECONDS"], "index refresher", stop,
+               wake)
     return stop
 
 

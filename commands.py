@@ -22,11 +22,12 @@ from data.core.schema import EVENT_KINDS, REFERENCE_KINDS
 from data.core.timeutil import local_today
 from data.demo import generator
 from data.index import safety_index
+from data.index import settings as index_settings
 from data.screens import report as reports
 from exports import images as figures_export
 from exports import report as report_layout
 from exports import tables as exports
-from web.admin import save_organisation
+from web.admin import save_organisation, save_programme
 
 
 def _engine():
@@ -49,7 +50,11 @@ def init_db(drop: bool, programme_start: datetime | None) -> None:
         db.drop_schema(engine)
     db.create_schema(engine)
     if programme_start:
-        db.set_meta(engine, "programme_start", programme_start.date().isoformat())
+        try:
+            with engine.begin() as conn:
+                save_programme(conn, {"programme_start": programme_start.date().isoformat()}, _cli_actor(None))
+        except index_settings.SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(f"schema ready at {engine.url.render_as_string(hide_password=True)}")
 
 
@@ -151,9 +156,12 @@ def refresh_index(all_months: bool) -> None:
     try:
         with engine.begin() as conn:
             months = safety_index.index_months(conn, today)
-            if not all_months:
+            stale = index_settings.stale(conn)  # a new base: every month, as the running app's job would
+            if not all_months and not stale:
                 months = months[-2:]
             rows = safety_index.refresh(conn, months, today)
+            if stale:
+                index_settings.clear_stale(conn)
     except safety_index.IndexConfigError as exc:  # a setting to fix, not a crash: say which (exit status 1)
         raise click.ClickException(str(exc)) from None
     click.echo(f"index refreshed for {len(months)} month(s), {rows:,} rows in {time.monotonic() - started:.1f}s")
@@ -404,12 +412,39 @@ def set_organisation(user: str | None, **values) -> None:
             click.echo(f"{key} ({org_settings.LABELS[key]}): {getattr(current, key)!r}")
 
 
+@click.command("set-programme")
+@click.option("--programme-start", default=None, help=index_settings.LABELS["programme_start"] + " (YYYY-MM-DD)")
+@click.option("--base-year", default=None, help=index_settings.LABELS["base_year"] + " ('' for the default)")
+@click.option("--bands", default=None, help=index_settings.LABELS["bands"] + ", e.g. 80,65,50 ('' for the default)")
+@click.option("--user", default=None, help="Who changes them (recorded in the audit log).")
+@with_appcontext
+def set_programme(user: str | None, **values) -> None:
+    """Set the programme start, the index's base year and its band limits; without options, show them. A new
+    start or base year leaves the index to recompute (the running app does it; or run refresh-index)."""
+    changes = {k: v for k, v in values.items() if v is not None}
+    try:
+        with _engine().begin() as conn:
+            changed = save_programme(conn, changes, _cli_actor(user)) if changes else {}
+            current, stale = index_settings.load(conn).as_text(), index_settings.stale(conn)
+    except index_settings.SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for key, (old, new) in changed.items():
+        click.echo(f"{key}: {old!r} -> {new!r}")
+    if changes and not changed:
+        click.echo("nothing changed")
+    if not changes:
+        for key in index_settings.FIELDS:
+            click.echo(f"{key} ({index_settings.LABELS[key]}): {current[key]!r}")
+    if stale:
+        click.echo(f"the index waits to be recomputed against the new base ({stale}): "
+                   "the running app does it within its refresh interval, or run `flask refresh-index`")
+
+
 def register(app) -> None:
     """Add the commands to a Flask app's CLI."""
     for command in (init_db, db_upgrade, db_current, seed_demo, simulate, refresh_index, rebuild_rollups, report,
-                    import_file,
-                    create_user, change_user, issue_token, revoke_token, set_organisation, import_stations,
-                    import_registry):
+                    import_file, create_user, change_user, issue_token, revoke_token, set_organisation, set_programme,
+                    import_stations, import_registry):
         app.cli.add_command(command)
 
 

@@ -409,7 +409,7 @@ def _events_note(kind: str):
 
 def enterprise_chart(d: Download):
     profile = d.data.profile
-    fig = index_figure(profile.history, "zh", safety_index.default_config())
+    fig = index_figure(profile.history, "zh", profile.config)
     fig.data = [trace for trace in fig.data if trace.visible != "legendonly"]  # the pillars: in the table only
     fig.update_layout(showlegend=False)
     return _print(fig, 450, f"{profile.identity.name} · {t('ent_index_title', 'zh')}")

@@ -111,9 +111,9 @@ def header(identity: ent.Identity | None, lang: str, demo: bool, lang_href: str,
 # --- the page ------------------------------------------------------------------------------------------
 
 def page(profile: ent.EnterpriseProfile, lang: str, demo: bool = False,
-         config: safety_index.IndexConfig | None = None, org: Organisation = DEFAULT_ORGANISATION) -> html.Div:
-    """The whole profile of one enterprise."""
-    config = config or safety_index.default_config()
+         org: Organisation = DEFAULT_ORGANISATION) -> html.Div:
+    """The whole profile of one enterprise (its bands and labels: the profile's index configuration)."""
+    config = profile.config
     ident = profile.identity
     latest = profile.latest
     title = html.Div([

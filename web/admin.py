@@ -4,7 +4,8 @@
 - ``/admin/tokens``: the wall screens' device tokens; issue one (shown once, with the wall's login link), revoke;
 - ``/admin/audit``: the audit log, newest first, filtered by action and actor, paged;
 - ``/admin/organisation``: the organisation's name, short name, place and network name (data/core/organisation.py),
-  every change audited with its old and new words.
+  and, in its second form (``/admin/programme``), the programme start, the index's base year and band limits
+  (data/index/settings.py); every change audited with its old and new words.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import timedelta
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -23,7 +24,9 @@ from data.access import audit
 from data.access.roles import ADMIN, ANALYST, LEADER
 from data.core import db
 from data.core import organisation as org_settings
-from data.core.timeutil import now_utc, to_local
+from data.core.timeutil import local_today, now_utc, to_local
+from data.index import jobs, safety_index
+from data.index import settings as index_settings
 from web.gate import ConfirmForm, current_principal, forget_principal, request_lang, role_label
 from web.inputs import MAX_ID
 
@@ -57,6 +60,14 @@ for _field in org_settings.FIELDS:
     setattr(OrganisationForm, _field, StringField(org_settings.LABELS[_field], validators=[Optional()]))
 
 
+class ProgrammeForm(FlaskForm):
+    """The programme start, the index's base year and band limits (checked by data/index/settings)."""
+
+
+for _field in index_settings.FIELDS:
+    setattr(ProgrammeForm, _field, StringField(index_settings.LABELS[_field], validators=[Optional()]))
+
+
 def _render(template: str, status: int = 200, **values):
     lang = request_lang()
     return render_template(template, lang=lang, role_label=role_label, local=_local, **values), status
@@ -79,7 +90,7 @@ def _apply(form: FlaskForm, action):
     try:
         with db.current_engine().begin() as conn:
             return action(conn), None
-    except (auth.AuthError, org_settings.OrganisationError) as exc:
+    except (auth.AuthError, org_settings.OrganisationError, index_settings.SettingsError) as exc:
         return None, str(exc)
 
 
@@ -171,12 +182,35 @@ def organisation_page():
         if changed is not None and not message:
             service.forget_version()  # this process shows the new words at once (others within a second)
             return redirect(url_for("admin.organisation_page", done=len(changed)))
+    return _organisation_render(form, ProgrammeForm(formdata=None), message)
+
+
+@bp.post("/programme")
+def programme_page():
+    form, message = ProgrammeForm(), ""
+    changed, message = _apply(form, lambda conn: save_programme(
+        conn, {f: getattr(form, f).data for f in index_settings.FIELDS}, current_principal()))
+    if changed is not None and not message:
+        service.forget_version()
+        if {"programme_start", "base_year"} & set(changed) and jobs.INDEX_WAKE in current_app.extensions:
+            current_app.extensions[jobs.INDEX_WAKE].set()  # the index job recomputes every month now
+        return redirect(url_for("admin.organisation_page", done=len(changed)))
+    return _organisation_render(OrganisationForm(formdata=None), form, message)
+
+
+def _organisation_render(org_form: FlaskForm, programme_form: FlaskForm, message: str):
+    """The organisation page: its two forms, each showing the stored values unless it is the one refused."""
     with db.current_engine().connect() as conn:
-        current = org_settings.load(conn)
-    if request.method == "GET":
-        form.process(data=asdict(current))
-    return _render("admin_organisation.html", 400 if message else 200, form=form, message=message,
-                   fields=org_settings.FIELDS, done=request.args.get("done", ""))
+        current, programme, stale = org_settings.load(conn), index_settings.load(conn), index_settings.stale(conn)
+    if not (request.method == "POST" and request.path.endswith("/organisation")):
+        org_form.process(data=asdict(current))
+    if not (request.method == "POST" and request.path.endswith("/programme")):
+        programme_form.process(data=programme.as_text())
+    return _render("admin_organisation.html", 400 if message else 200, form=org_form, message=message,
+                   fields=org_settings.FIELDS, programme_form=programme_form,
+                   programme_fields=index_settings.FIELDS, stale=stale,
+                   default_bands=",".join(f"{x:g}" for _n, x in safety_index.default_config().bands),
+                   done=request.args.get("done", ""))
 
 
 def save_organisation(conn, changes: dict, who) -> dict:
@@ -185,6 +219,16 @@ def save_organisation(conn, changes: dict, who) -> dict:
     _org, changed = org_settings.save(conn, changes)
     for key, (old, new) in changed.items():
         audit.record(conn, who, "settings_changed", f"organisation.{key}", f"{old!r} -> {new!r}")
+    return changed
+
+
+def save_programme(conn, changes: dict, who) -> dict:
+    """Store the programme start, base year and band limits (data/index/settings.py: a new base leaves the index
+    to recompute, new bands re-band it) and audit what changed; the admin page, ``flask set-programme`` and
+    ``flask init-db --programme-start`` come here."""
+    changed = index_settings.save(conn, changes, local_today(), safety_index.default_config().bands)
+    for key, (old, new) in changed.items():
+        audit.record(conn, who, "settings_changed", f"programme.{key}", f"{old!r} -> {new!r}")
     return changed
 
 

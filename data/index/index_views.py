@@ -494,7 +494,7 @@ def index_views(conn: Connection, today: date, f, base: TownBase | None = None) 
     else:
         month = base.month
     previous = si.add_months(month, -1)
-    config = si.default_config()
+    config = si.config_for(conn)
     scope = resolve_scope(conn, f)
     members = scope_enterprises(scope)
     frame = _enterprises(conn, month, members) if base is None else _scope_rows(base.frame, scope)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -11,12 +12,16 @@ from sqlalchemy import Engine
 
 from data.core.timeutil import local_today
 from data.index import safety_index
+from data.index import settings as index_settings
 
 log = logging.getLogger(__name__)
+INDEX_WAKE = "eqian.index_wake"  # the app's extension key of the event that runs the index job at once
 
 
-def run_every(task: Callable[[], object], interval: float, stop: threading.Event, name: str) -> None:
-    """Call ``task`` every ``interval`` seconds until ``stop`` is set; failures are logged, then retried."""
+def run_every(task: Callable[[], object], interval: float, stop: threading.Event, name: str,
+              wake: threading.Event | None = None) -> None:
+    """Call ``task`` every ``interval`` seconds until ``stop`` is set, and at once when ``wake`` is set; failures
+    are logged, then retried."""
     failures = 0
     while not stop.is_set():
         try:
@@ -28,24 +33,43 @@ def run_every(task: Callable[[], object], interval: float, stop: threading.Event
             failures += 1
             if failures in (1, 10) or failures % 100 == 0:
                 log.warning("%s failed (%d in a row): %s", name, failures, exc)
+        _pause(interval, stop, wake)
+
+
+def _pause(interval: float, stop: threading.Event, wake: threading.Event | None) -> None:
+    """Wait ``interval`` seconds, less when ``stop`` or ``wake`` is set (``wake`` is cleared for the next one)."""
+    if wake is None:
         stop.wait(interval)
+        return
+    deadline = time.monotonic() + interval
+    while not stop.is_set() and not wake.is_set() and time.monotonic() < deadline:
+        wake.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+    wake.clear()
 
 
-def start(task: Callable[[], object], interval: float, name: str, stop: threading.Event | None = None):
+def start(task: Callable[[], object], interval: float, name: str, stop: threading.Event | None = None,
+          wake: threading.Event | None = None) -> threading.Event:
     """Run ``run_every`` in a daemon thread; returns the event that stops it."""
     stop = stop or threading.Event()
-    threading.Thread(target=run_every, args=(task, interval, stop, name), name=name, daemon=True).start()
+    threading.Thread(target=run_every, args=(task, interval, stop, name, wake), name=name, daemon=True).start()
     return stop
 
 
 def refresh_current_index(engine: Engine) -> int:
-    """Recompute this month's safety index (and last month's during the first days of a month)."""
+    """Recompute this month's safety index (and last month's during the first days of a month); every stored
+    month when a new programme start or base year left the index stale (data/index/settings.py)."""
     today = local_today()
     months = [safety_index.month_start(today)]
     if today.day <= 3:
         months.insert(0, safety_index.month_start(today - timedelta(days=today.day)))
     with engine.begin() as conn:
-        return safety_index.refresh(conn, months, today)
+        stale = index_settings.stale(conn)
+        if stale:
+            months = safety_index.index_months(conn, today)
+        written = safety_index.refresh(conn, months, today)
+        if stale:
+            index_settings.clear_stale(conn)
+        return written
 
 
 def index_refresher(engine: Engine) -> Callable[[], int]:

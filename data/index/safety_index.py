@@ -22,7 +22,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +38,7 @@ from data.core.schema import safety_index_table as index_table
 from data.core.schema import safety_index_unit_table as unit_table
 from data.core.timeutil import local_midnight, now_utc
 from data.counts.programme import programme_start
+from data.index import settings
 
 CONFIG_PATH = Path(__file__).with_name("safety_index.toml")
 PILLARS = ("incidents", "disputes", "hazards", "governance")
@@ -120,7 +121,16 @@ def _check_covers(table: str, given: dict, values: tuple[str, ...], what: str) -
 
 @lru_cache(maxsize=4)
 def default_config() -> IndexConfig:
+    """The configuration file as it stands (no database's settings laid over it)."""
     return load_config()
+
+
+def config_for(conn: Connection) -> IndexConfig:
+    """The configuration this database's index follows: the file's, with the bureau's band limits and base year
+    (data/index/settings.py) laid over it."""
+    stored, config = settings.load(conn), default_config()
+    return replace(config, bands=stored.bands or config.bands,
+                   base_year=stored.base_year if stored.base_year is not None else config.base_year)
 
 
 # --- pure maths ---------------------------------------------------------------------------------------
@@ -533,7 +543,7 @@ def _sums_by_enterprise(ids: pd.Series, data: pd.DataFrame, values: dict) -> pd.
 def compute_month(conn: Connection, month: date, today: date, bounds: dict, config: IndexConfig | None = None,
                   enterprises: pd.DataFrame | None = None) -> pd.DataFrame:
     """Everything about every enterprise's index for one month: inputs, shrinkage, scores, band."""
-    config = config or default_config()
+    config = config or config_for(conn)
     return scores(indicators(month_inputs(conn, month, today, config, enterprises), config), bounds, config)
 
 
@@ -547,7 +557,8 @@ NO_PROGRAMME_START = (
 
 
 def base_year(conn: Connection, config: IndexConfig) -> int:
-    """The year whose enterprise-months fix the percentile bounds."""
+    """The year whose enterprise-months fix the percentile bounds: the configured one, else the year before the
+    programme start."""
     if config.base_year != "baseline":
         return int(config.base_year)
     start = programme_start(conn)
@@ -562,22 +573,23 @@ def reference_bounds(conn: Connection, today: date, config: IndexConfig | None =
 
     ``month_indicators`` (a month's ``indicators`` frame) lets ``refresh`` share the months it scores too.
     """
-    config = config or default_config()
-    stored = db.get_meta(conn, f"safety_index_bounds:v{default_version(config)}")
+    config = config or config_for(conn)
+    year = base_year(conn, config)
+    key = f"safety_index_bounds:v{bounds_version(config)}:{year}"
+    stored = db.get_meta(conn, key)
     if stored:
         return {k: tuple(v) for k, v in json.loads(stored)["bounds"].items()}
-    year = base_year(conn, config)
     month_indicators = month_indicators or _MonthIndicators(conn, today, config)
     frames = [month_indicators(date(year, m, 1)) for m in range(1, 13) if date(year, m, 1) <= today]
     bounds = bounds_from(frames, config)
-    db.set_meta(conn, f"safety_index_bounds:v{default_version(config)}",
-                json.dumps({"base_year": year, "bounds": bounds}))
+    db.set_meta(conn, key, json.dumps({"base_year": year, "bounds": bounds}))
     return bounds
 
 
-def default_version(config: IndexConfig) -> str:
-    """A short fingerprint of the configuration: changed weights or bounds get their own stored bounds."""
-    return hashlib.sha1(repr(config).encode()).hexdigest()[:8]
+def bounds_version(config: IndexConfig) -> str:
+    """A short fingerprint of what the bounds depend on (everything but the bands): changed weights or
+    indicators get their own stored bounds; the base year is in the key beside it."""
+    return hashlib.sha1(repr(replace(config, bands=(), base_year="")).encode()).hexdigest()[:8]
 
 
 class _MonthIndicators:
@@ -627,7 +639,7 @@ def partial_months(conn: Connection) -> dict[date, date]:
 
 def refresh(conn: Connection, months: list[date], today: date, config: IndexConfig | None = None) -> int:
     """Recompute and store the index of the given months for every enterprise and unit."""
-    config = config or default_config()
+    config = config or config_for(conn)
     # Months computed for the bounds (the base year, on the first refresh) are scored without recomputing.
     month_indicators = _MonthIndicators(conn, today, config, keep=True)
     bounds = reference_bounds(conn, today, config, month_indicators)
@@ -680,7 +692,7 @@ def first_event_month(conn: Connection) -> date | None:
 
 def index_months(conn: Connection, today: date, config: IndexConfig | None = None) -> list[date]:
     """Every month from the first with a full indicator window (of any event family) to the current one."""
-    config = config or default_config()
+    config = config or config_for(conn)
     first = first_event_month(conn)
     if first is None:
         return [month_start(today)]
@@ -710,7 +722,7 @@ class Receipt:
 def receipt(conn: Connection, enterprise_id: int, month: date, today: date,
             config: IndexConfig | None = None) -> Receipt:
     """The receipt of one enterprise's score in one month (recomputed from the rollups)."""
-    config = config or default_config()
+    config = config or config_for(conn)
     bounds = reference_bounds(conn, today, config)
     previous = add_months(month, -1)
     now = compute_month(conn, month, today, bounds, config, enterprise_frame(conn, month)).set_index("enterprise_id")

@@ -163,6 +163,7 @@ class EnterpriseProfile:
     hazards: EventList
     summary: Summary
     today: date
+    config: safety_index.IndexConfig  # the index's bands and labels as this database sets them
     unmasked: bool = False  # personal data in plain text: the viewer may see it and the view was audited
 
     @property
@@ -184,8 +185,7 @@ def profile(conn: Connection, enterprise_id: int, today: date, viewer: Principal
         incidents=incidents(conn, enterprise_id, unmasked=unmasked),
         disputes=disputes(conn, enterprise_id, unmasked=unmasked),
         hazards=hazards(conn, enterprise_id, today, unmasked=unmasked), summary=summary(conn, enterprise_id, today),
-        today=today,
-        unmasked=unmasked)
+        today=today, config=safety_index.config_for(conn), unmasked=unmasked)
 
 
 def identity(conn: Connection, enterprise_id: int, unmasked: bool = False) -> Identity | None:

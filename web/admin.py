@@ -226,7 +226,8 @@ def save_programme(conn, changes: dict, who) -> dict:
     """Store the programme start, base year and band limits (data/index/settings.py: a new base leaves the index
     to recompute, new bands re-band it) and audit what changed; the admin page, ``flask set-programme`` and
     ``flask init-db --programme-start`` come here."""
-    changed = index_settings.save(conn, changes, local_today(), safety_index.default_config().bands)
+    changed = index_settings.save(conn, changes, local_today(), safety_index.default_config().bands,
+                                  safety_index.reband)
     for key, (old, new) in changed.items():
         audit.record(conn, who, "settings_changed", f"programme.{key}", f"{old!r} -> {new!r}")
     return changed

@@ -667,6 +667,14 @@ def refresh(conn: Connection, months: list[date], today: date, config: IndexConf
     return written
 
 
+def reband(conn: Connection, bands: tuple[tuple[str, float], ...]) -> None:
+    """Give every stored score (enterprises' and units') the band its score falls in under ``bands`` (new band
+    limits, data/index/settings.py: the scores stand)."""
+    for table in (index_table, unit_table):
+        band = case(*((table.c.score >= lower, name) for name, lower in bands), else_="红")
+        conn.execute(table.update().values(band=band))
+
+
 def _unit_rows(frame: pd.DataFrame, month: date, config: IndexConfig) -> list[dict]:
     """The town's, the stations' and the parks' rows of one month's index."""
     rows = []

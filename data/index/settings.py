@@ -23,13 +23,14 @@ Both bump the data version, so the wall and the review draw the new bands and fi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection, case, delete
+from sqlalchemy import Connection, delete
 
 from data.core import db, rollups
-from data.core.schema import Meta, safety_index_table, safety_index_unit_table
+from data.core.schema import Meta
 from data.counts.programme import programme_start as stored_programme_start
 
 START_KEY = "programme_start"
@@ -121,10 +122,11 @@ def _bands(text: str, names: tuple[str, ...]) -> tuple[tuple[str, float], ...] |
     return tuple(zip(names, limits, strict=True))
 
 
-def save(conn: Connection, changes: dict[str, str], today: date,
-         default_bands: tuple[tuple[str, float], ...]) -> dict[str, tuple[str, str]]:
+def save(conn: Connection, changes: dict[str, str], today: date, default_bands: tuple[tuple[str, float], ...],
+         reband: Callable[[Connection, tuple[tuple[str, float], ...]], None]) -> dict[str, tuple[str, str]]:
     """Store ``changes`` (all checked first: nothing is written when one is refused) and carry out what they mean
-    (module docstring); answers what changed as text (field -> (old, new)). The caller audits it."""
+    (module docstring; ``reband`` is the index writer's ``safety_index.reband``); answers what changed as text
+    (field -> (old, new)). The caller audits it."""
     names = tuple(name for name, _lower in default_bands)
     clean = parse(changes, today, names)
     before = load(conn)
@@ -141,7 +143,7 @@ def save(conn: Connection, changes: dict[str, str], today: date,
         _store_or_drop(conn, BASE_YEAR_KEY, str(after.base_year) if after.base_year else None)
     if "bands" in changed:
         _store_or_drop(conn, BANDS_KEY, json.dumps(after.bands, ensure_ascii=False) if after.bands else None)
-        rebanded(conn, after.bands or default_bands)
+        reband(conn, after.bands or default_bands)
     if {"programme_start", "base_year"} & set(changed):
         conn.execute(delete(Meta).where(Meta.key.like(f"{BOUNDS_PREFIX}%")))
         db.set_meta(conn, STALE_KEY, ", ".join(sorted({"programme_start", "base_year"} & set(changed))))
@@ -154,13 +156,6 @@ def _store_or_drop(conn: Connection, key: str, value: str | None) -> None:
         conn.execute(delete(Meta).where(Meta.key == key))
     else:
         db.set_meta(conn, key, value)
-
-
-def rebanded(conn: Connection, bands: tuple[tuple[str, float], ...], last: str = "红") -> None:
-    """Give every stored score (enterprises' and units') the band its score falls in under ``bands``."""
-    for table in (safety_index_table, safety_index_unit_table):
-        band = case(*((table.c.score >= lower, name) for name, lower in bands), else_=last)
-        conn.execute(table.update().values(band=band))
 
 
 def stale(conn: Connection) -> str | None:

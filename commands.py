@@ -21,7 +21,7 @@ from data.core import organisation as org_settings
 from data.core.schema import EVENT_KINDS, REFERENCE_KINDS
 from data.core.timeutil import local_today
 from data.demo import generator
-from data.index import safety_index
+from data.index import jobs, safety_index
 from data.index import settings as index_settings
 from data.screens import report as reports
 from exports import images as figures_export
@@ -156,12 +156,7 @@ def refresh_index(all_months: bool) -> None:
     try:
         with engine.begin() as conn:
             months = safety_index.index_months(conn, today)
-            stale = index_settings.stale(conn)  # a new base: every month, as the running app's job would
-            if not all_months and not stale:
-                months = months[-2:]
-            rows = safety_index.refresh(conn, months, today)
-            if stale:
-                index_settings.clear_stale(conn)
+            rows, months = jobs.refresh_months(conn, months if all_months else months[-2:], today)
     except safety_index.IndexConfigError as exc:  # a setting to fix, not a crash: say which (exit status 1)
         raise click.ClickException(str(exc)) from None
     click.echo(f"index refreshed for {len(months)} month(s), {rows:,} rows in {time.monotonic() - started:.1f}s")
@@ -403,13 +398,19 @@ def set_organisation(user: str | None, **values) -> None:
             current = org_settings.load(conn)
     except org_settings.OrganisationError as exc:
         raise click.ClickException(str(exc)) from None
+    _echo_settings(changes, changed, {k: getattr(current, k) for k in org_settings.FIELDS}, org_settings.LABELS)
+
+
+def _echo_settings(changes: dict, changed: dict, current: dict[str, str], labels: dict[str, str]) -> None:
+    """What a settings command did: each change (old -> new), "nothing changed", or, asked for nothing, every
+    setting with its label and value."""
     for key, (old, new) in changed.items():
         click.echo(f"{key}: {old!r} -> {new!r}")
     if changes and not changed:
         click.echo("nothing changed")
     if not changes:
-        for key in org_settings.FIELDS:
-            click.echo(f"{key} ({org_settings.LABELS[key]}): {getattr(current, key)!r}")
+        for key, value in current.items():
+            click.echo(f"{key} ({labels[key]}): {value!r}")
 
 
 @click.command("set-programme")
@@ -428,13 +429,7 @@ def set_programme(user: str | None, **values) -> None:
             current, stale = index_settings.load(conn).as_text(), index_settings.stale(conn)
     except index_settings.SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    for key, (old, new) in changed.items():
-        click.echo(f"{key}: {old!r} -> {new!r}")
-    if changes and not changed:
-        click.echo("nothing changed")
-    if not changes:
-        for key in index_settings.FIELDS:
-            click.echo(f"{key} ({index_settings.LABELS[key]}): {current[key]!r}")
+    _echo_settings(changes, changed, current, index_settings.LABELS)
     if stale:
         click.echo(f"the index waits to be recomputed against the new base ({stale}): "
                    "the running app does it within its refresh interval, or run `flask refresh-index`")

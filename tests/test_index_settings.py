@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from auth_support import ensure_accounts, login_client
+from auth_support import csrf_token, ensure_accounts, login_client
 from intake_support import credit_code
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -54,13 +54,18 @@ def _town(engine) -> None:
                            created_at=at, source="t", source_id=f"i{n}"))
         s.commit()
     with engine.begin() as conn:
-        index_settings.save(conn, {"programme_start": START.isoformat()}, TODAY, _file_bands(), safety_index.reband)
+        _save(conn, {"programme_start": START.isoformat()})
         safety_index.refresh(conn, safety_index.index_months(conn, TODAY), TODAY)
         index_settings.clear_stale(conn)  # the refresh above computed every month on the start just set
 
 
 def _file_bands():
     return safety_index.default_config().bands
+
+
+def _save(conn, changes: dict):
+    """``settings.save`` on TODAY, with the file's bands and the index writer's re-band (as save_programme)."""
+    return index_settings.save(conn, changes, TODAY, _file_bands(), safety_index.reband)
 
 
 def _stored(conn, table: str = "safety_index") -> pd.DataFrame:
@@ -81,11 +86,11 @@ def test_set100_refused_settings_name_the_reason_and_store_nothing(engine):
         before = index_settings.load(conn)
     for field, (value, reason) in cases.items():
         with engine.begin() as conn, pytest.raises(index_settings.SettingsError, match=reason):
-            index_settings.save(conn, {"bands": "85,70,55", field: value}, TODAY, _file_bands(), safety_index.reband)
+            _save(conn, {"bands": "85,70,55", field: value})
     with engine.begin() as conn, pytest.raises(index_settings.SettingsError, match="between 2000-01-01 and today"):
-        index_settings.save(conn, {"programme_start": "2026-11-21"}, TODAY, _file_bands(), safety_index.reband)
+        _save(conn, {"programme_start": "2026-11-21"})
     with engine.begin() as conn, pytest.raises(index_settings.SettingsError, match="2 limits given, 3 wanted"):
-        index_settings.save(conn, {"bands": "80,60"}, TODAY, _file_bands(), safety_index.reband)
+        _save(conn, {"bands": "80,60"})
     with engine.connect() as conn:
         assert index_settings.load(conn) == before and index_settings.stale(conn) is None
 
@@ -97,7 +102,7 @@ def test_set101_new_band_limits_reband_every_stored_score_at_once(engine):
         version = rollups.current_version(conn)
     limits = (("蓝", 70.0), ("黄", 55.0), ("橙", 40.0))
     with engine.begin() as conn:
-        changed = index_settings.save(conn, {"bands": "70，55,40"}, TODAY, _file_bands(), safety_index.reband)
+        changed = _save(conn, {"bands": "70，55,40"})
     assert changed == {"bands": ("", "70,55,40")}
     with engine.connect() as conn:
         after = _stored(conn).sort_values(["month", "enterprise_id"]).reset_index(drop=True)
@@ -109,7 +114,7 @@ def test_set101_new_band_limits_reband_every_stored_score_at_once(engine):
     assert units["band"].tolist() == _expected_bands(units["score"], limits)
     assert after["band"].tolist() != scores_before["band"].tolist()  # the new limits moved some scores' band
     with engine.begin() as conn:  # back to the file's bands: empty
-        index_settings.save(conn, {"bands": ""}, TODAY, _file_bands(), safety_index.reband)
+        _save(conn, {"bands": ""})
     with engine.connect() as conn:
         assert _stored(conn)["band"].tolist() == _expected_bands(_stored(conn)["score"], _file_bands())
         assert db.get_meta(conn, index_settings.BANDS_KEY) is None
@@ -129,7 +134,7 @@ def test_set102_a_new_base_year_drops_the_bounds_and_recomputes_every_month(engi
         assert json.loads(conn.execute(select(Meta.value).where(Meta.key.like("safety_index_bounds:%")))
                           .scalar_one())["base_year"] == 2024
     with engine.begin() as conn:
-        assert index_settings.save(conn, {"base_year": "2023"}, TODAY, _file_bands(), safety_index.reband) == {
+        assert _save(conn, {"base_year": "2023"}) == {
             "base_year": ("", "2023")}
     with engine.connect() as conn:
         assert index_settings.stale(conn) == "base_year"
@@ -153,7 +158,7 @@ def test_set102_a_new_base_year_drops_the_bounds_and_recomputes_every_month(engi
 def test_set103_a_new_programme_start_moves_the_default_base_year(engine):
     _town(engine)
     with engine.begin() as conn:
-        index_settings.save(conn, {"programme_start": "2024-03-01"}, TODAY, _file_bands(), safety_index.reband)
+        _save(conn, {"programme_start": "2024-03-01"})
         assert index_settings.stale(conn) == "programme_start"
         assert safety_index.base_year(conn, safety_index.config_for(conn)) == 2023
     jobs.refresh_current_index(engine)
@@ -172,7 +177,7 @@ def test_set104_the_admin_page_and_the_cli_set_them_and_audit_each_change(tmp_pa
     page = admin.get("/admin/organisation").get_data(as_text=True)
     assert 'id="admin-programme"' in page and "平安指数分档下限" in page
     assert leader.post("/admin/programme", data={"bands": "70,55,40"}).status_code == 403
-    csrf = _csrf(page)
+    csrf = csrf_token(admin, "/admin/organisation")
     refused = admin.post("/admin/programme", data={"csrf_token": csrf, "programme_start": "2025-08-29",
                                                    "base_year": "", "bands": "70,80,40"})
     assert refused.status_code == 400 and "fall strictly" in refused.get_data(as_text=True)

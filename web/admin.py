@@ -182,7 +182,7 @@ def organisation_page():
         if changed is not None and not message:
             service.forget_version()  # this process shows the new words at once (others within a second)
             return redirect(url_for("admin.organisation_page", done=len(changed)))
-    return _organisation_render(form, ProgrammeForm(formdata=None), message)
+    return _organisation_render(form, ProgrammeForm(formdata=None), message, refused=form if message else None)
 
 
 @bp.post("/programme")
@@ -195,16 +195,18 @@ def programme_page():
         if {"programme_start", "base_year"} & set(changed) and jobs.INDEX_WAKE in current_app.extensions:
             current_app.extensions[jobs.INDEX_WAKE].set()  # the index job recomputes every month now
         return redirect(url_for("admin.organisation_page", done=len(changed)))
-    return _organisation_render(OrganisationForm(formdata=None), form, message)
+    return _organisation_render(OrganisationForm(formdata=None), form, message, refused=form)
 
 
-def _organisation_render(org_form: FlaskForm, programme_form: FlaskForm, message: str):
-    """The organisation page: its two forms, each showing the stored values unless it is the one refused."""
+def _organisation_render(org_form: FlaskForm, programme_form: FlaskForm, message: str,
+                         refused: FlaskForm | None = None):
+    """The organisation page: its two forms, each showing the stored values but the ``refused`` one, which keeps
+    what was posted."""
     with db.current_engine().connect() as conn:
         current, programme, stale = org_settings.load(conn), index_settings.load(conn), index_settings.stale(conn)
-    if not (request.method == "POST" and request.path.endswith("/organisation")):
+    if org_form is not refused:
         org_form.process(data=asdict(current))
-    if not (request.method == "POST" and request.path.endswith("/programme")):
+    if programme_form is not refused:
         programme_form.process(data=programme.as_text())
     return _render("admin_organisation.html", 400 if message else 200, form=org_form, message=message,
                    fields=org_settings.FIELDS, programme_form=programme_form,

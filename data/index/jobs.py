@@ -6,9 +6,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from data.core.timeutil import local_today
 from data.index import safety_index
@@ -63,13 +63,19 @@ def refresh_current_index(engine: Engine) -> int:
     if today.day <= 3:
         months.insert(0, safety_index.month_start(today - timedelta(days=today.day)))
     with engine.begin() as conn:
-        stale = index_settings.stale(conn)
-        if stale:
-            months = safety_index.index_months(conn, today)
-        written = safety_index.refresh(conn, months, today)
-        if stale:
-            index_settings.clear_stale(conn)
-        return written
+        return refresh_months(conn, months, today)[0]
+
+
+def refresh_months(conn: Connection, months: list[date], today: date) -> tuple[int, list[date]]:
+    """Refresh ``months``, or every month when a new programme start or base year left the index stale (then no
+    longer); answers the rows written and the months refreshed. The app's job and ``flask refresh-index``."""
+    stale = index_settings.stale(conn)
+    if stale:
+        months = safety_index.index_months(conn, today)
+    written = safety_index.refresh(conn, months, today)
+    if stale:
+        index_settings.clear_stale(conn)
+    return written, months
 
 
 def index_refresher(engine: Engine) -> Callable[[], int]:

@@ -131,8 +131,6 @@ def save(conn: Connection, changes: dict[str, str], today: date, default_bands: 
     clean = parse(changes, today, names)
     before = load(conn)
     after = IndexSettings(**{f: clean.get(f, getattr(before, f)) for f in FIELDS})
-    if after.programme_start is None and "programme_start" in clean:
-        raise SettingsError("programme_start: must not be empty")
     old, new = before.as_text(), after.as_text()
     changed = {k: (old[k], new[k]) for k in FIELDS if old[k] != new[k]}
     if not changed:
